@@ -1,0 +1,171 @@
+"""Walking a recorded graph: topological order, reverse mode, forward mode.
+
+No recursion anywhere, so a chain of a million ops works at Python's default recursion limit.
+The eager reverse pass is the hot loop of training, so it is written out plainly; everything
+that needs more (create_graph, gradients of chosen inputs, tracing, anomaly checks) goes through
+``gradients`` and ``tangents``, which work on floats or Values alike.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+from . import context
+from .value import CONSTANT, Value, constant
+
+_ACTIVE = context.ACTIVE
+
+
+def topological_order(root: Value, stop_at: Iterable[Value] = ()) -> list[Value]:
+    """Every node ``root`` depends on, each after all of its parents (``root`` last).
+
+    Nodes in ``stop_at`` are treated as leaves: the walk does not go above them.
+    """
+    order: list[Value] = []
+    seen = set(stop_at)
+    if root in seen or not root._parents:
+        return [root]
+    seen.add(root)
+    stack = [(root, iter(root._parents))]
+    push, pop, emit_node, visit = stack.append, stack.pop, order.append, seen.add
+    while stack:
+        node, parents = stack[-1]
+        for parent in parents:
+            if parent not in seen:
+                visit(parent)
+                if parent._parents:
+                    push((parent, iter(parent._parents)))
+                    break
+                emit_node(parent)
+        else:
+            pop()
+            emit_node(node)
+    return order
+
+
+def backward(root: Value, gradient: float = 1.0, *, create_graph: bool = False) -> None:
+    """``root.backward()``: fill ``.grad`` of every node reachable from ``root``."""
+    if not isinstance(root, Value):
+        raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    for node in order:  # intermediate grads are recomputed on each call; leaves accumulate
+        if node._parents:
+            node.grad = 0.0
+    if create_graph or _ACTIVE[0]:
+        grads = gradients(root, None, gradient, create_graph=create_graph, order=order)
+        for node, g in grads.items():
+            if node._parents:
+                node.grad = g
+            elif node._rule is not CONSTANT:
+                node.grad = g if _is_zero(node.grad) else node.grad + g
+        return
+    root.grad += float(gradient)
+    for node in reversed(order):
+        g = node.grad
+        if g:
+            for parent, local in zip(node._parents, node._local):
+                if parent._rule is not CONSTANT:
+                    parent.grad += local * g
+
+
+def _is_zero(x) -> bool:
+    return not isinstance(x, Value) and x == 0.0
+
+
+def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
+              create_graph: bool = False, order: list[Value] | None = None) -> dict[Value, object]:
+    """d root / d node for the nodes of ``wrt`` (default: every node), without touching ``.grad``.
+
+    With ``create_graph`` the results are Values built from the op table's derivative rules, so
+    they can be differentiated again. A node that ``root`` does not depend on gets 0.0.
+    """
+    stop = set(wrt) if wrt is not None else set()
+    if order is None:
+        order = topological_order(root, stop)
+    listening = bool(_ACTIVE[0]) and bool(context.listeners.get())
+    checking = bool(_ACTIVE[0]) and context.anomaly_enabled.get()
+    if create_graph and not isinstance(seed, Value):
+        seed = constant(float(seed))
+    grad: dict[Value, object] = {root: seed}
+    if listening:
+        context.emit("seed", root, seed)
+    for node in reversed(order):
+        g = grad.get(node, 0.0)
+        if _is_zero(g) or not node._parents or (node in stop and node is not root):
+            continue
+        local = node._rule.local_grads(node, node._parents) if create_graph else node._local
+        for parent, d in zip(node._parents, local):
+            if parent._rule is CONSTANT:
+                continue
+            amount = d * g
+            if checking and not math.isfinite(_number(amount)):
+                raise context.AnomalyError(
+                    f"backward: the gradient sent from {_describe(node)} to {_describe(parent)} is "
+                    f"{_number(amount)!r} (local derivative {_number(d)!r} x incoming {_number(g)!r})")
+            before = grad.get(parent, 0.0)
+            total = amount if _is_zero(before) else before + amount
+            grad[parent] = total
+            if listening:
+                context.emit("send", node, parent, d, g, amount, before, total)
+    if wrt is None:
+        return grad
+    return {node: grad.get(node, 0.0) for node in wrt}
+
+
+def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = False,
+             order: list[Value] | None = None) -> dict[Value, object]:
+    """Forward mode: d node / d (seeded inputs) for every node, following the arrows once.
+
+    ``seeds`` maps input nodes to their tangents (1.0 for d / d that input). Only edges leaving a
+    node with a tangent are multiplied, as in the texts' one pass per input.
+    """
+    if order is None:
+        order = topological_order(root)
+    listening = bool(_ACTIVE[0]) and bool(context.listeners.get())
+    tangent: dict[Value, object] = dict(seeds)
+    if listening:
+        for node, t in seeds.items():
+            context.emit("tangent_seed", node, t)
+    for node in order:
+        if node in seeds or not node._parents:
+            continue
+        local = None
+        total = 0.0
+        for i, parent in enumerate(node._parents):
+            t = tangent.get(parent)
+            if t is None or _is_zero(t):
+                continue
+            if local is None:
+                local = node._rule.local_grads(node, node._parents) if create_graph else node._local
+            amount = local[i] * t
+            before = total
+            total = amount if _is_zero(before) else before + amount
+            if listening:
+                context.emit("tangent", parent, node, local[i], t, amount, before, total)
+        if local is not None:
+            tangent[node] = total
+    return tangent
+
+
+def forward_derivative(output: Value, wrt: Value) -> float:
+    """d output / d wrt by forward mode: one pass from ``wrt`` along the arrows.
+
+    >>> from autograd_mini import Value, forward_derivative
+    >>> a = Value(2.0); b = Value(1.0)
+    >>> e = (a + b) * (b + 1)
+    >>> forward_derivative(e, a), forward_derivative(e, b)
+    (2.0, 5.0)
+    """
+    for name, node in (("output", output), ("wrt", wrt)):
+        if not isinstance(node, Value):
+            raise TypeError(f"forward_derivative: {name} must be a Value, got {type(node).__name__}")
+    return tangents(output, {wrt: 1.0}).get(output, 0.0)
+
+
+def _number(x) -> float:
+    return x.data if isinstance(x, Value) else x
+
+
+def _describe(node: Value) -> str:
+    name = node.label or (node.op and f"the {node.op} node") or "a leaf"
+    return f"{name} (value {node.data!r})"

@@ -1,0 +1,191 @@
+"""The op table: every operation defined once, as a value rule and a local-derivative rule.
+
+Reverse mode, forward mode, higher-order derivatives, graph labels and the property tests all read
+this table; adding an op is one ``defop`` line. A derivative rule ``d(out, *inputs)`` returns the
+local derivative of the output with respect to each input. It is written with arithmetic and the
+functions below (which accept floats or Values), so the same rule gives plain floats when a node is
+made and differentiable Values under ``backward(create_graph=True)``.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+from . import floats
+from .value import Value, apply_slow, binary_methods, lift, make_node, nary_function, unary_method
+
+# -- functions that derivative rules may use: floats in, floats out; Values in, Values out --------
+
+
+def div(a, b):
+    return a / b if isinstance(a, Value) or isinstance(b, Value) else floats.div(a, b)
+
+
+def log(x):
+    return x.log() if isinstance(x, Value) else floats.log(x)
+
+
+def sin(x):
+    return x.sin() if isinstance(x, Value) else floats.sin(x)
+
+
+def cos(x):
+    return x.cos() if isinstance(x, Value) else floats.cos(x)
+
+
+def pow(x, y):
+    return x ** y if isinstance(x, Value) or isinstance(y, Value) else floats.pow(x, y)
+
+
+def step(x) -> float:
+    """relu's derivative: a constant 0 or 1 (its own derivative is 0 almost everywhere)."""
+    return floats.step(x.data if isinstance(x, Value) else x)
+
+
+def sign(x) -> float:
+    """abs's derivative: a constant -1, 0 or 1."""
+    return floats.sign(x.data if isinstance(x, Value) else x)
+
+
+def xlogy(out, x):
+    """d(x**y)/dy = x**y * log(x), taken as 0 where x == 0 (the limit for y > 0, as PyTorch)."""
+    x_number = x.data if isinstance(x, Value) else x
+    return 0.0 if x_number == 0.0 else out * log(x)
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+
+class Op:
+    """One row of the table. Call it to apply the op: ``OPS["exp"](2.0)`` is ``Value(2.0).exp()``."""
+
+    __slots__ = ("name", "symbol", "arity", "value", "derivative", "sympy", "methods", "doc")
+
+    def __init__(self, name, symbol, arity, value, derivative, sympy, methods, doc):
+        self.name, self.symbol, self.arity = name, symbol, arity
+        self.value, self.derivative, self.sympy = value, derivative, sympy
+        self.methods, self.doc = methods, doc
+
+    def local_grads(self, out: float, xs) -> tuple:
+        return self.derivative(out, *xs)
+
+    def __call__(self, *args) -> Value:
+        if self.arity is not None and len(args) != self.arity:
+            raise TypeError(f"{self.name} takes {self.arity} operand(s), got {len(args)}")
+        parents = tuple(lift(a, self.symbol) for a in args)
+        if self.arity is None and not parents:
+            raise ValueError(f"{self.name} needs at least one operand")
+        from .context import ACTIVE
+        if ACTIVE[0]:
+            return apply_slow(self, parents)
+        xs = [p.data for p in parents]
+        out = self.value(*xs)
+        return make_node(out, parents, self.derivative(out, *xs), self)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name} ({self.symbol}), arity {self.arity if self.arity else 'n'}>"
+
+
+OPS: dict[str, Op] = {}
+
+
+def _register(name, symbol, value, derivative, sympy=None, methods=None, doc="", arity=None) -> Op:
+    if arity is None:
+        arity = _arity_of(value)
+    methods = (name,) if methods is None else methods
+    op = Op(name, symbol, arity, value, derivative, sympy, methods, doc or name)
+    for method in methods:
+        if hasattr(Value, method):
+            raise ValueError(f"defop: Value already has an attribute {method!r}; pick another name")
+    if arity == 1:
+        attributes = [unary_method(op)]
+    elif arity == 2:
+        attributes = list(binary_methods(op))
+    else:
+        attributes = [nary_function(op)]
+    for method, attribute in zip(methods, attributes):  # a binary user op gets x.name(y) only
+        setattr(Value, method, attribute)
+    OPS[name] = op
+    return op
+
+
+def _arity_of(fn: Callable) -> int | None:
+    params = inspect.signature(fn).parameters.values()
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def defop(name: str, value_fn: Callable, derivative_fn: Callable, *, symbol: str | None = None,
+          sympy: Callable | None = None, method: str | None = None, doc: str = "") -> Op:
+    """Add an op to the table; every mode of differentiation and the graph labels pick it up.
+
+    ``value_fn(*inputs) -> float`` computes the value on floats. ``derivative_fn(out, *inputs)``
+    returns d out / d input for each input (one value for a unary op), using arithmetic and the
+    functions of ``autograd_mini.ops`` so that it works on floats and on Values (the latter is what
+    makes second derivatives work). ``sympy(sp, *symbols)`` optionally gives the same function in
+    sympy, for the property tests. The op becomes a method ``Value.<method or name>`` and the
+    returned ``Op`` is callable on Values or numbers.
+
+    >>> from autograd_mini import Value, defop
+    >>> cube = defop("cube", lambda x: x ** 3, lambda out, x: 3 * x * x)
+    >>> y = Value(2.0).cube(); y.backward(); y.data, y.parents[0].grad
+    (8.0, 12.0)
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"defop: name must be a Python identifier, got {name!r}")
+    if name in OPS:
+        raise ValueError(f"defop: an op named {name!r} already exists")
+    if not callable(value_fn) or not callable(derivative_fn):
+        raise TypeError("defop: value_fn and derivative_fn must be callable")
+    arity = _arity_of(value_fn)
+    if arity == 0:
+        raise ValueError("defop: value_fn must take at least one input")
+
+    def derivative(out, *xs):
+        local = derivative_fn(out, *xs)
+        local = tuple(local) if isinstance(local, (tuple, list)) else (local,)
+        if len(local) != len(xs):
+            raise ValueError(f"op {name!r}: derivative_fn returned {len(local)} derivative(s) "
+                             f"for {len(xs)} input(s)")
+        return tuple(float(d) if isinstance(d, int) else d for d in local)
+
+    return _register(name, symbol or name, value_fn, derivative, sympy, (method or name,), doc,
+                     arity)
+
+
+# name   symbol  value rule (floats)        local derivatives d out / d inputs        sympy oracle
+_register("add", "+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0),
+          lambda sp, a, b: a + b, ("__add__", "__radd__"), "a + b")
+_register("sub", "-", lambda a, b: a - b, lambda out, a, b: (1.0, -1.0),
+          lambda sp, a, b: a - b, ("__sub__", "__rsub__"), "a - b")
+_register("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a),
+          lambda sp, a, b: a * b, ("__mul__", "__rmul__"), "a * b")
+_register("div", "/", floats.div, lambda out, a, b: (div(1.0, b), div(-out, b)),
+          lambda sp, a, b: a / b, ("__truediv__", "__rtruediv__"), "a / b")
+_register("pow", "**", floats.pow, lambda out, x, y: (y * pow(x, y - 1.0), xlogy(out, x)),
+          lambda sp, x, y: x ** y, ("__pow__", "__rpow__"), "x ** y")
+_register("neg", "neg", lambda x: -x, lambda out, x: (-1.0,),
+          lambda sp, x: -x, ("__neg__",), "-x")
+_register("pos", "pos", lambda x: x, lambda out, x: (1.0,),
+          lambda sp, x: x, ("__pos__",), "+x (identity)")
+_register("abs", "abs", abs, lambda out, x: (sign(x),),
+          lambda sp, x: sp.Abs(x), ("__abs__",), "|x|")
+_register("exp", "exp", floats.exp, lambda out, x: (out,),
+          lambda sp, x: sp.exp(x), None, "e ** x")
+_register("log", "log", floats.log, lambda out, x: (div(1.0, x),),
+          lambda sp, x: sp.log(x), None, "natural logarithm")
+_register("sqrt", "sqrt", floats.sqrt, lambda out, x: (div(0.5, out),),
+          lambda sp, x: sp.sqrt(x), None, "square root")
+_register("sin", "sin", floats.sin, lambda out, x: (cos(x),),
+          lambda sp, x: sp.sin(x), None, "sine")
+_register("cos", "cos", floats.cos, lambda out, x: (-sin(x),),
+          lambda sp, x: sp.cos(x), None, "cosine")
+_register("tanh", "tanh", floats.tanh, lambda out, x: (1.0 - out * out,),
+          lambda sp, x: sp.tanh(x), None, "hyperbolic tangent")
+_register("sigmoid", "sigmoid", floats.sigmoid, lambda out, x: (out * (1.0 - out),),
+          lambda sp, x: 1 / (1 + sp.exp(-x)), None, "1 / (1 + e ** -x)")
+_register("relu", "relu", floats.relu, lambda out, x: (step(x),),
+          lambda sp, x: sp.Max(0, x), None, "max(0, x)")
+_register("sum", "sum", lambda *xs: sum(xs, 0.0), lambda out, *xs: (1.0,) * len(xs),
+          lambda sp, *xs: sp.Add(*xs), None, "one node adding any number of terms")
