@@ -17,10 +17,25 @@ from .check import GradcheckError, gradcheck
 
 __version__ = "0.1.0"
 
+# Rendering, tracing and compiling load on first use, so `import autograd_mini` stays light.
+_LAZY = {
+    "to_dot": "viz", "draw_dot": "viz", "to_svg": "viz", "save": "viz",
+    "trace": "trace", "Trace": "trace",
+    "compile": "compile",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'autograd_mini' has no attribute {name!r}")
+
 __all__ = [
     "Value", "OPS", "Op", "defop",
     "no_grad", "enable_grad", "detect_anomaly", "AnomalyError",
     "forward_derivative", "gradients", "tangents", "topological_order",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian",
     "gradcheck", "GradcheckError",
+    *_LAZY,
 ]
