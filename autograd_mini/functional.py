@@ -83,7 +83,8 @@ def value_and_grad(f: Callable, argnums=0) -> Callable:
     def value_and_grad_f(*args):
         call_args, structures, single, nested = _prepare(args, argnums, "grad")
         out = _check_output(f(*call_args), "grad")
-        found = gradients(out, _flat(structures), create_graph=nested)
+        inputs = _flat(structures)
+        found = gradients(out, inputs, create_graph=nested, stop_at=inputs)
         return (out if nested else out.data), _shape(found, structures, single)
     value_and_grad_f.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return value_and_grad_f
@@ -122,7 +123,8 @@ def jacobian(f: Callable, argnums=0) -> Callable:
             if isinstance(out, (list, tuple)):
                 return type(out)(differentiate(o) for o in out)
             out = _check_output(out, "jacobian")
-            return _shape(gradients(out, flat_inputs, create_graph=nested), structures, single)
+            found = gradients(out, flat_inputs, create_graph=nested, stop_at=flat_inputs)
+            return _shape(found, structures, single)
         return differentiate(f(*call_args))
     return jacobian_f
 
@@ -176,6 +178,7 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     out = _check_output(f(*call_args), "vjp")
 
     def vjp_fn(cotangent=1.0):
-        found = gradients(out, _flat(structures), cotangent, create_graph=nested)
+        inputs = _flat(structures)
+        found = gradients(out, inputs, cotangent, create_graph=nested, stop_at=inputs)
         return _shape(found, structures, False)
     return (out if nested else out.data), vjp_fn

@@ -7,6 +7,8 @@ that needs more (create_graph, gradients of chosen inputs, tracing, anomaly chec
 """
 from __future__ import annotations
 
+import functools
+import gc
 import math
 from typing import Iterable, Sequence
 
@@ -16,6 +18,26 @@ from .value import CONSTANT, Value, constant
 _ACTIVE = context.ACTIVE
 
 
+def _collector_paused(walk):
+    """Run a graph walk with Python's cycle collector paused.
+
+    A graph holds no reference cycles, so the collector can find nothing in what a walk allocates
+    (stacks, orders, new gradient nodes); yet on a big graph it would be triggered thousands of
+    times and rescan every live node, which costs more than the walk itself.
+    """
+    @functools.wraps(walk)
+    def paused(*args, **kwargs):
+        if not gc.isenabled():
+            return walk(*args, **kwargs)
+        gc.disable()
+        try:
+            return walk(*args, **kwargs)
+        finally:
+            gc.enable()
+    return paused
+
+
+@_collector_paused
 def topological_order(root: Value, stop_at: Iterable[Value] = ()) -> list[Value]:
     """Every node ``root`` depends on, each after all of its parents (``root`` last).
 
@@ -43,6 +65,7 @@ def topological_order(root: Value, stop_at: Iterable[Value] = ()) -> list[Value]
     return order
 
 
+@_collector_paused
 def backward(root: Value, gradient: float = 1.0, *, create_graph: bool = False) -> None:
     """``root.backward()``: fill ``.grad`` of every node reachable from ``root``."""
     if not isinstance(root, Value):
@@ -72,14 +95,17 @@ def _is_zero(x) -> bool:
     return not isinstance(x, Value) and x == 0.0
 
 
+@_collector_paused
 def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
-              create_graph: bool = False, order: list[Value] | None = None) -> dict[Value, object]:
+              create_graph: bool = False, stop_at: Iterable[Value] = (),
+              order: list[Value] | None = None) -> dict[Value, object]:
     """d root / d node for the nodes of ``wrt`` (default: every node), without touching ``.grad``.
 
     With ``create_graph`` the results are Values built from the op table's derivative rules, so
-    they can be differentiated again. A node that ``root`` does not depend on gets 0.0.
+    they can be differentiated again. A node that ``root`` does not depend on gets 0.0. Nodes in
+    ``stop_at`` are treated as inputs: the pass does not go above them.
     """
-    stop = set(wrt) if wrt is not None else set()
+    stop = set(stop_at)
     if order is None:
         order = topological_order(root, stop)
     listening = bool(_ACTIVE[0]) and bool(context.listeners.get())
@@ -112,6 +138,7 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
     return {node: grad.get(node, 0.0) for node in wrt}
 
 
+@_collector_paused
 def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = False,
              order: list[Value] | None = None) -> dict[Value, object]:
     """Forward mode: d node / d (seeded inputs) for every node, following the arrows once.
