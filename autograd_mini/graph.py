@@ -1,6 +1,9 @@
 """Walking a recorded graph: topological order, reverse mode, forward mode.
 
 No recursion anywhere, so a chain of a million ops works at Python's default recursion limit.
+An edge whose local derivative is exactly 0 carries nothing, even times nan or inf: the
+derivative of x ** relu(x) at x = -1 is 0, not nan. Both modes follow this rule, so they agree.
+
 The eager reverse pass is the hot loop of training, so it is written out plainly; everything
 that needs more (create_graph, gradients of chosen inputs, tracing, anomaly checks) goes through
 ``gradients`` and ``tangents``, which work on floats or Values alike.
@@ -87,7 +90,7 @@ def backward(root: Value, gradient: float = 1.0, *, create_graph: bool = False) 
         g = node.grad
         if g:
             for parent, local in zip(node._parents, node._local):
-                if parent._rule is not CONSTANT:
+                if local and parent._rule is not CONSTANT:  # an exact 0 sends nothing, nan included
                     parent.grad += local * g
 
 
@@ -121,7 +124,7 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
             continue
         local = node._rule.local_grads(node, node._parents) if create_graph else node._local
         for parent, d in zip(node._parents, local):
-            if parent._rule is CONSTANT:
+            if parent._rule is CONSTANT or _is_zero(d):
                 continue
             amount = d * g
             if checking and not math.isfinite(_number(amount)):
@@ -164,6 +167,8 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
                 continue
             if local is None:
                 local = node._rule.local_grads(node, node._parents) if create_graph else node._local
+            if _is_zero(local[i]):
+                continue
             amount = local[i] * t
             before = total
             total = amount if _is_zero(before) else before + amount

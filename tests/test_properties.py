@@ -1,0 +1,189 @@
+"""Property tests over random expression graphs built from EVERY op in the table.
+
+A graph is drawn as a recipe (inputs, then steps "apply op to these earlier nodes or constants"),
+so the same recipe can be replayed on Values, on perturbed inputs (finite differences) and on
+sympy symbols (the symbolic oracle). Ops come from ``OPS`` itself: an op added to the table is
+covered here with no new test. Operands are drawn from all earlier nodes, so subexpressions are
+shared; steps whose value is not a finite, moderate number are dropped (domain errors are the
+IEEE tests' business, not this file's).
+"""
+import math
+
+import pytest
+import sympy as sp
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from autograd_mini import OPS, Value, forward_derivative, gradients, hessian, topological_order
+
+OP_NAMES = sorted(OPS)
+LIMIT = 1e3  # keep values moderate so finite differences stay accurate
+
+
+def replay(recipe, inputs, lift_constant, apply):
+    nodes = list(inputs)
+    for name, operands in recipe:
+        args = [nodes[ref] if kind == "node" else lift_constant(ref) for kind, ref in operands]
+        nodes.append(apply(OPS[name], args))
+    return nodes
+
+
+def on_values(recipe, xs):
+    leaves = [Value(x) for x in xs]
+    nodes = replay(recipe, leaves, Value, lambda op, args: op(*args))
+    return leaves, nodes[-1]
+
+
+def smooth_here(out) -> bool:
+    """No edge of the graph has an infinite or nan local derivative. Where one does (sqrt(x - x)
+    at 0), the chain rule multiplies inf by 0: AD gives nan, as PyTorch does, though the
+    function may be smooth; that is the chain rule's limit, not what these tests check."""
+    return all(math.isfinite(d) for node in topological_order(out) for d in node.local_grads)
+
+
+def numbers(bound):
+    """Moderate floats away from 0, where relu and abs have their kinks (at a kink the engine
+    follows PyTorch's one-sided convention, which no oracle shares)."""
+    return st.floats(-bound, bound).filter(lambda x: abs(x) > 1e-3)
+
+
+@st.composite
+def recipes(draw, max_inputs=3, max_steps=6):
+    xs = draw(st.lists(numbers(2.0), min_size=1, max_size=max_inputs))
+    values = list(xs)
+    recipe = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        name = draw(st.sampled_from(OP_NAMES))
+        arity = OPS[name].arity or draw(st.integers(1, 4))
+        operands = []
+        for _ in range(arity):
+            if draw(st.integers(0, 3)) == 0:
+                operands.append(("const", draw(numbers(3.0))))
+            else:
+                operands.append(("node", draw(st.integers(0, len(values) - 1))))
+        args = [values[ref] if kind == "node" else ref for kind, ref in operands]
+        out = OPS[name].value(*args)
+        if math.isfinite(out) and abs(out) < LIMIT:
+            recipe.append((name, operands))
+            values.append(out)
+    assume(recipe)
+    return xs, recipe
+
+
+def stable_central_difference(recipe, xs, i, h=1e-6):
+    """The central difference, or None near a kink or pole: there the one-sided differences
+    disagree, or a coarser step gives another answer."""
+    def at(shift):
+        moved = list(xs)
+        moved[i] += shift
+        return on_values(recipe, moved)[1].data
+    here = at(0.0)
+    left, right = (here - at(-h)) / h, (at(h) - here) / h
+    central = (left + right) / 2
+    coarse = (at(100 * h) - at(-100 * h)) / (200 * h)
+    if not all(math.isfinite(d) for d in (left, right, coarse)):
+        return None
+    if abs(left - right) > 1e-3 * (1 + abs(central)) or abs(coarse - central) > 1e-3 * (1 + abs(central)):
+        return None
+    return central
+
+
+def symbolic(recipe, xs):
+    symbols = sp.symbols(f"x0:{len(xs)}", real=True)
+    nodes = replay(recipe, symbols, lambda c: sp.Float(c, 30),
+                   lambda op, args: op.sympy(sp, *args))
+    return symbols, nodes[-1]
+
+
+KINKS = (sp.Heaviside, sp.DiracDelta, sp.sign, sp.Abs, sp.Max, sp.Min)
+
+
+def evaluate(expr, symbols, xs) -> float:
+    """expr at the point, to 30 digits; the example is skipped where a kink sits exactly at the
+    point (e.g. relu at 0: sympy's Heaviside(0) = 1/2, PyTorch's convention and ours is 0)."""
+    point = {s: sp.Float(x, 30) for s, x in zip(symbols, xs)}
+    for kink in expr.atoms(*KINKS):
+        for arg in kink.args:
+            assume(abs(sp.N(arg.subs(point), 30)) > 1e-12)
+    value = sp.N(expr.subs(point), 30)
+    assume(value.is_number and value.is_real and value.is_finite)
+    return float(value)
+
+
+settings.register_profile("graphs", deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                           HealthCheck.filter_too_much])
+GRAPHS = settings(settings.get_profile("graphs"), max_examples=150)
+
+
+@GRAPHS
+@given(recipes())
+def test_reverse_mode_equals_forward_mode(case):
+    xs, recipe = case
+    leaves, out = on_values(recipe, xs)
+    assume(smooth_here(out))  # with an infinite edge, inf - inf may or may not be formed
+    reverse = gradients(out, leaves)
+    for leaf in leaves:
+        forward = forward_derivative(out, leaf)
+        assert forward == pytest.approx(reverse[leaf], rel=1e-9, abs=1e-12, nan_ok=True)
+
+
+@GRAPHS
+@given(recipes())
+def test_both_modes_match_central_finite_differences(case):
+    xs, recipe = case
+    leaves, out = on_values(recipe, xs)
+    assume(smooth_here(out))
+    out.backward()
+    for i, leaf in enumerate(leaves):
+        numeric = stable_central_difference(recipe, xs, i)
+        assume(numeric is not None)
+        assert leaf.grad == pytest.approx(numeric, rel=1e-4, abs=1e-5)
+        assert forward_derivative(out, leaf) == pytest.approx(numeric, rel=1e-4, abs=1e-5)
+
+
+@settings(GRAPHS, max_examples=150)
+@given(recipes(max_steps=5))
+def test_first_derivatives_match_sympy(case):
+    xs, recipe = case
+    leaves, out = on_values(recipe, xs)
+    assume(all(OPS[name].sympy for name, _ in recipe) and smooth_here(out))
+    symbols, expr = symbolic(recipe, xs)
+    assert evaluate(expr, symbols, xs) == pytest.approx(out.data, rel=1e-12, abs=1e-12)
+    out.backward()
+    for symbol, leaf in zip(symbols, leaves):
+        expected = evaluate(sp.diff(expr, symbol), symbols, xs)
+        assert leaf.grad == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@settings(GRAPHS, max_examples=100)
+@given(recipes(max_inputs=2, max_steps=4))
+def test_second_derivatives_from_create_graph_match_sympy(case):
+    xs, recipe = case
+    assume(all(OPS[name].sympy for name, _ in recipe) and smooth_here(on_values(recipe, xs)[1]))
+    symbols, expr = symbolic(recipe, xs)
+
+    def f(*args):
+        return replay(recipe, args, lambda c: c, lambda op, operands: op(*operands))[-1]
+
+    engine = hessian(lambda v: f(*v))(list(xs))
+    for i, si in enumerate(symbols):
+        for j, sj in enumerate(symbols):
+            expected = evaluate(sp.diff(expr, si, sj), symbols, xs)
+            assert engine[i][j] == pytest.approx(expected, rel=1e-7, abs=1e-7)
+
+
+any_float = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(OP_NAMES), st.lists(any_float, min_size=1, max_size=3))
+def test_every_op_returns_ieee_floats_and_never_raises(name, xs):
+    op = OPS[name]
+    xs = (xs * 3)[:op.arity] if op.arity else xs
+    out = op.value(*xs)
+    assert type(out) is float
+    local = op.derivative(out, *xs)
+    assert len(local) == len(xs) and all(type(d) is float for d in local)
+    node = op(*[Value(x) for x in xs])
+    node.backward()  # the float rules and the reverse pass never raise either
+    node.backward(create_graph=True)  # nor the Value rules
