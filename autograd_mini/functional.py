@@ -41,7 +41,9 @@ def _prepare(args: tuple, argnums, name: str):
     for i in nums:
         if not isinstance(i, int) or not -len(args) <= i < len(args):
             raise ValueError(f"{name}: argnums {argnums!r} does not fit the {len(args)} argument(s) given")
-    call_args = list(args)
+    # Numbers not differentiated still arrive as (constant) Values, so f can call y.sin() on them.
+    call_args = [constant(float(a)) if isinstance(a, Real) and not isinstance(a, Value) else a
+                 for a in args]
     structures, nested = [], False
     for i in nums:
         lifted, nodes, was_value = _lift(args[i], f"{name}: argument {i}")
