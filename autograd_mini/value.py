@@ -121,10 +121,12 @@ class Value:
         return Value(self.data, self.label)
 
     def __repr__(self) -> str:
+        if self._rule is CONSTANT:
+            return f"<constant {self.data!r}>"
         text = f"Value(data={self.data!r}, grad={self.grad!r}"
         if self.label:
             text += f", label={self.label!r}"
-        if self._rule is not None and self._rule is not CONSTANT:
+        if self._rule is not None:
             text += f", op={self.op!r}"
         return text + ")"
 
