@@ -1,0 +1,576 @@
+"""autograd_mini against micrograd 0.1.0, both measured in one run, interleaved.
+
+    python bench/run.py            # everything, about 6-8 minutes on 2 cores; writes bench/results.md
+    python bench/run.py --quick    # smaller sizes, about a minute
+    python bench/run.py --only step,node
+
+micrograd is installed from PyPI into its own virtual environment (bench/.venv-micrograd, made
+from this same Python) the first time. Each engine runs in its own worker subprocess
+(bench/worker.py) with the same harness code; this script hands both the same data and initial
+weights, asks them for measurements in turn (A, B, A, B, ...) and reports medians and ratios.
+The garbage collector keeps Python's default settings unless a row says otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+WORKER = os.path.join(HERE, "worker.py")
+DEFAULT_VENV = os.path.join(HERE, ".venv-micrograd")
+MICROGRAD = "micrograd==0.1.0"
+ENGINES = ("micrograd", "autograd_mini")
+BENCHMARKS = ("step", "demo", "chain", "node", "compiled")
+SIZES = [2, [16, 16, 1]]  # micrograd's demo model: MLP(2, [16, 16, 1])
+
+# How much work each run size does. "tiny" is for tests/test_bench_smoke.py.
+PLANS = {
+    "full": dict(points=100, step_blocks=7, step_per_block=3, demo_steps=100, demo_block=10,
+                 chain=[10**3, 10**4, 10**5, 10**6], chain_reps={10**3: 15, 10**4: 9, 10**5: 5, 10**6: 3},
+                 node_number=200_000, node_repeat=7, compiled_n=10**5, compiled_repeat=5),
+    "quick": dict(points=100, step_blocks=3, step_per_block=2, demo_steps=20, demo_block=5,
+                  chain=[10**3, 10**4, 10**5], chain_reps={10**3: 5, 10**4: 3, 10**5: 2},
+                  node_number=50_000, node_repeat=5, compiled_n=10**4, compiled_repeat=3),
+    "tiny": dict(points=16, step_blocks=2, step_per_block=1, demo_steps=4, demo_block=2,
+                 chain=[100, 1000], chain_reps={100: 2, 1000: 2},
+                 node_number=2_000, node_repeat=3, compiled_n=1000, compiled_repeat=2),
+}
+
+
+# -- the shared inputs: generated once here, handed to both engines --------------------------------
+
+def make_moons(n: int, noise: float, seed: int) -> tuple[list[list[float]], list[float]]:
+    """scikit-learn's make_moons (two interleaving half circles), labels -1.0 / +1.0 as in the demo."""
+    rng = random.Random(seed)
+    n_outer = n // 2
+    n_inner = n - n_outer
+    points, labels = [], []
+    for i in range(n_outer):
+        t = math.pi * i / max(n_outer - 1, 1)
+        points.append([math.cos(t), math.sin(t)])
+        labels.append(-1.0)
+    for i in range(n_inner):
+        t = math.pi * i / max(n_inner - 1, 1)
+        points.append([1.0 - math.cos(t), 1.0 - math.sin(t) - 0.5])
+        labels.append(1.0)
+    order = list(range(n))
+    rng.shuffle(order)
+    X = [[points[i][0] + rng.gauss(0.0, noise), points[i][1] + rng.gauss(0.0, noise)] for i in order]
+    return X, [labels[i] for i in order]
+
+
+def init_weights(nin: int, nouts: list[int], seed: int) -> list[float]:
+    """micrograd's initialisation (weights uniform in [-1, 1], biases 0) in parameters() order."""
+    rng = random.Random(seed)
+    sizes = [nin] + nouts
+    flat = []
+    for i in range(len(nouts)):
+        for _ in range(sizes[i + 1]):
+            flat.extend(rng.uniform(-1.0, 1.0) for _ in range(sizes[i]))
+            flat.append(0.0)
+    return flat
+
+
+# -- workers ----------------------------------------------------------------------------------------
+
+class WorkerError(RuntimeError):
+    pass
+
+
+class Worker:
+    """One engine in its own process, answering JSON requests; restarted if it crashes."""
+
+    def __init__(self, engine: str, python: str) -> None:
+        self.engine, self.python = engine, python
+        self.process = None
+        self.crashes: list[str] = []
+
+    def _start(self) -> None:
+        env = dict(os.environ, PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+        self.process = subprocess.Popen([self.python, WORKER, self.engine], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True, env=env, cwd=HERE)
+
+    def ask(self, command: str, **arguments) -> dict:
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        try:
+            self.process.stdin.write(json.dumps({"command": command, **arguments}) + "\n")
+            self.process.stdin.flush()
+            line = self.process.stdout.readline()
+        except BrokenPipeError:
+            line = ""
+        if not line:  # the process died (a crash, e.g. a C stack overflow)
+            code = self.process.wait()
+            self.process = None
+            message = f"{self.engine} worker died during {command} {arguments} (exit code {code})"
+            self.crashes.append(message)
+            raise WorkerError(message)
+        reply = json.loads(line)
+        if not reply.pop("ok"):
+            raise WorkerError(f"{self.engine} {command}: {reply['error']}\n{reply['traceback']}")
+        return reply
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.process.stdin.write('{"command": "quit"}\n')
+                self.process.stdin.flush()
+                self.process.wait(timeout=60)
+            except (BrokenPipeError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+
+
+def venv_python(venv: str) -> str:
+    return os.path.join(venv, "Scripts" if os.name == "nt" else "bin", "python")
+
+
+def ensure_micrograd(venv: str, install: bool) -> str:
+    """The python of a virtual environment holding micrograd 0.1.0, made from this interpreter."""
+    python = venv_python(venv)
+    check = [python, "-c", "import importlib.metadata as m, platform; "
+             "print(m.version('micrograd'), platform.python_version())"]
+    found = subprocess.run(check, capture_output=True, text=True) if os.path.exists(python) else None
+    wanted = f"0.1.0 {platform.python_version()}"
+    if found is not None and found.stdout.strip() == wanted:
+        return python
+    if not install:
+        raise WorkerError(f"no micrograd 0.1.0 environment at {venv} (run python bench/run.py once "
+                          f"without --no-install to create it)")
+    print(f"setting up {venv} with {MICROGRAD} (once) ...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", venv], check=True)
+    subprocess.run([python, "-m", "pip", "install", "--quiet", MICROGRAD], check=True)
+    found = subprocess.run(check, capture_output=True, text=True)
+    if found.stdout.strip() != wanted:
+        raise WorkerError(f"{venv}: expected micrograd and Python '{wanted}', got "
+                          f"{found.stdout.strip()!r} {found.stderr.strip()}")
+    return python
+
+
+# -- statistics and formatting ----------------------------------------------------------------------
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def fmt_time(seconds: float) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "–"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if seconds >= scale or unit == "ns":
+            value = seconds / scale
+            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
+
+
+def fmt_ratio(x: float) -> str:
+    if x is None or math.isnan(x) or math.isinf(x):
+        return "–"
+    return f"{x:.1f}×" if x >= 1.95 else f"{x:.2f}×"
+
+
+def fmt_bytes(n: float) -> str:
+    if n is None or math.isnan(n):
+        return "–"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def fmt_n(n: int) -> str:
+    exponent = round(math.log10(n)) if n > 0 else 0
+    return f"10^{exponent}" if 10 ** exponent == n else f"{n:,}"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def ratio(a, b):
+    try:
+        return a / b
+    except (TypeError, ZeroDivisionError):
+        return float("nan")
+
+
+# -- the benchmarks --------------------------------------------------------------------------------
+# Each returns Markdown text; `workers` maps engine name -> Worker (only the engines asked for).
+
+def in_turn(workers: dict, command: str, **arguments) -> dict:
+    """Ask every engine once, in a fixed order (the caller loops: A, B, A, B, ...)."""
+    answers = {}
+    for name, worker in workers.items():
+        try:
+            answers[name] = worker.ask(command, **arguments)
+        except WorkerError as error:
+            answers[name] = {"error": str(error)}
+    return answers
+
+
+def header_cells(workers) -> list[str]:
+    return [f"{name} {workers[name].version}" for name in workers]
+
+
+def bench_demo_step(workers, plan, data, notes) -> str:
+    X, y, weights = data
+    init = in_turn(workers, "demo_init", X=X, y=y, weights=weights, sizes=SIZES[1])
+    per_step = {name: [] for name in workers}
+    gc_share = {name: [] for name in workers}
+    collections = {name: 0 for name in workers}
+    no_gc = {name: [] for name in workers}
+    k = 0
+    for _ in range(plan["step_blocks"]):
+        for gc_on in (True, False):
+            answers = in_turn(workers, "demo_steps", k0=k, count=plan["step_per_block"], gc=gc_on)
+            for name, answer in answers.items():
+                if "error" in answer:
+                    raise WorkerError(answer["error"])
+                block = sum(answer["times"])
+                if gc_on:
+                    per_step[name].append(block / len(answer["times"]))
+                    gc_share[name].append(answer["gc_time"] / block)
+                    collections[name] += answer["gc_collections"]
+                else:
+                    no_gc[name].append(block / len(answer["times"]))
+            k += plan["step_per_block"]
+    names = list(workers)
+    steps = plan["step_blocks"] * plan["step_per_block"]
+    rows = [
+        ["time per step (GC on, default)"] + [f"**{fmt_time(median(per_step[n]))}**" for n in names],
+        ["share of that time in the cyclic GC"] + [
+            f"{100 * median(gc_share[n]):.0f}% ({collections[n] / steps:.1f} collections/step)" for n in names],
+        ["time per step, GC off (extra)"] + [fmt_time(median(no_gc[n])) for n in names],
+        ["graph nodes per step"] + [f"{init[n].get('nodes_per_step', 0):,}" for n in names],
+        ["time per node (GC on)"] + [
+            fmt_time(median(per_step[n]) / init[n]["nodes_per_step"]) if "nodes_per_step" in init[n] else "–"
+            for n in names],
+        ["loss before the first step (same data, same weights)"] + [
+            f"{init[n]['initial_loss']:.12g}" if "initial_loss" in init[n] else init[n]["error"] for n in names],
+    ]
+    header = ["demo step"] + header_cells(workers)
+    if len(names) == 2:
+        on = ratio(median(per_step["micrograd"]), median(per_step["autograd_mini"]))
+        off = ratio(median(no_gc["micrograd"]), median(no_gc["autograd_mini"]))
+        header.append("micrograd / ours")
+        for row, cell in zip(rows, [f"**{fmt_ratio(on)}** (target ≥ 12×)", "", fmt_ratio(off), "", "", ""]):
+            row.append(cell)
+        a, b = init["micrograd"].get("initial_loss"), init["autograd_mini"].get("initial_loss")
+        if a is not None and b is not None and abs(a - b) > 1e-9 * max(1.0, abs(a)):
+            notes.append(f"the two engines' initial demo losses differ ({a!r} vs {b!r}): "
+                         "the models are not the same network")
+    text = (f"MLP(2, [16, 16, 1]) on {len(X)} two-moons points, hinge loss + 1e-4 L2, forward + backward "
+            f"+ SGD, as micrograd's demo.ipynb writes it. Median of {plan['step_blocks']} blocks of "
+            f"{plan['step_per_block']} steps per engine, blocks interleaved between the engines; the GC-off "
+            "blocks alternate with the GC-on ones (garbage collected after each, untimed).")
+    return text + "\n\n" + table(header, rows)
+
+
+def bench_full_demo(workers, plan, data, notes) -> str:
+    X, y, weights = data
+    in_turn(workers, "demo_init", X=X, y=y, weights=weights, sizes=SIZES[1])
+    block_times = {name: [] for name in workers}
+    losses = {name: [] for name in workers}
+    accs = {name: [] for name in workers}
+    for k0 in range(0, plan["demo_steps"], plan["demo_block"]):
+        count = min(plan["demo_block"], plan["demo_steps"] - k0)
+        for name, answer in in_turn(workers, "demo_steps", k0=k0, count=count).items():
+            if "error" in answer:
+                raise WorkerError(answer["error"])
+            block_times[name].extend(answer["times"])
+            losses[name].extend(answer["losses"])
+            accs[name].extend(answer["accuracies"])
+    final = in_turn(workers, "demo_accuracy")
+    names = list(workers)
+    rows = [
+        ["time per step (median of all steps)"] + [f"**{fmt_time(median(block_times[n]))}**" for n in names],
+        [f"total for {plan['demo_steps']} steps"] + [fmt_time(sum(block_times[n])) for n in names],
+        ["loss at step 0 → last step"] + [f"{losses[n][0]:.4f} → {losses[n][-1]:.4f}" for n in names],
+        ["accuracy at the last step (as the demo prints it)"] + [f"{100 * accs[n][-1]:.0f}%" for n in names],
+        ["accuracy of the trained model"] + [f"{100 * final[n]['accuracy']:.0f}%" for n in names],
+    ]
+    header = ["full demo"] + header_cells(workers)
+    if len(names) == 2:
+        r = ratio(median(block_times["micrograd"]), median(block_times["autograd_mini"]))
+        header.append("micrograd / ours")
+        for row, cell in zip(rows, [f"**{fmt_ratio(r)}** (target ≥ 12×)",
+                                    fmt_ratio(ratio(sum(block_times["micrograd"]), sum(block_times["autograd_mini"]))),
+                                    "", "", ""]):
+            row.append(cell)
+        gap = max(abs(a - b) for a, b in zip(losses["micrograd"], losses["autograd_mini"]))
+        notes.append(f"full demo: the largest difference between the two engines' losses over the "
+                     f"{plan['demo_steps']} steps is {gap:.2g} (same data, weights and schedule; only the "
+                     "order of floating-point sums differs)")
+    text = (f"micrograd's demo.ipynb end to end: {plan['demo_steps']} steps with lr = 1.0 - 0.9·k/100, the "
+            f"same {len(X)} moons points (seed 1337, noise 0.1) and initial weights for both engines. "
+            f"Blocks of {plan['demo_block']} steps, interleaved between the engines; GC on (default).")
+    return text + "\n\n" + table(header, rows)
+
+
+def bench_chain(workers, plan, notes) -> str:
+    names = list(workers)
+    times = {(name, n): [] for name in names for n in plan["chain"]}
+    forward = {(name, n): [] for name in names for n in plan["chain"]}
+    errors = {}
+    checks = {}
+    memory = {}
+    for n in plan["chain"]:
+        for _ in range(plan["chain_reps"][n]):
+            for name, answer in in_turn(workers, "chain_time", n=n).items():
+                if "error" in answer:
+                    errors[(name, n)] = answer["error"].splitlines()[0]
+                    continue
+                times[(name, n)].append(answer["forward"] + answer["backward"])
+                forward[(name, n)].append(answer["forward"])
+                checks[(name, n)] = answer["check"]
+        for name, answer in in_turn(workers, "chain_memory", n=n).items():
+            memory[(name, n)] = answer
+        if len(names) == 2 and all((e, n) in checks for e in names):
+            a, b = checks[("micrograd", n)], checks[("autograd_mini", n)]
+            worst = max(abs(x - z) / max(abs(x), 1e-300) for x, z in zip(a, b))
+            if worst > 1e-9:
+                notes.append(f"chain N={n}: the engines disagree on value/gradients by {worst:.2g} (relative)")
+
+    def time_cell(name, n):
+        if (name, n) in errors and not times[(name, n)]:
+            return "failed: " + errors[(name, n)]
+        t = median(times[(name, n)])
+        return f"{fmt_time(t)} ({fmt_time(t / n)}/node)"
+
+    time_rows = []
+    for n in plan["chain"]:
+        row = [fmt_n(n)] + [time_cell(name, n) for name in names]
+        row += [f"{100 * median(forward[(name, n)]) / median(times[(name, n)]):.0f}%" if times[(name, n)] else "–"
+                for name in names]
+        if len(names) == 2:
+            row.append(fmt_ratio(ratio(median(times[("micrograd", n)]), median(times[("autograd_mini", n)]))))
+        time_rows.append(row)
+    time_header = (["N ops"] + [f"{name}: forward + backward" for name in names]
+                   + [f"{name}: forward share" for name in names]
+                   + (["micrograd / ours"] if len(names) == 2 else []))
+
+    def memory_cells(name, n):
+        m = memory.get((name, n), {})
+        if "error" in m or not m:
+            return ["failed: " + m.get("error", "?").splitlines()[0]] * 2
+        return [fmt_bytes(m["after_backward"] / n),
+                f"{fmt_bytes(m['residue_dropped'])} / {fmt_bytes(m['residue_collected'])}"]
+
+    memory_rows = []
+    for n in plan["chain"]:
+        row = [fmt_n(n)]
+        cells = {name: memory_cells(name, n) for name in names}
+        row += [cells[name][0] for name in names]
+        if len(names) == 2:
+            a = memory.get(("micrograd", n), {}).get("after_backward")
+            b = memory.get(("autograd_mini", n), {}).get("after_backward")
+            row.append(fmt_ratio(ratio(b, a)) if a and b else "–")
+        row += [cells[name][1] for name in names]
+        memory_rows.append(row)
+    memory_header = (["N ops"] + [f"{name}: bytes/node" for name in names]
+                     + (["ours / micrograd (target ≤ 0.33×)"] if len(names) == 2 else [])
+                     + [f"{name}: left after `del` / after gc.collect()" for name in names])
+
+    linear = []
+    for name in names:
+        ns = [n for n in plan["chain"] if times[(name, n)]]
+        if len(ns) >= 2:
+            small, big = ns[1] if len(ns) > 2 else ns[0], ns[-1]
+            growth = (median(times[(name, big)]) / big) / (median(times[(name, small)]) / small)
+            linear.append(f"{name}: time per node at {fmt_n(big)} is {growth:.2f}× that at {fmt_n(small)}")
+    reps = ", ".join(str(plan["chain_reps"][n]) for n in plan["chain"])
+    text = (f"`y = y * w; y = y + b` repeated N/2 times (N op nodes, shared leaves w, b; every gradient "
+            f"non-zero), then `y.backward()`. Median of {reps} "
+            "interleaved repetitions (GC on; garbage of the previous repetition collected untimed first). "
+            "micrograd's recursive topological sort runs with sys.setrecursionlimit(3,000,000).")
+    memory_text = ("Memory with tracemalloc: bytes held per op node with the graph alive after backward "
+                   "(values, gradients, parents, edge derivatives / closures), then what is left once the "
+                   "graph is dropped with `del` (reference counting only) and after an explicit gc.collect().")
+    parts = [text, table(time_header, time_rows)]
+    if linear:
+        parts.append("Linearity: " + "; ".join(linear) + ".")
+    parts += [memory_text, table(memory_header, memory_rows)]
+    return "\n\n".join(parts)
+
+
+def bench_node(workers, plan, notes) -> str:
+    names = list(workers)
+    results = {(name, gc_on): [] for name in names for gc_on in (True, False)}
+    for _ in range(2):  # two interleaved rounds of (GC on, GC off), each `repeat` timeit runs
+        for gc_on in (True, False):
+            for name, answer in in_turn(workers, "node_creation", number=plan["node_number"],
+                                        repeat=plan["node_repeat"], gc=gc_on).items():
+                results[(name, gc_on)].append(answer)
+
+    def stat(name, gc_on, key, which="median"):
+        return median([r[key][which] for r in results[(name, gc_on)]])
+
+    floats = median([stat(name, gc_on, "float", "best") for name in names for gc_on in (True, False)])
+    rows = []
+    for gc_on, label in ((True, "GC on (default)"), (False, "GC off")):
+        row = [f"`a * b`, {label}"]
+        row += [f"{stat(n, gc_on, 'node'):.0f} ns (best {stat(n, gc_on, 'node', 'best'):.0f})" for n in names]
+        row += [f"{stat(n, gc_on, 'node') / floats:.0f}×" for n in names]
+        if len(names) == 2:
+            row.append(fmt_ratio(stat("micrograd", gc_on, "node") / stat("autograd_mini", gc_on, "node")))
+        rows.append(row)
+    rows.append(["`x * y` on two floats"] + [f"{stat(n, True, 'float'):.1f} ns (best {stat(n, True, 'float', 'best'):.1f})"
+                                             for n in names] + ["1×"] * len(names) + ([""] if len(names) == 2 else []))
+    header = (["one multiply"] + header_cells(workers) + [f"{n} / float" for n in names]
+              + (["micrograd / ours"] if len(names) == 2 else []))
+    text = (f"timeit of `a * b` on two Values (the result is dropped at once), {plan['node_number']:,} per run, "
+            f"median of 2 × {plan['node_repeat']} runs per engine, interleaved; a plain float multiply for scale "
+            "(timeit switches the GC off by itself: the GC-on row switches it back on in the setup).")
+    return text + "\n\n" + table(header, rows)
+
+
+def bench_compiled(workers, plan, notes) -> str:
+    ours = workers.get("autograd_mini")
+    if ours is None:
+        return "skipped: autograd_mini is not among the engines of this run."
+    why_not = ours.info.get("compiled", "")
+    if why_not:
+        return f"skipped: `autograd_mini.compile` is not available yet ({why_not})."
+    n = plan["compiled_n"]
+    try:
+        answer = ours.ask("compiled_chain", n=n, repeat=plan["compiled_repeat"])
+    except WorkerError as error:
+        return f"failed: {str(error).splitlines()[0]}"
+    eager = [ours.ask("chain_time", n=n) for _ in range(plan["compiled_repeat"])]
+    node = ours.ask("node_creation", number=plan["node_number"], repeat=plan["node_repeat"], gc=True)
+    call, vg = median(answer["call"]), median(answer["value_and_grad"])
+    eager_fw = median([e["forward"] for e in eager])
+    eager_all = median([e["forward"] + e["backward"] for e in eager])
+    float_op = node["float"]["median"] * 1e-9
+    rows = [
+        ["forward only"] + [fmt_time(call / n), fmt_time(eager_fw / n), fmt_ratio(eager_fw / call),
+                            f"{call / n / float_op:.1f}×"],
+        ["value and gradient"] + [fmt_time(vg / n), fmt_time(eager_all / n), fmt_ratio(eager_all / vg),
+                                  f"{vg / n / float_op:.1f}×"],
+    ]
+    header = [f"chain of {fmt_n(n)} ops, per node", "compiled call", "eager engine", "eager / compiled",
+              "compiled / plain float op"]
+    text = (f"One call of `autograd_mini.compile` on the chain above (traced once, {fmt_time(answer['trace'])}), "
+            f"median of {plan['compiled_repeat']} calls. The compiled demo step against micrograd: "
+            "not measured yet (needs the compiled training step of issue 6; hook in bench/run.py).")
+    return text + "\n\n" + table(header, rows)
+
+
+# -- main --------------------------------------------------------------------------------------------
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
+    parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the smoke test
+    parser.add_argument("--only", default=",".join(BENCHMARKS),
+                        help=f"comma-separated benchmarks among {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help="comma-separated engines among micrograd, autograd_mini (default: both)")
+    parser.add_argument("--out", default=os.path.join(HERE, "results.md"), help="Markdown file to write")
+    parser.add_argument("--json", default=None, help="also write the raw settings and text as JSON")
+    parser.add_argument("--venv", default=DEFAULT_VENV, help="micrograd's virtual environment")
+    parser.add_argument("--no-install", action="store_true",
+                        help="do not create micrograd's environment; fail if it is missing")
+    args = parser.parse_args(argv)
+
+    chosen = [b.strip() for b in args.only.split(",") if b.strip()]
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    for value, allowed, what in ((chosen, BENCHMARKS, "--only"), (engines, ENGINES, "--engines")):
+        unknown = [v for v in value if v not in allowed]
+        if unknown or not value:
+            parser.error(f"{what}: unknown or empty {unknown}; choose among {', '.join(allowed)}")
+    size = "tiny" if args.tiny else "quick" if args.quick else "full"
+    plan = PLANS[size]
+    command = "python bench/run.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+
+    pythons = {"autograd_mini": sys.executable}
+    if "micrograd" in engines:
+        pythons["micrograd"] = ensure_micrograd(args.venv, install=not args.no_install)
+    workers = {name: Worker(name, pythons[name]) for name in ENGINES if name in engines}
+    started = time.perf_counter()
+    notes: list[str] = []
+    sections = []
+    try:
+        for worker in workers.values():
+            worker.info = worker.ask("info")
+            worker.version = worker.info["version"]
+        versions = {w.info["python"] for w in workers.values()}
+        if len(versions) != 1:
+            raise WorkerError(f"the engines run on different Pythons: {versions}")
+        data = (*make_moons(plan["points"], 0.1, 1337), init_weights(SIZES[0], SIZES[1], 1337))
+        runners = {
+            "step": ("1. micrograd's demo step", lambda: bench_demo_step(workers, plan, data, notes)),
+            "demo": ("2. micrograd's full demo (issue 4)", lambda: bench_full_demo(workers, plan, data, notes)),
+            "chain": ("3. A chain of N ops", lambda: bench_chain(workers, plan, notes)),
+            "node": ("4. One node creation", lambda: bench_node(workers, plan, notes)),
+            "compiled": ("5. Compiled (issue 6)", lambda: bench_compiled(workers, plan, notes)),
+        }
+        for key in BENCHMARKS:
+            if key in chosen:
+                title, run = runners[key]
+                print(f"running {title} ...", file=sys.stderr, flush=True)
+                t0 = time.perf_counter()
+                sections.append((title, run()))
+                print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    for worker in workers.values():
+        notes += [f"crash: {c}" for c in worker.crashes]
+    info = next(iter(workers.values())).info
+    ours = workers.get("autograd_mini")
+    lines = [
+        "# Benchmark: autograd_mini against micrograd 0.1.0",
+        "",
+        f"Command: `{command}` ({size} run, {time.perf_counter() - started:.0f} s, "
+        f"{datetime.date.today().isoformat()})  ",
+        f"Machine: {machine()}  ",
+        f"Python: {info['implementation']} {info['python']} for both engines, each in its own process "
+        f"(GC thresholds {tuple(info['gc_threshold'])}, the default)  ",
+        "Engines: " + ", ".join(f"{name} {w.version}" for name, w in workers.items())
+        + (f"; our model: {ours.info['model']}" if ours else ""),
+    ]
+    for title, text in sections:
+        lines += ["", f"## {title}", "", text]
+    if notes:
+        lines += ["", "## Notes", ""] + [f"- {note}" for note in notes]
+    markdown = "\n".join(lines) + "\n"
+    print(markdown)
+    with open(args.out, "w") as f:
+        f.write(markdown)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"command": command, "size": size, "plan": {k: v for k, v in plan.items() if k != "chain_reps"},
+                       "engines": {name: w.info for name, w in workers.items()},
+                       "sections": dict(sections), "notes": notes}, f, indent=1)
+    print(f"written to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

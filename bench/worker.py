@@ -1,0 +1,373 @@
+"""One engine's side of the benchmark, run as a subprocess by ``bench/run.py``.
+
+``python bench/worker.py micrograd`` (inside micrograd's own virtual environment) or
+``python bench/worker.py autograd_mini`` (with this repository importable). The worker reads one
+JSON request per line on stdin and answers one JSON line on stdout; all timing happens in here,
+so the pipe costs nothing that is measured. The same code drives both engines: only the
+``Engine`` adapter differs. Standard library only (micrograd's environment has nothing else).
+"""
+from __future__ import annotations
+
+import gc
+import json
+import math
+import os
+import platform
+import sys
+import time
+import timeit
+import tracemalloc
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+# -- engines -----------------------------------------------------------------------------------
+
+class Micrograd:
+    """micrograd 0.1.0 as its demo notebook uses it."""
+
+    name = "micrograd"
+
+    def __init__(self) -> None:
+        from importlib.metadata import version
+        from micrograd.engine import Value
+        from micrograd.nn import MLP
+        self.Value, self._MLP = Value, MLP
+        self.version = version("micrograd")
+        self.model_kind = "micrograd.nn.MLP"
+        # micrograd's backward is recursive (one Python frame per node of the longest path).
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), 3_000_000))
+
+    def mlp(self, nin, nouts):
+        return self._MLP(nin, nouts)
+
+    def total(self, terms):
+        return sum(terms)  # what the demo does: a chain of + nodes
+
+    def parents(self, node):
+        return node._prev
+
+
+class AutogradMini:
+    """This repository's engine; ``nn.MLP`` if the nn package provides it, else a plain MLP."""
+
+    name = "autograd_mini"
+
+    def __init__(self) -> None:
+        sys.path.insert(0, REPO)  # benchmark the working tree, not some installed copy
+        import autograd_mini
+        from autograd_mini import Value
+        self.Value = Value
+        self.version = f"{autograd_mini.__version__} (working tree)"
+        try:
+            import nn
+            self._MLP = nn.MLP
+            self.model_kind = "nn.MLP"
+        except (ImportError, AttributeError):
+            self._MLP = None
+            self.model_kind = "plain MLP from Values in bench/worker.py (nn.MLP not available)"
+
+    def mlp(self, nin, nouts):
+        if self._MLP is not None:
+            return self._MLP(nin, nouts)
+        return PlainMLP(self.Value, nin, nouts)
+
+    def total(self, terms):
+        return self.Value.sum(terms)  # one n-ary node
+
+    def parents(self, node):
+        return node._parents
+
+
+class PlainMLP:
+    """micrograd's MLP (ReLU hidden layers, linear output) with one ``Value.sum`` node per neuron."""
+
+    def __init__(self, Value, nin, nouts):
+        sizes = [nin] + list(nouts)
+        self.Value = Value
+        self.layers = [[([Value(0.0) for _ in range(sizes[i])], Value(0.0)) for _ in range(sizes[i + 1])]
+                       for i in range(len(nouts))]
+
+    def __call__(self, x):
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            out = [self.Value.sum([b, *(wi * xi for wi, xi in zip(w, x))]) for w, b in layer]
+            x = out if i == last else [v.relu() for v in out]
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self):
+        return [p for layer in self.layers for w, b in layer for p in (*w, b)]
+
+
+def make_engine(name: str):
+    return {"micrograd": Micrograd, "autograd_mini": AutogradMini}[name]()
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+class GCClock:
+    """Adds up the time Python's cyclic garbage collector runs (gc.callbacks)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.collections = 0
+        self._start = 0.0
+
+    def __call__(self, phase, info) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.total += time.perf_counter() - self._start
+            self.collections += 1
+
+    def __enter__(self):
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self)
+
+
+def count_nodes(engine, root) -> int:
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        for parent in engine.parents(stack.pop()):
+            if id(parent) not in seen:
+                seen.add(id(parent))
+                stack.append(parent)
+    return len(seen)
+
+
+# -- 1 and 2: micrograd's demo ---------------------------------------------------------------------
+
+class Demo:
+    """micrograd's demo.ipynb training loop, written the same way for both engines."""
+
+    def __init__(self, engine, X, y, weights, sizes) -> None:
+        self.engine = engine
+        self.X, self.y = X, y
+        self.model = engine.mlp(2, sizes)
+        params = self.model.parameters()
+        if len(params) != len(weights):
+            raise ValueError(f"model has {len(params)} parameters, the shared init has {len(weights)}")
+        for p, w in zip(params, weights):  # the same initial weights for both engines
+            p.data = w
+        self.params = params
+        self.total_loss = None
+
+    def loss(self):
+        Value, total = self.engine.Value, self.engine.total
+        inputs = [[Value(a), Value(b)] for a, b in self.X]
+        scores = [self.model(x) for x in inputs]
+        losses = [(1 + -yi * si).relu() for yi, si in zip(self.y, scores)]
+        data_loss = total(losses) * (1.0 / len(losses))
+        reg_loss = 1e-4 * total(p * p for p in self.params)
+        accuracy = sum((yi > 0) == (si.data > 0) for yi, si in zip(self.y, scores)) / len(self.y)
+        return data_loss + reg_loss, accuracy
+
+    def describe(self) -> dict:
+        """The loss before training and the size of one step's graph (not timed)."""
+        loss, _ = self.loss()
+        return {"initial_loss": loss.data, "nodes_per_step": count_nodes(self.engine, loss)}
+
+    def evaluate(self) -> dict:
+        loss, accuracy = self.loss()  # the graph dies on return: no live graph between requests
+        return {"loss": loss.data, "accuracy": accuracy}
+
+    def step(self, k: int, steps: int = 100):
+        # As in the notebook, where `total_loss` is a global: the previous step's graph stays
+        # alive until the next one is built.
+        total_loss, accuracy = self.loss()
+        self.total_loss = total_loss
+        for p in self.params:  # model.zero_grad()
+            p.grad = 0.0
+        total_loss.backward()
+        learning_rate = 1.0 - 0.9 * k / steps
+        for p in self.params:
+            p.data -= learning_rate * p.grad
+        return total_loss.data, accuracy
+
+
+def timed_steps(demo: Demo, k0: int, count: int, gc_enabled: bool = True) -> dict:
+    """``count`` training steps k0, k0+1, ...; time of each and time spent in the collector."""
+    times, losses, accs = [], [], []
+    was_enabled = gc.isenabled()
+    if not gc_enabled:
+        gc.disable()
+    try:
+        with GCClock() as clock:
+            for k in range(k0, k0 + count):
+                t0 = time.perf_counter()
+                loss, acc = demo.step(k)
+                times.append(time.perf_counter() - t0)
+                losses.append(loss)
+                accs.append(acc)
+    finally:
+        demo.total_loss = None  # no graph stays alive between requests (untimed)
+        if was_enabled:
+            gc.enable()
+    if not gc_enabled:
+        gc.collect()  # clean up after the untimed block (micrograd's cycles) before the next one
+    return {"times": times, "gc_time": clock.total, "gc_collections": clock.collections,
+            "losses": losses, "accuracies": accs}
+
+
+# -- 3: a chain of N ops ------------------------------------------------------------------------------
+
+W, B = 1.0 - 1e-7, 1e-7  # y -> y*W + B keeps y at 1.0 and every gradient far from 0
+
+
+def build_chain(Value, n: int):
+    w, b, y0 = Value(W), Value(B), Value(1.0)
+    y = y0
+    for _ in range(n // 2):
+        y = y * w
+        y = y + b
+    return y, (y0, w, b)
+
+
+def chain_time(engine, n: int) -> dict:
+    gc.collect()  # the previous repetition's garbage is not this one's cost
+    t0 = time.perf_counter()
+    y, (y0, w, b) = build_chain(engine.Value, n)
+    t1 = time.perf_counter()
+    y.backward()
+    t2 = time.perf_counter()
+    check = [y.data, y0.grad, w.grad, b.grad]
+    t3 = time.perf_counter()
+    del y, y0, w, b
+    t4 = time.perf_counter()
+    return {"forward": t1 - t0, "backward": t2 - t1, "drop": t4 - t3, "check": check}
+
+
+def chain_memory(engine, n: int) -> dict:
+    """Bytes held per node (tracemalloc) and what is left after the graph is dropped."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        y, leaves = build_chain(engine.Value, n)
+        after_forward = tracemalloc.get_traced_memory()[0] - base
+        y.backward()
+        after_backward = tracemalloc.get_traced_memory()[0] - base
+        peak = tracemalloc.get_traced_memory()[1] - base
+        del y, leaves
+        residue_dropped = tracemalloc.get_traced_memory()[0] - base
+        collected = gc.collect()
+        residue_collected = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    return {"after_forward": after_forward, "after_backward": after_backward, "peak": peak,
+            "residue_dropped": residue_dropped, "residue_collected": residue_collected,
+            "collected_objects": collected}
+
+
+# -- 4: one node creation ---------------------------------------------------------------------------
+
+def node_creation(engine, number: int, repeat: int, gc_enabled: bool) -> dict:
+    """Best and median nanoseconds of ``a * b`` (two Values) and of ``x * y`` (two floats)."""
+    setup = "gc.enable()" if gc_enabled else "gc.disable()"  # timeit itself disables the collector
+    env = {"a": engine.Value(1.5), "b": engine.Value(2.5), "x": 1.5, "y": 2.5, "gc": gc}
+    result = {}
+    for key, stmt in (("node", "a * b"), ("float", "x * y")):
+        runs = timeit.repeat(stmt, setup, repeat=repeat, number=number, globals=env)
+        per_op = sorted(t / number * 1e9 for t in runs)
+        result[key] = {"best": per_op[0], "median": per_op[len(per_op) // 2]}
+    gc.enable()
+    gc.collect()
+    return result
+
+
+# -- 5: compiled (issue 6) -------------------------------------------------------------------------
+
+def compiled_available() -> str:
+    """"" if ``autograd_mini.compile`` can be imported, else why not."""
+    try:
+        import importlib
+        importlib.import_module("autograd_mini.compile")
+        return ""
+    except Exception as exc:  # not written yet, or broken: the benchmark says which
+        return f"{type(exc).__name__}: {exc}"
+
+
+def compiled_chain(engine, n: int, repeat: int) -> dict:
+    """One compiled call of an n-node graph: time per node (forward, and value_and_grad)."""
+    from autograd_mini import compile as ag_compile
+
+    def chain(y0, w, b):
+        y = y0
+        for _ in range(n // 2):
+            y = y * w
+            y = y + b
+        return y
+
+    f = ag_compile(chain)
+    t0 = time.perf_counter()
+    first = f(1.0, W, B)  # traces
+    trace_time = time.perf_counter() - t0
+    calls, grads = [], []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        value = f(1.0, W, B)
+        calls.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        value2, g = f.value_and_grad(1.0, W, B)
+        grads.append(time.perf_counter() - t0)
+    return {"trace": trace_time, "call": calls, "value_and_grad": grads,
+            "check": [value, *list(g)], "first": first}
+
+
+# -- the request loop --------------------------------------------------------------------------------
+
+def info(engine) -> dict:
+    return {"engine": engine.name, "version": engine.version, "model": engine.model_kind,
+            "python": platform.python_version(), "implementation": platform.python_implementation(),
+            "executable": sys.executable, "gc_threshold": list(gc.get_threshold()),
+            "compiled": compiled_available() if engine.name == "autograd_mini" else "n/a"}
+
+
+def serve(engine_name: str) -> None:
+    protocol = sys.stdout
+    sys.stdout = sys.stderr  # anything an engine prints must not corrupt the protocol
+    engine = make_engine(engine_name)
+    demo = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        command = request.pop("command")
+        try:
+            if command == "info":
+                answer = info(engine)
+            elif command == "demo_init":
+                demo = Demo(engine, request["X"], request["y"], request["weights"], request["sizes"])
+                answer = demo.describe()
+            elif command == "demo_steps":
+                answer = timed_steps(demo, request["k0"], request["count"], request.get("gc", True))
+            elif command == "demo_accuracy":
+                answer = demo.evaluate()
+            elif command == "chain_time":
+                answer = chain_time(engine, request["n"])
+            elif command == "chain_memory":
+                answer = chain_memory(engine, request["n"])
+            elif command == "node_creation":
+                answer = node_creation(engine, request["number"], request["repeat"], request["gc"])
+            elif command == "compiled_chain":
+                answer = compiled_chain(engine, request["n"], request["repeat"])
+            elif command == "quit":
+                break
+            else:
+                raise ValueError(f"unknown command {command!r}")
+            reply = {"ok": True, **answer}
+        except Exception as exc:  # report it to the parent, which decides; keep serving
+            import traceback
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
+                     "traceback": traceback.format_exc()}
+        protocol.write(json.dumps(reply) + "\n")
+        protocol.flush()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ("micrograd", "autograd_mini"):
+        sys.exit("usage: worker.py micrograd|autograd_mini")
+    serve(sys.argv[1])
