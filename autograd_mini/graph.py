@@ -201,3 +201,29 @@ def _number(x) -> float:
 def _describe(node: Value) -> str:
     name = node.label or (node.op and f"the {node.op} node") or "a leaf"
     return f"{name} (value {node.data!r})"
+
+
+def count_multiplications(output: Value, inputs: Sequence[Value]) -> dict[str, int]:
+    """How many edge multiplications each mode does to get d output / d input for every input.
+
+    Reverse mode: one pass from ``output``, one multiplication per edge it crosses. Forward mode:
+    one pass per input, each multiplying along the edges reachable from that input.
+
+    >>> from autograd_mini import Value
+    >>> a = Value(2.0); b = Value(1.0)
+    >>> count_multiplications((a + b) * (b + 1), [a, b])
+    {'reverse': 5, 'forward': 6}
+    """
+    counts = {"reverse": 0, "forward": 0}
+
+    def count(kind, *details):
+        if kind == "send":
+            counts["reverse"] += 1
+        elif kind == "tangent":
+            counts["forward"] += 1
+
+    with context.listening(count):
+        gradients(output, list(inputs))
+        for x in inputs:
+            tangents(output, {x: 1.0})
+    return counts
