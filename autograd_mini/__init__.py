@@ -14,13 +14,14 @@ from .context import AnomalyError, detect_anomaly, enable_grad, no_grad
 from .graph import count_multiplications, forward_derivative, gradients, tangents, topological_order
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .check import GradcheckError, gradcheck
+# Eager (stdlib only): a lazy name would be shadowed by the submodule autograd_mini.trace.
+from .trace import Trace, trace
 
 __version__ = "0.1.0"
 
 # Rendering, tracing and compiling load on first use, so `import autograd_mini` stays light.
 _LAZY = {
     "to_dot": "viz", "draw_dot": "viz", "to_svg": "viz", "save": "viz",
-    "trace": "trace", "Trace": "trace",
     "compile": "compile",
 }
 
