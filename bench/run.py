@@ -223,7 +223,7 @@ def header_cells(workers) -> list[str]:
     return [f"{name} {workers[name].version}" for name in workers]
 
 
-def bench_demo_step(workers, plan, data, notes) -> str:
+def bench_demo_step(workers, plan, data, notes, shared) -> str:
     X, y, weights = data
     init = in_turn(workers, "demo_init", X=X, y=y, weights=weights, sizes=SIZES[1])
     per_step = {name: [] for name in workers}
@@ -247,6 +247,7 @@ def bench_demo_step(workers, plan, data, notes) -> str:
             k += plan["step_per_block"]
     names = list(workers)
     steps = plan["step_blocks"] * plan["step_per_block"]
+    shared["demo_step"] = {n: median(per_step[n]) for n in names}
     rows = [
         ["time per step (GC on, default)"] + [f"**{fmt_time(median(per_step[n]))}**" for n in names],
         ["share of that time in the cyclic GC"] + [
@@ -277,7 +278,7 @@ def bench_demo_step(workers, plan, data, notes) -> str:
     return text + "\n\n" + table(header, rows)
 
 
-def bench_full_demo(workers, plan, data, notes) -> str:
+def bench_full_demo(workers, plan, data, notes, shared) -> str:
     X, y, weights = data
     in_turn(workers, "demo_init", X=X, y=y, weights=weights, sizes=SIZES[1])
     block_times = {name: [] for name in workers}
@@ -293,6 +294,7 @@ def bench_full_demo(workers, plan, data, notes) -> str:
             accs[name].extend(answer["accuracies"])
     final = in_turn(workers, "demo_accuracy")
     names = list(workers)
+    shared["final_accuracy"] = {n: final[n]["accuracy"] for n in names}
     rows = [
         ["time per step (median of all steps)"] + [f"**{fmt_time(median(block_times[n]))}**" for n in names],
         [f"total for {plan['demo_steps']} steps"] + [fmt_time(sum(block_times[n])) for n in names],
@@ -435,36 +437,75 @@ def bench_node(workers, plan, notes) -> str:
     return text + "\n\n" + table(header, rows)
 
 
-def bench_compiled(workers, plan, notes) -> str:
+def bench_compiled(workers, plan, data, notes, shared) -> str:
     ours = workers.get("autograd_mini")
     if ours is None:
         return "skipped: autograd_mini is not among the engines of this run."
     why_not = ours.info.get("compiled", "")
     if why_not:
         return f"skipped: `autograd_mini.compile` is not available yet ({why_not})."
+    parts = []
+    X, y, weights = data
+    # (a) the demo step, compiled, against micrograd's eager step (blocks interleaved)
+    micro = workers.get("micrograd")
+    try:
+        if micro is not None:
+            micro.ask("demo_init", X=X, y=y, weights=weights, sizes=SIZES[1])
+        micro_steps, compiled_steps, run = [], [], None
+        for block in range(plan["step_blocks"]):
+            if micro is not None:
+                answer = micro.ask("demo_steps", k0=block * plan["step_per_block"], count=plan["step_per_block"])
+                micro_steps.append(sum(answer["times"]) / len(answer["times"]))
+            run = ours.ask("compiled_demo", X=X, y=y, weights=weights, sizes=SIZES[1], steps=plan["demo_steps"])
+            compiled_steps.extend(run["times"])
+        eager = shared.get("demo_step", {})
+        accuracy = shared.get("final_accuracy", {})
+        names = ["micrograd (eager)", "autograd_mini eager", "autograd_mini compiled"]
+        step_times = [median(micro_steps), eager.get("autograd_mini"), median(compiled_steps)]
+        rows = [
+            ["time per step"] + [f"**{fmt_time(t)}**" if t and not math.isnan(t) else "–" for t in step_times],
+            ["micrograd / this", "1×" if micro is not None else "–",
+             fmt_ratio(ratio(step_times[0], step_times[1]) if step_times[1] else float("nan")),
+             f"{fmt_ratio(ratio(step_times[0], step_times[2]))} (target ≥ 100×)"],
+            [f"accuracy after {plan['demo_steps']} steps"] + [
+                f"{100 * accuracy[n]:.0f}%" if n in accuracy else "–" for n in ("micrograd", "autograd_mini")]
+            + [f"{100 * run['accuracy']:.0f}%"],
+        ]
+        parts.append(
+            f"(a) micrograd's demo step with `f = autograd_mini.compile(loss of the 337 parameters)` and "
+            f"`f.value_and_grad(*params)` + the SGD update on floats (trace once: {fmt_time(run['trace'])}); "
+            f"median over {plan['step_blocks']} runs of {plan['demo_steps']} steps, interleaved with "
+            f"{plan['step_blocks']} blocks of {plan['step_per_block']} micrograd steps. The eager column and "
+            "the eager accuracies come from sections 1 and 2 of this run; the compiled model's accuracy is "
+            "checked with the eager engine.\n\n" + table(["demo step"] + names, rows))
+    except WorkerError as error:
+        parts.append(f"(a) compiled demo step: failed: {str(error).splitlines()[0]}")
+    # (b) one compiled call of an n-node graph, per node
     n = plan["compiled_n"]
     try:
         answer = ours.ask("compiled_chain", n=n, repeat=plan["compiled_repeat"])
+        eager = [ours.ask("chain_time", n=n) for _ in range(plan["compiled_repeat"])]
+        floats = ours.ask("float_chain", n=n, repeat=plan["compiled_repeat"])["times"]
+        call, vg = median(answer["call"]), median(answer["value_and_grad"])
+        eager_fw = median([e["forward"] for e in eager])
+        eager_all = median([e["forward"] + e["backward"] for e in eager])
+        plain = median(floats)
+        rows = [
+            ["value only"] + [fmt_time(call / n), fmt_time(eager_fw / n), fmt_ratio(eager_fw / call),
+                              f"{call / plain:.1f}×"],
+            ["value and gradient"] + [fmt_time(vg / n), fmt_time(eager_all / n), fmt_ratio(eager_all / vg),
+                                      f"{vg / plain:.1f}×"],
+            ["plain Python floats, same loop"] + [fmt_time(plain / n), "", "", "1×"],
+        ]
+        header = [f"chain of {fmt_n(n)} ops, per node", "compiled call", "eager engine", "eager / compiled",
+                  "compiled / plain floats"]
+        parts.append(f"(b) One call of `autograd_mini.compile(chain)` on the chain of section 3 with "
+                     f"N = {fmt_n(n)} (traced once: {fmt_time(answer['trace'])}), median of "
+                     f"{plan['compiled_repeat']} calls; the eager engine (forward, forward + backward) and "
+                     "the same loop on plain floats for scale.\n\n" + table(header, rows))
     except WorkerError as error:
-        return f"failed: {str(error).splitlines()[0]}"
-    eager = [ours.ask("chain_time", n=n) for _ in range(plan["compiled_repeat"])]
-    node = ours.ask("node_creation", number=plan["node_number"], repeat=plan["node_repeat"], gc=True)
-    call, vg = median(answer["call"]), median(answer["value_and_grad"])
-    eager_fw = median([e["forward"] for e in eager])
-    eager_all = median([e["forward"] + e["backward"] for e in eager])
-    float_op = node["float"]["median"] * 1e-9
-    rows = [
-        ["forward only"] + [fmt_time(call / n), fmt_time(eager_fw / n), fmt_ratio(eager_fw / call),
-                            f"{call / n / float_op:.1f}×"],
-        ["value and gradient"] + [fmt_time(vg / n), fmt_time(eager_all / n), fmt_ratio(eager_all / vg),
-                                  f"{vg / n / float_op:.1f}×"],
-    ]
-    header = [f"chain of {fmt_n(n)} ops, per node", "compiled call", "eager engine", "eager / compiled",
-              "compiled / plain float op"]
-    text = (f"One call of `autograd_mini.compile` on the chain above (traced once, {fmt_time(answer['trace'])}), "
-            f"median of {plan['compiled_repeat']} calls. The compiled demo step against micrograd: "
-            "not measured yet (needs the compiled training step of issue 6; hook in bench/run.py).")
-    return text + "\n\n" + table(header, rows)
+        parts.append(f"(b) compiled chain: failed: {str(error).splitlines()[0]}")
+    return "\n\n".join(parts)
 
 
 # -- main --------------------------------------------------------------------------------------------
@@ -514,6 +555,7 @@ def main(argv=None) -> int:
     workers = {name: Worker(name, pythons[name]) for name in ENGINES if name in engines}
     started = time.perf_counter()
     notes: list[str] = []
+    shared: dict = {}  # results one section hands to a later one
     sections = []
     try:
         for worker in workers.values():
@@ -524,11 +566,11 @@ def main(argv=None) -> int:
             raise WorkerError(f"the engines run on different Pythons: {versions}")
         data = (*make_moons(plan["points"], 0.1, 1337), init_weights(SIZES[0], SIZES[1], 1337))
         runners = {
-            "step": ("1. micrograd's demo step", lambda: bench_demo_step(workers, plan, data, notes)),
-            "demo": ("2. micrograd's full demo (issue 4)", lambda: bench_full_demo(workers, plan, data, notes)),
+            "step": ("1. micrograd's demo step", lambda: bench_demo_step(workers, plan, data, notes, shared)),
+            "demo": ("2. micrograd's full demo (issue 4)", lambda: bench_full_demo(workers, plan, data, notes, shared)),
             "chain": ("3. A chain of N ops", lambda: bench_chain(workers, plan, notes)),
             "node": ("4. One node creation", lambda: bench_node(workers, plan, notes)),
-            "compiled": ("5. Compiled (issue 6)", lambda: bench_compiled(workers, plan, notes)),
+            "compiled": ("5. Compiled (issue 6)", lambda: bench_compiled(workers, plan, data, notes, shared)),
         }
         for key in BENCHMARKS:
             if key in chosen:

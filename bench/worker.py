@@ -92,7 +92,7 @@ class PlainMLP:
     def __call__(self, x):
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            out = [self.Value.sum([b, *(wi * xi for wi, xi in zip(w, x))]) for w, b in layer]
+            out = [self.Value.sum([*(wi * xi for wi, xi in zip(w, x)), b]) for w, b in layer]
             x = out if i == last else [v.relu() for v in out]
         return x[0] if len(x) == 1 else x
 
@@ -292,6 +292,19 @@ def compiled_available() -> str:
         return f"{type(exc).__name__}: {exc}"
 
 
+def float_chain(n: int, repeat: int) -> list[float]:
+    """The chain's arithmetic on plain floats: the floor for any engine."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        y = 1.0
+        for _ in range(n // 2):
+            y = y * W
+            y = y + B
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def compiled_chain(engine, n: int, repeat: int) -> dict:
     """One compiled call of an n-node graph: time per node (forward, and value_and_grad)."""
     from autograd_mini import compile as ag_compile
@@ -354,6 +367,11 @@ def serve(engine_name: str) -> None:
                 answer = node_creation(engine, request["number"], request["repeat"], request["gc"])
             elif command == "compiled_chain":
                 answer = compiled_chain(engine, request["n"], request["repeat"])
+            elif command == "compiled_demo":
+                answer = compiled_demo(engine, request["X"], request["y"], request["weights"],
+                                       request["sizes"], request["steps"], request.get("timed_steps", 0))
+            elif command == "float_chain":
+                answer = {"times": float_chain(request["n"], request["repeat"])}
             elif command == "quit":
                 break
             else:
@@ -371,3 +389,50 @@ if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in ("micrograd", "autograd_mini"):
         sys.exit("usage: worker.py micrograd|autograd_mini")
     serve(sys.argv[1])
+
+
+def demo_loss_function(Value, X, y, sizes):
+    """micrograd's demo loss as a function of the flat parameter list (for autograd_mini.compile)."""
+    dims = [2] + list(sizes)
+
+    def loss(*params):
+        k = 0
+        layers = []
+        for i in range(len(sizes)):
+            layer = []
+            for _ in range(dims[i + 1]):
+                layer.append((params[k:k + dims[i]], params[k + dims[i]]))
+                k += dims[i] + 1
+            layers.append(layer)
+        losses = []
+        for (a, b), yi in zip(X, y):
+            x = [a, b]
+            for i, layer in enumerate(layers):
+                out = [Value.sum([*(wi * xi for wi, xi in zip(w, x)), bias]) for w, bias in layer]
+                x = out if i == len(layers) - 1 else [v.relu() for v in out]
+            losses.append((1 + -yi * x[0]).relu())
+        data_loss = Value.sum(losses) * (1.0 / len(losses))
+        return data_loss + 1e-4 * Value.sum(p * p for p in params)
+
+    return loss
+
+
+def compiled_demo(engine, X, y, weights, sizes, steps: int, timed_steps: int = 0) -> dict:
+    """micrograd's demo with a compiled value_and_grad of the loss; accuracy checked eagerly."""
+    from autograd_mini import compile as ag_compile
+    f = ag_compile(demo_loss_function(engine.Value, X, y, sizes))
+    params = list(weights)
+    t0 = time.perf_counter()
+    f.value_and_grad(*params)  # the first call traces
+    trace_time = time.perf_counter() - t0
+    times, losses = [], []
+    for k in range(steps):
+        t0 = time.perf_counter()
+        loss, grads = f.value_and_grad(*params)
+        learning_rate = 1.0 - 0.9 * k / 100
+        params = [p - learning_rate * g for p, g in zip(params, grads)]
+        times.append(time.perf_counter() - t0)
+        losses.append(loss)
+    demo = Demo(engine, X, y, params, sizes)  # the eager engine judges the trained weights
+    return {"trace": trace_time, "times": times[:timed_steps] if timed_steps else times,
+            "losses": losses, **demo.evaluate()}
