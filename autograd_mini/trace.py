@@ -349,12 +349,12 @@ class Trace:
         widths: dict[Value, int] = {}
         names = {node: self._name(node) for node in self._universe}
         for node in self._universe:
-            widths[node] = max(len(f"data {write(node.data)}"), len("grad 0"),
-                               len(_header(node, lambda n: names.get(n)) or ""))
+            widths[node] = max(_width(f"data {write(node.data)}"), _width("grad 0"),
+                               _width(_header(node, lambda n: names.get(n)) or ""))
         for frame_pass in {id(f._pass): f._pass for f in frames if f._pass}.values():
-            prefix = 5 if frame_pass.mode == "reverse" else 4 + len(self._name(frame_pass.root))
+            prefix = "grad " if frame_pass.mode == "reverse" else f"∂/∂{self._name(frame_pass.root)} "
             for node, value in frame_pass.updates:
-                widths[node] = max(widths.get(node, 0), prefix + len(write(value)))
+                widths[node] = max(widths.get(node, 0), _width(prefix + write(value)))
         return widths
 
     def to_svg(self, index: int = -1, backend: str = "auto", **options):
@@ -428,6 +428,11 @@ class Trace:
         if widgets:
             return _widget_player(rendered)
         return InlinePlayer(_player_page(rendered, "autograd-mini: step by step", used))
+
+
+def _width(text: str) -> int:
+    """Room for ``text`` in character widths (Graphviz may take a symbol such as ∂ as wide)."""
+    return sum(1 if ord(c) < 128 else 2 for c in text)
 
 
 def _is_zero(x) -> bool:

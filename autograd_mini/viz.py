@@ -322,9 +322,9 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
         if node in bold:
             attributes["penwidth"] = "2.5"
         if min_chars.get(node):  # keeps the width a frame's numbers will need: a steady layout
-            attributes["width"] = f"{0.095 * min_chars[node]:.2f}"
+            attributes["width"] = f"{0.1 * min_chars[node] + 0.2:.2f}"
         dot.node(ids[node], label, fillcolor=background,
-                 tooltip=_plain(_tooltip(node, name_of, write)), **attributes)
+                 tooltip=_plain(", ".join(fields)), **attributes)
     for node in nodes:
         for parent, local in zip(node.parents, node.local_grads):
             if parent not in drawn or (parent.is_constant and hide_constants):
@@ -358,11 +358,6 @@ def _header(node: Value, name_of) -> str:
     if text is None:
         return f"{name} ({node.op})" if name else node.op
     return f"{name} = {text}" if name else text
-
-
-def _tooltip(node: Value, name_of, write) -> str:
-    name = name_of(node) or (f"{node.op} node" if node.op else "leaf")
-    return f"{name}: data {write(node.data)}, grad {write(node.grad)}"
 
 
 _RECORD_SPECIALS = {c: "\\" + c for c in '{}|<>"\\'}

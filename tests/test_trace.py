@@ -1,0 +1,199 @@
+"""Step-by-step frames of e = (a + b) * (b + 1) against REFERENCE.md §1, and the HTML player file.
+
+The expected steps are written out by hand from the text: five nodes made (a, b, c = a + b,
+d = b + 1, e = c * d), then reverse mode from de/de = 1, each edge carrying its local derivative
+(dc/da = dc/db = dd/db = 1, de/dc = d = 2, de/dd = c = 3), piling up to de/da = 2, de/db = 5.
+"""
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from autograd_mini import Value, trace
+from autograd_mini.trace import Trace
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+# (sender, receiver, local derivative on the edge, amount = incoming x local), REFERENCE §1
+REFERENCE_SENDS = {("e", "c", 2.0, 2.0), ("e", "d", 3.0, 3.0), ("c", "a", 1.0, 2.0),
+                   ("c", "b", 1.0, 2.0), ("d", "b", 1.0, 3.0)}
+REFERENCE_GRADS = {"a": 2.0, "b": 5.0, "c": 2.0, "d": 3.0, "e": 1.0}
+
+
+def build_seed_graph():
+    a = Value(2.0, label="a")
+    b = Value(1.0, label="b")
+    c = a + b
+    c.label = "c"
+    d = b + 1
+    d.label = "d"
+    e = c * d
+    e.label = "e"
+    return a, b, c, d, e
+
+
+@pytest.fixture
+def recorded():
+    with trace() as t:
+        nodes = build_seed_graph()
+    t.backward(nodes[-1])
+    return t, nodes
+
+
+def labels(values):
+    return {node.label: value for node, value in values.items()}
+
+
+def test_five_creations_in_order(recorded):
+    t, (a, b, c, d, e) = recorded
+    creations = [f for f in t.frames if f.kind == "create"]
+    assert [f.caption for f in creations] == [
+        "a = 2", "b = 1", "c = a + b = 3", "d = b + 1 = 2", "e = c * d = 6"]
+    assert [f.nodes for f in creations] == [(a,), (b,), (c,), (d,), (e,)]
+    assert t.frames[:5] == creations
+
+
+def test_reverse_mode_pile_up_matches_the_text(recorded):
+    t, (a, b, c, d, e) = recorded
+    backward = t.frames[5:]
+    assert backward[0].kind == "seed" and backward[0].caption == "start at e: de/de = 1"
+    assert labels(backward[0].grads) == {"e": 1.0}
+    sends = backward[1:]
+    assert all(f.kind == "send" for f in sends) and len(sends) == 5
+    seen = set()
+    for frame in sends:
+        sender, receiver = frame.nodes
+        event = next(ev for ev in t.events if ev[0] == "send" and ev[1] is sender
+                     and ev[2] is receiver)
+        local, incoming, amount, before, total = event[3:]
+        seen.add((sender.label, receiver.label, local, amount))
+        assert incoming * local == amount and before + amount == total
+        assert frame.grads[receiver] == total  # the pile as it stood then
+        assert frame.edges == ((receiver, sender),)  # the edge parent -> child it travels
+        caption = f"{sender.label} sends {incoming:g} x {local:g} = {amount:g} to {receiver.label}"
+        assert frame.caption.startswith(caption)
+    assert seen == REFERENCE_SENDS
+    assert sorted(local for _, _, local, _ in seen) == [1, 1, 1, 2, 3]
+    assert labels(sends[-1].grads) == REFERENCE_GRADS
+    second_arrival = [f for f in sends if f.nodes[1] is b][1]
+    held = re.fullmatch(r".*; b now holds (\d) \+ (\d) = 5", second_arrival.caption)
+    assert held and {held.group(1), held.group(2)} == {"2", "3"}
+    assert (a.grad, b.grad) == (2.0, 5.0)  # t.backward ran a real backward
+
+
+def test_snapshots_do_not_change_afterwards(recorded):
+    t, (a, b, c, d, e) = recorded
+    first_arrival = [f for f in t.frames if f.kind == "send" and f.nodes[1] is b][0]
+    assert first_arrival.grads[b] in (2.0, 3.0)  # one path's product, not yet the sum
+    assert t.frames[0].grads == {}
+
+
+def test_a_node_is_complete_when_all_its_consumers_have_sent(recorded):
+    t, (a, b, c, d, e) = recorded
+    for frame in t.frames[5:]:
+        done = {node.label for node in frame.complete}
+        assert "e" in done
+        if frame.kind == "send":
+            assert frame.nodes[0] in frame.complete  # only finished nodes send
+        arrivals_at_b = sum(1 for f in t.frames[5:frame.index + 1]
+                            if f.kind == "send" and f.nodes[1] is b)
+        assert ("b" in done) == (arrivals_at_b == 2)
+    assert {n.label for n in t.frames[-1].complete} == set("abcde")
+
+
+def test_backward_inside_the_block_is_recorded_once():
+    with trace() as t:
+        *_, e = build_seed_graph()
+        e.backward()
+        t.backward(e)  # already listening: recorded once more, not twice
+    kinds = [f.kind for f in t.frames]
+    assert kinds == ["create"] * 5 + (["seed"] + ["send"] * 5) * 2
+
+
+def test_forward_mode_from_b(recorded):
+    t, (a, b, c, d, e) = recorded
+    start = len(t.frames)
+    assert t.forward(e, b) == 5.0
+    frames = t.frames[start:]
+    assert frames[0].kind == "tangent_seed" and frames[0].caption == \
+        "forward mode from b: db/db = 1"
+    steps = [(f.nodes[0].label, f.nodes[1].label) for f in frames[1:]]
+    assert sorted(steps) == [("b", "c"), ("b", "d"), ("c", "e"), ("d", "e")]
+    assert labels(frames[-1].values) == {"b": 1.0, "c": 1.0, "d": 1.0, "e": 5.0}
+    assert frames[-1].caption.endswith("e now holds 2 + 3 = 5")
+    assert frames[-1].grads == {}  # tangents are not gradients
+    assert t.forward(e, a) == 2.0
+
+
+def test_unlabelled_nodes_get_names():
+    with trace() as t:
+        x = Value(3.0, label="x")
+        y = (x * x).tanh()
+    assert [f.caption for f in t.frames] == ["x = 3", "v1 = x * x = 9", "v2 = tanh(v1) = 1"]
+    assert y.label == ""  # naming is the picture's business, not the node's
+
+
+def test_every_frame_draws_with_one_layout(recorded):
+    t, _ = recorded
+    t.forward(recorded[1][-1], recorded[1][1])
+    boxes = set()
+    for frame in t.frames:
+        root = ET.fromstring(frame.to_svg(backend="wasm"))
+        boxes.add(root.get("viewBox"))
+        texts = {"".join(x.itertext()) for x in root.iter(f"{SVG_NS}text")}
+        for node in frame.nodes:
+            assert any(text.startswith(node.label) for text in texts)
+    assert len(boxes) == 1
+    first = ET.fromstring(t.frames[0].to_svg(backend="wasm"))
+    drawn = {"".join(x.itertext()) for x in first.iter(f"{SVG_NS}text")}
+    assert drawn == {"a", "data 2", "grad 0"}  # nodes not made yet are not drawn
+
+
+def test_html_player_is_one_self_contained_file(recorded, tmp_path):
+    t, _ = recorded
+    path = tmp_path / "steps.html"
+    page = t.to_html(path, backend="wasm")
+    assert path.read_text(encoding="utf-8") == page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<link" not in page and "@import" not in page
+    urls = set(re.findall(r"https?://[^\s\\\"'<>]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    data = json.loads(re.search(r'<script id="frames" type="application/json">(.*?)</script>',
+                                page, re.S).group(1))
+    assert [frame["caption"] for frame in data] == [f.caption for f in t.frames]
+    for frame in data:
+        assert ET.fromstring(frame["svg"]).tag == f"{SVG_NS}svg"
+    for control in ('id="prev"', 'id="next"', 'id="play"', 'id="slider"', 'id="caption"'):
+        assert control in page
+
+
+def test_player_text_is_escaped():
+    with trace() as t:
+        x = Value(1.0, label="</script><script>alert(1)</script>")
+        y = x + 1
+    page = t.to_html(backend="wasm")
+    assert page.count("</script>") == 2  # the frame data and the player's code, nothing more
+    assert "<script>alert(1)" not in page
+
+
+def test_player_limits(recorded):
+    t, _ = recorded
+    with pytest.raises(ValueError, match="at most 3"):
+        t.to_html(max_frames=3)
+    assert "frames" in repr(t) and len(t) == 11
+    with trace() as empty:
+        pass
+    with pytest.raises(ValueError, match="nothing to play"):
+        empty.to_html()
+
+
+def test_player_in_jupyter(recorded):
+    t, _ = recorded
+    inline = t.player(widgets=False, backend="wasm")
+    assert inline._repr_html_().startswith("<iframe srcdoc=")
+    widgets = pytest.importorskip("ipywidgets")
+    box = t.player(widgets=True, backend="wasm")
+    assert isinstance(box, widgets.VBox)
+    assert isinstance(Trace._repr_mimebundle_(t)["image/svg+xml"], str)
+    assert "<svg" in t.frames[3]._repr_mimebundle_()["image/svg+xml"]

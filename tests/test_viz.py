@@ -1,0 +1,282 @@
+"""Drawing graphs: DOT and SVG carry every label, value, grad and edge derivative (REFERENCE §1).
+
+Both renderers are exercised: the embedded WebAssembly Graphviz always, the system `dot` when it
+is installed (Debian package `graphviz`).
+"""
+import os
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import graphviz
+import pytest
+
+from autograd_mini import Value, draw_dot, save, to_dot, to_svg
+from autograd_mini import viz
+from autograd_mini.viz import RenderError
+
+HAVE_DOT = shutil.which("dot") is not None
+needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="system Graphviz `dot` is not installed "
+                                                    "(apt-get install graphviz)")
+BACKENDS = [pytest.param("dot", marks=needs_dot), "wasm"]
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+# REFERENCE §1: edge (parent, child) -> local derivative d child / d parent
+REFERENCE_EDGES = {("a", "c"): "1", ("b", "c"): "1", ("b", "d"): "1", ("c", "e"): "2",
+                   ("d", "e"): "3"}
+# after e.backward(): node -> (data, grad)
+REFERENCE_NODES = {"a": ("2", "2"), "b": ("1", "5"), "c": ("3", "2"), "d": ("2", "3"),
+                   "e": ("6", "1")}
+
+
+@pytest.fixture
+def seed_graph():
+    a = Value(2.0, label="a")
+    b = Value(1.0, label="b")
+    c = a + b
+    c.label = "c"
+    d = b + 1
+    d.label = "d"
+    e = c * d
+    e.label = "e"
+    e.backward()
+    return a, b, c, d, e
+
+
+def dot_nodes_and_edges(source):
+    """{id: label} and {(from id, to id): edge label} read back from DOT text."""
+    nodes = dict(re.findall(r'^\s*(n\d+) \[label="([^"]*)"', source, re.M))
+    nodes.update(re.findall(r"^\s*(n\d+) \[label=([^\s\]\"]+)", source, re.M))
+    edges = {(a, b): label for a, b, label in
+             re.findall(r"^\s*(n\d+) -> (n\d+) \[label=\"?([^\s\"\]]+)", source, re.M)}
+    return nodes, edges
+
+
+def svg_nodes_and_edges(svg):
+    """{node title: [texts]} and {(from, to): edge label} read from SVG parsed as XML."""
+    root = ET.fromstring(svg)
+    nodes, edges = {}, {}
+    for group in root.iter(f"{SVG_NS}g"):
+        title = group.find(f"{SVG_NS}title")
+        texts = ["".join(t.itertext()) for t in group.iter(f"{SVG_NS}text")]
+        if group.get("class") == "node":
+            nodes[title.text] = texts
+        elif group.get("class") == "edge":
+            parent, child = title.text.split("->")
+            edges[parent, child] = texts[0] if texts else None
+    return nodes, edges
+
+
+def test_dot_shows_every_label_value_grad_and_edge_derivative(seed_graph):
+    dot = to_dot(seed_graph[-1])
+    assert isinstance(dot, graphviz.Digraph)
+    nodes, edges = dot_nodes_and_edges(dot.source)
+    name_of = {node_id: label.split(" ")[0] for node_id, label in nodes.items()}
+    for node_id, label in nodes.items():
+        name = name_of[node_id]
+        if name in REFERENCE_NODES:
+            data, grad = REFERENCE_NODES[name]
+            assert f"data {data}" in label and f"grad {grad}" in label, label
+    named_edges = {(name_of[a], name_of[b]): label for (a, b), label in edges.items()}
+    for edge, derivative in REFERENCE_EDGES.items():
+        assert named_edges[edge] == derivative, edge
+    assert named_edges[("1", "d")] == "1"  # the constant in b + 1, drawn dashed
+    assert "c = a + b" in dot.source and "d = b + 1" in dot.source and "e = c * d" in dot.source
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_svg_from_each_backend_carries_the_same_numbers(seed_graph, backend):
+    svg = to_svg(seed_graph[-1], backend=backend)
+    assert svg.backend == backend
+    nodes, edges = svg_nodes_and_edges(svg)
+    by_name = {texts[0].split(" ")[0]: (title, texts) for title, texts in nodes.items()}
+    for name, (data, grad) in REFERENCE_NODES.items():
+        title, texts = by_name[name]
+        assert f"data {data}" in texts and f"grad {grad}" in texts, texts
+    title_to_name = {title: name for name, (title, _) in by_name.items()}
+    named_edges = {(title_to_name.get(a), title_to_name.get(b)): label
+                   for (a, b), label in edges.items()}
+    for edge, derivative in REFERENCE_EDGES.items():
+        assert named_edges[edge] == derivative, edge
+
+
+@needs_dot
+def test_both_backends_draw_the_same_graph(seed_graph):
+    by_dot = svg_nodes_and_edges(to_svg(seed_graph[-1], backend="dot"))
+    by_wasm = svg_nodes_and_edges(to_svg(seed_graph[-1], backend="wasm"))
+    assert by_dot == by_wasm
+
+
+def test_auto_uses_wasm_when_dot_is_missing_and_says_so(seed_graph, monkeypatch):
+    monkeypatch.setattr(viz, "_dot_program", lambda: None)
+    assert to_svg(seed_graph[-1]).backend == "wasm"
+    assert viz.available_backends() == ["wasm"]
+    with pytest.raises(RenderError, match="`dot` is not on PATH"):
+        to_svg(seed_graph[-1], backend="dot")
+
+
+def test_unknown_backend_is_refused(seed_graph):
+    with pytest.raises(ValueError, match="backend must be one of auto, dot, wasm"):
+        to_svg(seed_graph[-1], backend="cairo")
+
+
+def test_options_number_format_rankdir_constants_highlight(seed_graph):
+    a, b, c, d, e = seed_graph
+    source = to_dot(e, number_format=".3f", rankdir="BT", hide_constants=True,
+                    highlight=[b]).source
+    assert "rankdir=BT" in source
+    assert "data 2.000" in source and "grad 5.000" in source
+    nodes, edges = dot_nodes_and_edges(source)
+    assert len(nodes) == 5 and len(edges) == 5  # the constant 1 and its edge are gone
+    assert "d = b + 1.000" in source  # ... but the formula still shows it
+    highlighted = [line for line in source.splitlines() if line.strip().startswith("n1 ")]
+    assert viz.COLOR["highlight"] in highlighted[0] and "penwidth" in highlighted[0]
+    with pytest.raises(ValueError, match="number_format"):
+        to_dot(e, number_format=".4q")
+    with pytest.raises(ValueError, match="rankdir"):
+        to_dot(e, rankdir="sideways")
+    with pytest.raises(TypeError, match="expected a Value"):
+        to_dot(3.0)
+
+
+def test_grad_rows_are_inked_red(seed_graph):
+    svg = to_svg(seed_graph[-1], backend="wasm")
+    grads = [t for t in ET.fromstring(svg).iter(f"{SVG_NS}text") if t.text.startswith("grad")]
+    assert len(grads) == 5 and all(t.get("fill") == viz.COLOR["grad"] for t in grads)
+
+
+def test_awkward_labels_are_escaped():
+    x = Value(1.5, label='x{|}<>"\\n')
+    y = x * 2
+    y.label = "y & <z>"
+    for backend in ["wasm"] + (["dot"] if HAVE_DOT else []):
+        nodes, _ = svg_nodes_and_edges(to_svg(y, backend=backend))
+        texts = [text for node in nodes.values() for text in node]
+        assert 'x{|}<>"\\n' in texts and "y & <z> = x{|}<>\"\\n * 2" in texts
+
+
+def test_draw_dot_as_in_micrograds_lecture():
+    """The lecture's neuron: x1*w1 + x2*w2 + b, tanh; grads derived by hand in the lecture."""
+    x1 = Value(2.0, label="x1"); x2 = Value(0.0, label="x2")
+    w1 = Value(-3.0, label="w1"); w2 = Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1; x1w1.label = "x1*w1"
+    x2w2 = x2 * w2; x2w2.label = "x2*w2"
+    x1w1x2w2 = x1w1 + x2w2; x1w1x2w2.label = "x1*w1 + x2*w2"
+    n = x1w1x2w2 + b; n.label = "n"
+    o = n.tanh(); o.label = "o"
+    o.backward()
+    dot = draw_dot(o)
+    assert isinstance(dot, graphviz.Digraph)
+    for text in ["x1 | data 2.0000 | grad -1.5000", "w1 | data -3.0000 | grad 1.0000",
+                 "x2 | data 0.0000 | grad 0.5000", "w2 | data 1.0000 | grad 0.0000",
+                 "data 0.7071 | grad 1.0000"]:
+        assert text in dot.source, text
+    assert 'label="0.5000"' in dot.source or "label=0.5000" in dot.source  # do/dn = 1 - o^2
+
+
+def test_large_graph_is_cut_near_the_output_with_a_message():
+    """About the size of an MLP training step: must draw promptly, not lay out 60,000 nodes."""
+    weights = [Value(0.01 * i) for i in range(20)]
+    loss = Value(0.0)
+    for step in range(1500):
+        hidden = Value.sum(w * (step % 7) for w in weights).tanh()
+        loss = loss + (hidden - 1.0) ** 2
+    dot = to_dot(loss)
+    assert dot.nodes_total > 60_000
+    assert dot.nodes_drawn == viz.DEFAULT_MAX_NODES
+    assert f"of {dot.nodes_total:,}" in dot.source and "max_nodes=None" in dot.source
+    assert "not drawn" in dot.source  # nodes whose inputs were cut say so
+    svg = to_svg(dot, backend="wasm")
+    assert ET.fromstring(svg).tag == f"{SVG_NS}svg"
+    assert to_dot(loss, max_nodes=10).nodes_drawn == 10
+    with pytest.raises(ValueError, match="max_nodes"):
+        to_dot(loss, max_nodes=0)
+
+
+@needs_dot
+def test_png_with_system_dot(seed_graph, tmp_path):
+    path = tmp_path / "e.png"
+    assert save(seed_graph[-1], path) == "dot"
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_png_without_dot_says_what_to_do(seed_graph, tmp_path, monkeypatch):
+    monkeypatch.setattr(viz, "_dot_program", lambda: None)
+    with pytest.raises(RenderError, match=r"PNG needs the Graphviz program `dot`.*save as \.svg"):
+        save(seed_graph[-1], tmp_path / "e.png")
+    assert not list(tmp_path.iterdir())
+
+
+def test_save_svg_and_dot(seed_graph, tmp_path):
+    used = save(seed_graph[-1], tmp_path / "e.svg", backend="wasm")
+    assert used == "wasm"
+    assert ET.parse(tmp_path / "e.svg").getroot().tag == f"{SVG_NS}svg"
+    assert save(seed_graph[-1], tmp_path / "e.dot", rankdir="BT") == ""
+    assert (tmp_path / "e.dot").read_text().startswith("digraph {")
+    with pytest.raises(ValueError, match=r"\.svg, \.png or \.dot"):
+        save(seed_graph[-1], tmp_path / "e.jpg")
+
+
+def test_save_never_leaves_a_half_written_file(seed_graph, tmp_path, monkeypatch):
+    path = tmp_path / "e.svg"
+    path.write_text("the user's earlier drawing")
+    os.chmod(path, 0o640)
+
+    def broken(*args):
+        raise RenderError("layout failed")
+
+    monkeypatch.setattr(viz, "_render", broken)
+    with pytest.raises(RenderError):
+        save(seed_graph[-1], path)
+    assert path.read_text() == "the user's earlier drawing"
+    monkeypatch.undo()
+
+    def fail_midway(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(viz.os, "fsync", fail_midway)
+    with pytest.raises(OSError):
+        save(seed_graph[-1], path, backend="wasm")
+    assert path.read_text() == "the user's earlier drawing"
+    assert [p.name for p in tmp_path.iterdir()] == ["e.svg"]  # no temporary file left
+    monkeypatch.undo()
+    save(seed_graph[-1], path, backend="wasm")
+    assert ET.parse(path).getroot().tag == f"{SVG_NS}svg"
+    assert os.stat(path).st_mode & 0o777 == 0o640  # an overwritten file keeps its mode
+
+
+def test_wasm_renderer_recovers_after_a_failed_layout(seed_graph):
+    with pytest.raises(RenderError):
+        viz._render_with_wasm("digraph { a -> }")
+    assert to_svg(seed_graph[-1], backend="wasm").backend == "wasm"
+
+
+def test_jupyter_shows_a_value_as_its_graph(seed_graph, monkeypatch):
+    e = seed_graph[-1]
+    bundle = e._repr_mimebundle_()
+    assert bundle["text/plain"] == repr(e)
+    assert ET.fromstring(bundle["image/svg+xml"]).tag == f"{SVG_NS}svg"
+    assert "image/svg+xml" not in e._repr_mimebundle_(exclude=["image/svg+xml"])
+
+    def broken(*args):
+        raise RenderError("no Graphviz found")
+
+    monkeypatch.setattr(viz, "_render", broken)
+    bundle = e._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"] and "graph not drawn: no Graphviz found" in \
+        bundle["text/plain"]
+
+
+def test_jupyter_shows_a_drawing_without_system_graphviz(seed_graph, monkeypatch):
+    monkeypatch.setattr(viz, "_dot_program", lambda: None)
+    drawing = to_dot(seed_graph[-1])
+    bundle = drawing._repr_mimebundle_()
+    assert ET.fromstring(bundle["image/svg+xml"]).tag == f"{SVG_NS}svg"
+    assert drawing.backend == "wasm"
+    assert to_svg(seed_graph[-1])._repr_svg_().lstrip().startswith("<?xml")
+
+
+def test_options_are_refused_for_an_already_built_graph(seed_graph):
+    with pytest.raises(TypeError, match="apply to Values"):
+        to_svg(to_dot(seed_graph[-1]), rankdir="BT")
