@@ -1,0 +1,37 @@
+"""nn: neurons, layers and multi-layer perceptrons made of autograd_mini ``Value``s, and their training.
+
+>>> import nn
+>>> X, y = nn.datasets.make_moons(60, noise=0.1, seed=1)
+>>> model = nn.MLP(2, [16, 16, 1], seed=1)
+>>> history = nn.fit(model, X, y, loss="hinge", l2=1e-4, epochs=40,
+...                  optimizer=nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, 40)))
+>>> history.accuracy[-1] > 0.9
+True
+
+micrograd's code runs unchanged: ``from nn import MLP, Neuron, Layer``, ``MLP(2, [16, 16, 1])``,
+``Neuron(nin, nonlin=False)``, ``model.parameters()``, ``model.zero_grad()``.
+"""
+from . import datasets
+from .layers import ACTIVATIONS, INITS, MLP, Layer, Neuron
+from .losses import (bce_with_logits, cross_entropy, hinge_loss, l2_penalty, log_softmax,
+                     mse_loss, softmax)
+from .module import Module
+from .optim import SGD, Adam, Optimizer, Schedule, cosine_decay, exponential_decay, linear_decay
+from .serialize import ModelFileError, load
+from .train import History, evaluate, fit
+
+
+def __getattr__(name: str):
+    if name == "plot":  # matplotlib loads only when a plot is asked for
+        import importlib
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")
+
+
+__all__ = [
+    "Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS",
+    "mse_loss", "hinge_loss", "bce_with_logits", "cross_entropy", "softmax", "log_softmax",
+    "l2_penalty",
+    "Optimizer", "SGD", "Adam", "Schedule", "linear_decay", "exponential_decay", "cosine_decay",
+    "fit", "evaluate", "History", "datasets", "load", "ModelFileError",
+]

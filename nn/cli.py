@@ -1,0 +1,236 @@
+"""``autograd-mini train``: train an MLP on a 2-D data set from the command line, plot it, save it.
+
+``autograd_mini/cli.py`` calls ``register(subparsers)``; ``python -m nn.cli train ...`` works too.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import os
+import sys
+import time
+
+EXAMPLES = """\
+examples:
+  autograd-mini train moons --epochs 100 --plot boundary.png
+  autograd-mini train spirals --classes 3 --hidden 32,32 --optimizer adam --lr 0.03 --epochs 150
+  autograd-mini train circles --loss bce --batch-size 16 --save circles.json
+
+Defaults follow micrograd's demo: MLP(2, [16, 16, 1]) with ReLU, hinge loss + L2, SGD with the
+learning rate falling linearly from --lr to a tenth of it, full batch, 100 points, noise 0.1.
+spirals defaults to cross-entropy with one output per class."""
+
+BINARY = {"hinge", "bce"}
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _sizes(text: str) -> list[int]:
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("expected hidden layer sizes like 16,16")
+    return [_positive_int(part) for part in parts]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .datasets import DATASETS
+    from .layers import ACTIVATIONS
+    from .losses import LOSSES
+    parser.add_argument("dataset", choices=sorted(DATASETS), help="the data set to learn")
+    data = parser.add_argument_group("data")
+    data.add_argument("--samples", type=_positive_int, default=None, metavar="N",
+                      help="number of points (default 100; spirals 300)")
+    data.add_argument("--noise", type=_non_negative, default=None, metavar="X",
+                      help="noise level (default: moons 0.1, circles 0.05, xor 0, spirals 0.2)")
+    data.add_argument("--classes", type=_positive_int, default=3, metavar="K",
+                      help="spirals: number of arms/classes (default 3)")
+    data.add_argument("--seed", type=int, default=0,
+                      help="seed for the data, the weights and the shuffling (default 0)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--hidden", type=_sizes, default=[16, 16], metavar="SIZES",
+                       help="hidden layer sizes, comma-separated (default 16,16)")
+    model.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
+                       default="relu", help="hidden activation (default relu)")
+    train = parser.add_argument_group("training")
+    train.add_argument("--loss", choices=sorted(LOSSES), default=None,
+                       help="default: hinge; cross_entropy for spirals")
+    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    train.add_argument("--lr", type=_positive, default=None,
+                       help="learning rate (default: sgd 1.0, adam 0.02)")
+    train.add_argument("--schedule", choices=["linear", "constant", "cosine"], default=None,
+                       help="learning-rate schedule over the run (default: linear for sgd, "
+                            "constant for adam)")
+    train.add_argument("--momentum", type=_non_negative, default=0.0, help="sgd momentum")
+    train.add_argument("--l2", type=_non_negative, default=1e-4, metavar="LAMBDA",
+                       help="weight decay: adds (lambda/2) * sum of squared weights (default 1e-4)")
+    train.add_argument("--epochs", type=_positive_int, default=100)
+    train.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+                       help="examples per step (default: all of them)")
+    train.add_argument("--compile", action="store_true",
+                       help="run the steps as a compiled program (needs nn.compiled)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--plot", metavar="PNG", help="save the decision boundary and the curves")
+    out.add_argument("--save", metavar="JSON", help="save the trained model (nn.load reads it)")
+    out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="show a progress bar (default: when the output is a terminal)")
+    out.add_argument("--quiet", action="store_true", help="print only the final result")
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``train`` subcommand to an argparse ``subparsers`` object; returns its parser.
+
+    The parser's defaults hold ``func=run``: call ``args.func(args)``, which returns the exit code.
+    """
+    parser = subparsers.add_parser(
+        "train", help="train a small neural network on a 2-D data set",
+        description="Train an MLP made of autograd_mini Values on a 2-D data set.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _writable(path: str, what: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write the {what} to {path}: the directory {directory} "
+                                "does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write the {what} to {path}: it is a directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train as ``args`` says; print one-line errors (no traceback); return the exit code."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        print("autograd-mini train: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, ImportError, NotImplementedError) as error:
+        print(f"autograd-mini train: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(args) -> int:
+    import nn
+
+    say = (lambda *a: None) if args.quiet else (lambda text: print(text, flush=True))
+    # check what can be checked before spending time on training
+    if args.plot:
+        _writable(args.plot, "plot")
+        nn.plot._matplotlib()
+    if args.save:
+        _writable(args.save, "model")
+    spirals = args.dataset == "spirals"
+    loss = args.loss or ("cross_entropy" if spirals else "hinge")
+    n_classes = args.classes if spirals else 2
+    if spirals and args.classes < 2:
+        raise ValueError("--classes must be at least 2")
+    if loss in BINARY and n_classes != 2:
+        raise ValueError(f"the {loss} loss separates 2 classes, but spirals has {n_classes}; "
+                         "use --loss cross_entropy")
+    if loss == "mse":
+        raise ValueError("--loss mse is for regression; for these classification data sets use "
+                         "hinge, bce or cross_entropy")
+
+    options = {"seed": args.seed}
+    if args.samples is not None:
+        options["n_samples"] = args.samples
+    if args.noise is not None:
+        options["noise"] = args.noise
+    if spirals:
+        options["n_classes"] = n_classes
+    X, y = nn.datasets.load(args.dataset, **options)
+    n_outputs = n_classes if loss == "cross_entropy" else 1
+    model = nn.MLP(2, args.hidden + [n_outputs], activation=args.activation, seed=args.seed)
+
+    steps_per_epoch = 1 if args.batch_size is None else -(-len(X) // args.batch_size)
+    total_steps = args.epochs * steps_per_epoch
+    schedule = args.schedule or ("linear" if args.optimizer == "sgd" else "constant")
+    lr = args.lr or (1.0 if args.optimizer == "sgd" else 0.02)
+    if schedule == "linear":
+        lr = nn.linear_decay(lr, lr / 10, total_steps)
+    elif schedule == "cosine":
+        lr = nn.cosine_decay(lr, lr / 10, total_steps)
+    if args.optimizer == "sgd":
+        optimizer = nn.SGD(model, lr=lr, momentum=args.momentum)
+    else:
+        optimizer = nn.Adam(model, lr=lr)
+
+    make = nn.datasets.DATASETS[args.dataset]
+    noise = options.get("noise", inspect.signature(make).parameters["noise"].default)
+    described = f"{len(X)} points, {n_classes} classes"
+    say(f"data   {args.dataset}: {described} (seed {args.seed}"
+        + (f", noise {noise}" if noise is not None else "") + ")")
+    say(f"model  {model!r}")
+    batch = "full batch" if args.batch_size is None else f"batches of {args.batch_size}"
+    penalty = f" + L2 {args.l2:g}" if args.l2 else ""
+    say(f"train  {loss} loss{penalty}, {optimizer!r}, {batch}, {args.epochs} epochs")
+
+    progress = args.progress
+    if progress is None:
+        progress = not args.quiet and sys.stderr.isatty()
+    every = max(1, args.epochs // 10)
+
+    def report(epoch: int, history) -> bool:
+        if not progress and (epoch == 0 or (epoch + 1) % every == 0):
+            text = f"epoch  {epoch + 1:>{len(str(args.epochs))}}  loss {history.loss[-1]:.4f}"
+            if history.accuracy:
+                text += f"  accuracy {history.accuracy[-1]:.1%}"
+            say(text)
+        return False
+
+    started = time.perf_counter()
+    history = nn.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=args.epochs,
+                     batch_size=args.batch_size, seed=args.seed, l2=args.l2, progress=progress,
+                     callback=report, compile=args.compile)
+    seconds = time.perf_counter() - started
+    final_loss, final_accuracy = nn.evaluate(model, X, y, loss=loss)
+    print(f"done   {history.epochs} epochs in {seconds:.1f} s: training loss "
+          f"{final_loss:.4f}, accuracy {final_accuracy:.1%} (after the last step)", flush=True)
+    if args.plot:
+        nn.plot.training_report(model, X, y, history, args.plot,
+                                title=f"{args.dataset}: {model!r}")
+        say(f"plot   {args.plot}")
+    if args.save:
+        model.save(args.save)
+        say(f"saved  {args.save}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m nn.cli train moons ...``: the same subcommand without the rest of the CLI."""
+    parser = argparse.ArgumentParser(prog="autograd-mini")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    register(subparsers)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,314 @@
+"""``fit``: the training loop of the texts (REFERENCE.md §5), with batches, a progress bar and a history.
+
+Each step: forward the batch through the model, compute the loss (plus the L2 penalty), zero the
+gradients, ``backward()``, and let the optimizer move every ``p.data``. ``batch_size=None`` is
+batch gradient descent (all examples per step), ``batch_size=1`` stochastic gradient descent,
+anything between mini-batch gradient descent; the examples are shuffled each epoch with ``seed``.
+"""
+from __future__ import annotations
+
+import gc
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from numbers import Integral, Real
+from typing import Callable
+
+from autograd_mini import Value
+from autograd_mini.value import constant
+
+from .datasets import batches
+from .losses import bce_with_logits, cross_entropy, get_loss, hinge_loss, l2_penalty
+from .module import Module
+from .optim import SGD, Optimizer
+
+
+@dataclass
+class History:
+    """What ``fit`` returns: one entry per epoch trained, in order (plain floats, JSON-ready).
+
+    - ``loss[e]``: the mean training loss over epoch e's steps, each step's loss weighted by its
+      batch size; it includes the L2 penalty (full batch: exactly the loss of the step).
+    - ``accuracy[e]``: the fraction of training examples classified right in epoch e, read off
+      the same forward passes (before each step's update, as micrograd's demo prints it); an
+      empty list when the loss has no notion of accuracy (e.g. ``mse``).
+    - ``val_loss[e]``, ``val_accuracy[e]``: the same on ``validation_data`` after epoch e
+      (empty lists without it; ``val_loss`` without the penalty).
+    - ``lr[e]``: the learning rate of epoch e's first step; ``seconds``: the wall time of ``fit``.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def __repr__(self) -> str:
+        if not self.loss:
+            return "History(0 epochs)"
+        text = f"History({self.epochs} epochs, loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}"
+        if self.accuracy:
+            text += f", accuracy {self.accuracy[-1]:.1%}"
+        if self.val_accuracy:
+            text += f", validation accuracy {self.val_accuracy[-1]:.1%}"
+        return text + ")"
+
+
+# -- accuracy: is one example's output right? -------------------------------------------------
+
+def binary_correct(output: float, target) -> bool:
+    """One output, the class by its sign; targets -1/+1 or 0/1."""
+    return (output > 0) == (target > 0)
+
+
+def binary_correct_probability(output: float, target) -> bool:
+    """One output (a logit), the class by its sign; targets 0/1 (or probabilities, cut at 1/2)."""
+    return (output > 0) == (target > 0.5)
+
+
+def argmax_correct(output: list[float], target) -> bool:
+    """One output per class, the class with the largest."""
+    return max(range(len(output)), key=output.__getitem__) == target
+
+
+_ACCURACY = {hinge_loss: binary_correct, bce_with_logits: binary_correct_probability,
+             cross_entropy: argmax_correct}
+
+
+def _outputs(out):
+    return [o.data for o in out] if isinstance(out, list) else out.data
+
+
+def _rows(X, nin: int, name: str) -> list[list[Value]]:
+    """The inputs as constant nodes, made once: reused by every step, owed no gradient."""
+    if hasattr(X, "tolist"):
+        X = X.tolist()
+    rows = []
+    for i, row in enumerate(X):
+        if isinstance(row, Real) and nin == 1:
+            row = [row]
+        if not isinstance(row, (list, tuple)) or len(row) != nin:
+            got = f"{len(row)} numbers" if isinstance(row, (list, tuple)) else \
+                f"{type(row).__name__} {row!r:.30}"
+            raise ValueError(f"{name}[{i}] should be {nin} numbers (the model has {nin} "
+                             f"inputs), got {got}")
+        converted = []
+        for v in row:
+            if isinstance(v, Value):
+                v = v.data
+            if not isinstance(v, Real) or isinstance(v, bool):
+                raise TypeError(f"{name}[{i}] holds {type(v).__name__} {v!r:.30}, expected numbers")
+            converted.append(constant(float(v)))
+        rows.append(converted)
+    return rows
+
+
+def _input_width(model, X) -> int:
+    """The model's number of inputs (its ``nin``; for a model without one, the first row's)."""
+    nin = getattr(model, "nin", None)
+    if isinstance(nin, int):
+        return nin
+    first = X[0] if len(X) else []
+    return 1 if isinstance(first, Real) else len(first)
+
+
+def _positive_int(x, name: str, allow_none: bool = False) -> int | None:
+    if x is None and allow_none:
+        return None
+    if not isinstance(x, Integral) or isinstance(x, bool) or x < 1:
+        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, "
+                         f"got {x!r}")
+    return int(x)
+
+
+def evaluate(model: Module, X, y, *, loss, accuracy: Callable | bool | None = None
+             ) -> tuple[float, float | None]:
+    """(mean loss, accuracy or None) of ``model`` on ``(X, y)``, without training.
+
+    >>> from nn import MLP, evaluate, datasets
+    >>> X, y = datasets.make_moons(20, seed=0)
+    >>> loss, acc = evaluate(MLP(2, [8, 1], seed=0), X, y, loss="hinge")
+    >>> loss > 0, 0.0 <= acc <= 1.0
+    (True, True)
+    """
+    loss_fn = get_loss(loss)
+    inputs = _rows(X, _input_width(model, X), "X")
+    targets = y.tolist() if hasattr(y, "tolist") else list(y)
+    if len(inputs) != len(targets):
+        raise ValueError(f"X has {len(inputs)} rows but y has {len(targets)} targets")
+    outs = [model(x) for x in inputs]
+    value = loss_fn(outs, targets).data
+    correct = _correct_fn(loss_fn, accuracy)
+    if correct is None:
+        return value, None
+    return value, sum(map(correct, map(_outputs, outs), targets)) / len(targets)
+
+
+def _correct_fn(loss_fn, accuracy):
+    if accuracy is False:
+        return None
+    if accuracy is None or accuracy is True:
+        return _ACCURACY.get(loss_fn)
+    if not callable(accuracy):
+        raise TypeError("accuracy must be a function (output, target) -> bool, True, False or None")
+    return accuracy
+
+
+def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs: int = 100,
+        batch_size: int | None = None, shuffle: bool = True, seed: int | None = 0,
+        l2: float = 0.0, accuracy: Callable | bool | None = None, validation_data=None,
+        progress: bool | None = None, callback: Callable | None = None,
+        compile: bool = False) -> History:
+    """Train ``model`` on inputs ``X`` and targets ``y``; return the ``History`` of the epochs.
+
+    - ``loss``: "mse", "hinge", "bce", "cross_entropy", or any function
+      ``(predictions, targets) -> Value`` (see ``nn.losses``).
+    - ``optimizer``: e.g. ``nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, 100))``; default
+      ``nn.SGD(model, lr=0.1)``. Its schedule advances once per step (per batch).
+    - ``batch_size``: None for the whole set per step, 1 for one example at a time, or a size.
+    - ``shuffle``/``seed``: the order of the examples, shuffled each epoch by a private
+      ``random.Random(seed)`` (``seed=None``: a fresh random order each run).
+    - ``l2``: adds ``nn.l2_penalty(model, l2)``, (l2/2) * sum of squared weights, to each step's loss.
+    - ``accuracy``: None picks one from the loss (sign for hinge and bce, argmax for
+      cross_entropy, none for mse); False for none; or a function ``(output, target) -> bool``.
+    - ``validation_data``: ``(X_val, y_val)``, evaluated after each epoch.
+    - ``progress``: a tqdm bar with loss and accuracy; None shows it when stderr is a terminal.
+    - ``callback(epoch, history)``: called after each epoch; returning True stops training.
+    - ``compile``: run each step as a compiled program (``nn.compiled.compiled_fit``); it receives
+      these same arguments as keywords and returns the same ``History``.
+
+    >>> from nn import MLP, SGD, fit, datasets
+    >>> X, y = datasets.make_moons(40, noise=0.1, seed=0)
+    >>> model = MLP(2, [8, 8, 1], seed=0)
+    >>> history = fit(model, X, y, loss="hinge", optimizer=SGD(model, lr=0.1), epochs=30)
+    >>> history.epochs, history.loss[-1] < history.loss[0]
+    (30, True)
+    """
+    if compile:
+        try:
+            from .compiled import compiled_fit
+        except ModuleNotFoundError as error:
+            if error.name != f"{__package__}.compiled":
+                raise
+            raise NotImplementedError("fit(compile=True) needs nn/compiled.py (the graph "
+                                      "compiler), which is not installed yet; use compile=False"
+                                      ) from None
+        return compiled_fit(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
+                            batch_size=batch_size, shuffle=shuffle, seed=seed, l2=l2,
+                            accuracy=accuracy, validation_data=validation_data,
+                            progress=progress, callback=callback)
+
+    if not isinstance(model, Module):
+        raise TypeError(f"fit needs a model (an nn.Module), got {type(model).__name__}")
+    loss_fn = get_loss(loss)
+    epochs = _positive_int(epochs, "epochs")
+    batch_size = _positive_int(batch_size, "batch_size", allow_none=True)
+    if not isinstance(l2, Real) or isinstance(l2, bool) or not 0 <= l2 < math.inf:
+        raise ValueError(f"l2 must be a number >= 0, got {l2!r}")
+    inputs = _rows(X, _input_width(model, X), "X")
+    targets = y.tolist() if hasattr(y, "tolist") else list(y)
+    if len(inputs) != len(targets):
+        raise ValueError(f"X has {len(inputs)} rows but y has {len(targets)} targets")
+    if not inputs:
+        raise ValueError("fit needs at least one example")
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        val_inputs = _rows(validation_data[0], len(inputs[0]), "validation X")
+        val_targets = list(validation_data[1])
+        if len(val_inputs) != len(val_targets):
+            raise ValueError(f"validation X has {len(val_inputs)} rows but validation y has "
+                             f"{len(val_targets)} targets")
+    if optimizer is None:
+        optimizer = SGD(model, lr=0.1)
+    correct = _correct_fn(loss_fn, accuracy)
+    rng = random.Random(seed) if shuffle else None
+
+    history = History()
+    started = time.perf_counter()
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in range(epochs):
+            history.lr.append(optimizer.lr)
+            total_loss, right = 0.0, 0
+            for batch in batches(len(inputs), batch_size, rng):
+                step_loss, step_right = _step(model, inputs, targets, batch, loss_fn, l2,
+                                              optimizer, correct)
+                total_loss += step_loss * len(batch)
+                right += step_right
+            history.loss.append(total_loss / len(inputs))
+            if correct is not None:
+                history.accuracy.append(right / len(inputs))
+            if validation_data is not None:
+                val_loss, val_accuracy = _evaluate_rows(model, val_inputs, val_targets, loss_fn,
+                                                        correct)
+                history.val_loss.append(val_loss)
+                if val_accuracy is not None:
+                    history.val_accuracy.append(val_accuracy)
+            if bar is not None:
+                bar.set_postfix_str(_summary(history), refresh=False)
+                bar.update(1)
+            if callback is not None and callback(epoch, history):
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+        history.seconds = time.perf_counter() - started
+    return history
+
+
+def _step(model, inputs, targets, batch, loss_fn, l2, optimizer, correct) -> tuple[float, int]:
+    """One step of gradient descent on ``batch``: (its loss, how many it got right)."""
+    collecting = gc.isenabled()
+    if collecting:  # the step's graph has no cycles, so the collector would only waste time on it
+        gc.disable()
+    try:
+        outs = [model(inputs[i]) for i in batch]
+        batch_targets = [targets[i] for i in batch]
+        loss = loss_fn(outs, batch_targets)
+        if l2:
+            loss = loss + l2_penalty(model, l2)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        right = 0 if correct is None else sum(map(correct, map(_outputs, outs), batch_targets))
+        return loss.data, right
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _evaluate_rows(model, inputs, targets, loss_fn, correct):
+    outs = [model(x) for x in inputs]
+    value = loss_fn(outs, targets).data
+    if correct is None:
+        return value, None
+    return value, sum(map(correct, map(_outputs, outs), targets)) / len(targets)
+
+
+def _summary(history: History) -> str:
+    text = f"loss {history.loss[-1]:.4f}"
+    if history.accuracy:
+        text += f", accuracy {history.accuracy[-1]:.1%}"
+    if history.val_accuracy:
+        text += f", validation {history.val_accuracy[-1]:.1%}"
+    return text
+
+
+def _progress_bar(epochs: int, progress: bool | None):
+    if progress is None:
+        progress = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=epochs, desc="training", unit="epoch", dynamic_ncols=True)
