@@ -352,7 +352,7 @@ def parse(text: str) -> Expression:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "1 is 1": refused below
-            tree = ast.parse(text, mode="exec")
+            tree = ast.parse(text, filename="<expression>", mode="exec")
     except SyntaxError as error:
         message = (error.msg or "invalid syntax").split(" (")[0]
         if error.offset and error.lineno:

@@ -157,7 +157,8 @@ def formula(node: Value, name_of: Callable[[Value], str | None]) -> str | None:
     return f"{rule.name}({', '.join(names)})"
 
 
-def _collect(outputs: list[Value], max_nodes: int | None) -> tuple[list[Value], int]:
+def _collect(outputs: list[Value], max_nodes: int | None,
+             hide_constants: bool = False) -> tuple[list[Value], int]:
     """The nodes to draw (parents before children) and how many the graph has in all."""
     everything: list[Value] = []
     seen: set[Value] = set()
@@ -165,14 +166,15 @@ def _collect(outputs: list[Value], max_nodes: int | None) -> tuple[list[Value], 
         for node in topological_order(output, stop_at=seen):
             if node not in seen:
                 seen.add(node)
-                everything.append(node)
+                if not (hide_constants and node.is_constant):
+                    everything.append(node)
     if max_nodes is None or len(everything) <= max_nodes:
         return everything, len(everything)
     nearest: set[Value] = set()  # breadth first from the outputs: what led to them most directly
     queue = deque(outputs)
     while queue and len(nearest) < max_nodes:
         node = queue.popleft()
-        if node not in nearest:
+        if node not in nearest and not (hide_constants and node.is_constant):
             nearest.add(node)
             queue.extend(node.parents)
     return [node for node in everything if node in nearest], len(everything)
@@ -217,7 +219,7 @@ def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = "
     outputs = _outputs_of(output)
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
         raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
-    nodes, total = _collect(outputs, max_nodes)
+    nodes, total = _collect(outputs, max_nodes, hide_constants)
     note = None
     if len(nodes) < total:
         note = (f"showing the {len(nodes):,} nodes nearest the output, of {total:,} "
@@ -306,7 +308,8 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             rows = [f"data {write(node.data)}", f"{grad_name} {write(grad)}"]
         else:
             rows = [f"data {write(node.data)}"]
-        left_out = sum(parent not in drawn for parent in node.parents)
+        left_out = sum(parent not in drawn and not (hide_constants and parent.is_constant)
+                       for parent in node.parents)
         if left_out:
             rows.append(f"+{left_out} input{'s' if left_out > 1 else ''} not drawn")
         header = _header(node, name_of)
@@ -344,8 +347,8 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             if child and above and not parent.is_constant:
                 attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}")
             dot.edge(ids[parent], ids[node], **attributes)
-    dot.nodes_drawn = len(nodes)
-    dot.nodes_total = len(nodes) if nodes_total is None else nodes_total
+    dot.nodes_drawn = sum(not (hide_constants and node.is_constant) for node in nodes)
+    dot.nodes_total = dot.nodes_drawn if nodes_total is None else nodes_total
     return dot
 
 

@@ -1,0 +1,189 @@
+"""The autograd-mini command: graph subcommand, refusals, help, plugins (such as nn's train)."""
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import types
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from autograd_mini import cli
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_summary_gives_the_reference_derivatives(capsys):
+    code, out, err = run(capsys, "graph", "(a+b)*(b+1)", "a=2", "b=1")
+    assert code == 0 and err == ""
+    assert out.splitlines() == ["out = (a+b)*(b+1) = 6", "a = 2   dout/da = 2",
+                                "b = 1   dout/db = 5"]
+    code, out, _ = run(capsys, "graph", "c = a + b; d = b + 1; e = c * d", "a=2", "b=1")
+    assert out.splitlines() == ["e = 6", "a = 2   de/da = 2", "b = 1   de/db = 5",
+                                "c = 3   de/dc = 2", "d = 2   de/dd = 3"]
+
+
+def test_svg_file(capsys, tmp_path):
+    path = tmp_path / "e.svg"
+    code, out, err = run(capsys, "graph", "(a+b)*(b+1)", "a=2", "b=1", "-o", str(path),
+                         "--backend", "wasm")
+    assert code == 0 and out == ""
+    assert re.fullmatch(rf"wrote {re.escape(str(path))} \(Graphviz: wasm, 6 nodes\)\n", err)
+    texts = {t.text for t in ET.parse(path).getroot().iter(f"{SVG_NS}text")}
+    assert {"a", "b", "data 6", "grad 5", "2", "3"} <= texts
+
+
+def test_dot_to_stdout_and_svg_to_stdout(capsys):
+    code, out, _ = run(capsys, "graph", "(a+b)*(b+1)", "a=2", "b=1", "--format", "dot")
+    assert code == 0 and out.startswith("digraph {")
+    assert re.search(r"n2 -> n5 \[label=2", out) and re.search(r"n4 -> n5 \[label=3", out)
+    code, out, _ = run(capsys, "graph", "a*b", "a=2", "b=3", "-o", "-", "--backend", "wasm")
+    assert code == 0 and ET.fromstring(out).tag == f"{SVG_NS}svg"
+
+
+def test_steps_write_the_player(capsys, tmp_path):
+    path = tmp_path / "steps.html"
+    code, _, err = run(capsys, "graph", "c = a + b; d = b + 1; e = c * d", "a=2", "b=1",
+                       "--steps", "-o", str(path), "--forward", "b", "--backend", "wasm")
+    assert code == 0 and "(16 steps)" in err
+    page = path.read_text(encoding="utf-8")
+    frames = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S)[1])
+    captions = [frame["caption"] for frame in frames]
+    assert captions[:6] == ["a = 2", "b = 1", "c = a + b = 3", "d = b + 1 = 2",
+                            "e = c * d = 6", "start at e: de/de = 1"]
+    assert captions[-1] == "d sends 1 x 3 = 3 forward to e; e now holds 2 + 3 = 5"
+    assert cli.main(["graph", "a*b", "a=1", "b=2", "-o", str(tmp_path / "x.html")]) == 0
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="system Graphviz `dot` is not installed")
+def test_png_file(capsys, tmp_path):
+    path = tmp_path / "e.png"
+    code, _, err = run(capsys, "graph", "(a+b)*(b+1)", "a=2", "b=1", "-o", str(path),
+                       "--rankdir", "BT", "--hide-constants")
+    assert code == 0 and "Graphviz: dot, 5 nodes" in err
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("argv, code, message", [
+    (["graph", "__import__('os').system('touch pwned')"], 2,
+     "column 1: only the engine's functions can be called"),
+    (["graph", "a.__class__", "a=1"], 2, "attribute access (.__class__) is not allowed"),
+    (["graph", "lambda: 1"], 2, "lambda is not allowed"),
+    (["graph", "9**9**9"], 2, "column 2: the exponent 387420489 is too large"),
+    (["graph", "(a+b", "a=1", "b=2"], 2, "column 1: syntax error: '(' was never closed"),
+    (["graph", "a+x", "a=1"], 2, "no value for x: give it as x=1.5"),
+    (["graph", "a+b", "a=1", "b=two"], 2, "the value of b must be a number, got 'two'"),
+    (["graph", "a+b", "a=1", "b"], 2, "expected NAME=VALUE (like a=2), got 'b'"),
+    (["graph", "a+b", "a=1", "a=2", "b=1"], 2, "a is given twice"),
+    (["graph", "foo(a)", "a=1"], 2, "unknown function 'foo'"),
+    (["graph", "a+b", "a=1", "b=1", "-o", "e.jpg"], 2, "cannot tell the format from 'e.jpg'"),
+    (["graph", "a+b", "a=1", "b=1", "--steps", "-o", "e.svg"], 2, "--steps writes an HTML"),
+    (["graph", "a+b", "a=1", "b=1", "-o", "e.svg", "--format", "dot"], 2, "looks like svg"),
+    (["graph", "a+b", "a=1", "b=1", "--forward", "a"], 2, "--forward goes with --steps"),
+    (["graph", "a+b", "a=1", "b=1", "--steps", "-o", "-", "--forward", "z"], 2,
+     "--forward z: not an input"),
+    (["graph", "a+b", "a=1", "b=1", "--number-format", ".4q"], 1, "number_format must be"),
+    (["graph", "a+b", "a=1", "b=1", "-o", "/nonexistent-dir/e.svg"], 1,
+     "cannot write /nonexistent-dir/e.svg: No such file or directory"),
+])
+def test_refused_with_one_line_and_no_traceback(capsys, tmp_path, monkeypatch, argv, code,
+                                                message):
+    monkeypatch.chdir(tmp_path)
+    got, out, err = run(capsys, *argv)
+    assert got == code
+    assert err.startswith("autograd-mini: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert out == ""
+    assert list(tmp_path.iterdir()) == []  # nothing written, nothing executed
+
+
+def test_unused_values_are_a_warning(capsys):
+    code, out, err = run(capsys, "graph", "a*2", "a=1", "zz=3")
+    assert code == 0 and "warning: not in the expression, ignored: zz" in err
+
+
+def test_bad_option_values_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["graph", "a", "a=1", "--max-nodes", "0"])
+    assert exit_info.value.code == 2
+    assert "expected a positive number" in capsys.readouterr().err
+
+
+def test_help_shows_examples(capsys):
+    for argv in (["--help"], ["graph", "--help"]):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert "examples:" in out and 'autograd-mini graph "(a+b)*(b+1)" a=2 b=1' in out
+    assert cli.main([]) == 2
+    assert "usage: autograd-mini" in capsys.readouterr().err
+
+
+def fake_plugin(monkeypatch, name, module):
+    monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(cli, "PLUGINS", (name,))
+
+
+def test_a_plugin_adds_a_subcommand(capsys, monkeypatch):
+    plugin = types.ModuleType("fake_plugin")
+
+    def register(subparsers):
+        parser = subparsers.add_parser("hello", help="say hello")
+        parser.add_argument("who")
+        parser.set_defaults(func=lambda args: print(f"hello {args.who}") or 3)
+
+    plugin.register = register
+    fake_plugin(monkeypatch, "fake_plugin", plugin)
+    assert run(capsys, "hello", "world")[:2] == (3, "hello world\n")
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "hello" in capsys.readouterr().out
+
+
+def test_a_missing_plugin_is_skipped_and_a_broken_one_reported(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "PLUGINS", ("no_such_package.cli",))
+    assert run(capsys, "graph", "a", "a=1") == (0, "a = 1\n", "")
+    broken = types.ModuleType("broken_plugin")
+
+    def register(subparsers):
+        raise RuntimeError("oops")
+
+    broken.register = register
+    fake_plugin(monkeypatch, "broken_plugin", broken)
+    code, out, err = run(capsys, "graph", "a", "a=1")
+    assert code == 0 and "warning: broken_plugin.register failed (RuntimeError: oops)" in err
+
+
+def test_train_is_there_when_nn_is(capsys):
+    try:
+        import nn.cli  # noqa: F401
+    except ImportError:
+        pytest.skip("the nn package has no cli module yet")
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert "train" in commands.choices
+
+
+def test_module_and_console_script(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "autograd_mini", "graph", "(a+b)*(b+1)",
+                           "a=2", "b=1"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "dout/db = 5" in done.stdout and done.stderr == ""
+    done = subprocess.run([sys.executable, "-m", "autograd_mini", "graph", "a.b", "a=1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    script = shutil.which("autograd-mini")
+    if script:
+        done = subprocess.run([script, "graph", "a*b", "a=2", "b=3", "--format", "svg",
+                               "--backend", "wasm", "-o", str(tmp_path / "ab.svg")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and "Graphviz: wasm" in done.stderr
+        assert "Exception ignored" not in done.stderr  # the wasm runtime is closed cleanly
