@@ -16,13 +16,13 @@ from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .check import GradcheckError, gradcheck
 # Eager (stdlib only): a lazy name would be shadowed by the submodule autograd_mini.trace.
 from .trace import Trace, trace
+from .compile import compile  # eager for the same reason (stdlib only; NumPy loads on first batch)
 
 __version__ = "0.1.0"
 
 # Rendering, tracing and compiling load on first use, so `import autograd_mini` stays light.
 _LAZY = {
     "to_dot": "viz", "draw_dot": "viz", "to_svg": "viz", "save": "viz",
-    "compile": "compile",
 }
 
 
@@ -37,6 +37,6 @@ __all__ = [
     "no_grad", "enable_grad", "detect_anomaly", "AnomalyError",
     "forward_derivative", "gradients", "tangents", "topological_order", "count_multiplications",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian",
-    "gradcheck", "GradcheckError",
+    "gradcheck", "GradcheckError", "compile",
     *_LAZY,
 ]
