@@ -655,6 +655,8 @@ __STEPS__
     current = index;
     var frame = frames[index];
     stage.innerHTML = frame.svg;
+    var svg = stage.querySelector("svg"), natural = svg && parseFloat(svg.getAttribute("width"));
+    if (natural) svg.style.maxWidth = Math.round(natural * 1.333 * 2) + "px"; // at most 2x
     caption.textContent = frame.caption;
     kind.textContent = labels[frame.kind] || frame.kind;
     kind.className = frame.kind;
