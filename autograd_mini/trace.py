@@ -113,7 +113,11 @@ class Frame:
         return to_svg(self.to_dot(**options), backend=backend)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"image/svg+xml": str(self.to_svg()), "text/plain": repr(self)}
+        from .viz import RenderError
+        try:
+            return {"image/svg+xml": str(self.to_svg()), "text/plain": repr(self)}
+        except (RenderError, ValueError) as error:
+            return {"text/plain": f"{self!r}\n(not drawn: {error})"}
 
     def __repr__(self) -> str:
         return f"<Frame {self.index}, {self.kind}: {self.caption}>"

@@ -104,6 +104,12 @@ class Drawing(graphviz.Digraph):
     def _repr_image_svg_xml(self) -> str:  # what graphviz's _repr_mimebundle_ calls
         return str(self.svg())
 
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except RenderError as error:  # say why in the cell, instead of a traceback
+            return {"text/plain": f"{self.source}\n(graph not drawn: {error})"}
+
 
 # -- which nodes, named how --------------------------------------------------------------------
 

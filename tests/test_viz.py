@@ -266,6 +266,8 @@ def test_jupyter_shows_a_value_as_its_graph(seed_graph, monkeypatch):
     bundle = e._repr_mimebundle_()
     assert list(bundle) == ["text/plain"] and "graph not drawn: no Graphviz found" in \
         bundle["text/plain"]
+    bundle = to_dot(e)._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"] and bundle["text/plain"].startswith("digraph {")
 
 
 def test_jupyter_shows_a_drawing_without_system_graphviz(seed_graph, monkeypatch):
@@ -280,3 +282,17 @@ def test_jupyter_shows_a_drawing_without_system_graphviz(seed_graph, monkeypatch
 def test_options_are_refused_for_an_already_built_graph(seed_graph):
     with pytest.raises(TypeError, match="apply to Values"):
         to_svg(to_dot(seed_graph[-1]), rankdir="BT")
+
+
+def test_ipython_displays_every_graph_object_as_svg(seed_graph):
+    interactiveshell = pytest.importorskip("IPython.core.interactiveshell")
+    from autograd_mini import trace
+    shell = interactiveshell.InteractiveShell.instance()
+    with trace() as t:
+        y = seed_graph[0] * 3
+    t.backward(y)
+    for shown in (seed_graph[-1], to_dot(seed_graph[-1]), t, t.frames[1]):
+        data, _ = shell.display_formatter.format(shown)
+        assert ET.fromstring(data["image/svg+xml"]).tag == f"{SVG_NS}svg", type(shown)
+    data, _ = shell.display_formatter.format(t.player(widgets=False))
+    assert data["text/html"].startswith("<iframe srcdoc=")
