@@ -1,12 +1,12 @@
 """nn: neurons, layers and multi-layer perceptrons made of autograd_mini ``Value``s, and their training.
 
 >>> import nn
->>> X, y = nn.datasets.make_moons(60, noise=0.1, seed=1)
+>>> X, y = nn.datasets.make_moons(40, noise=0.1, seed=1)
 >>> model = nn.MLP(2, [16, 16, 1], seed=1)
->>> history = nn.fit(model, X, y, loss="hinge", l2=1e-4, epochs=40,
-...                  optimizer=nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, 40)))
->>> history.accuracy[-1] > 0.9
-True
+>>> history = nn.fit(model, X, y, loss="hinge", l2=1e-4, epochs=30,
+...                  optimizer=nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, 30)))
+>>> history
+History(30 epochs, loss 0.6454 -> 0.04858, accuracy 97.5%)
 
 micrograd's code runs unchanged: ``from nn import MLP, Neuron, Layer``, ``MLP(2, [16, 16, 1])``,
 ``Neuron(nin, nonlin=False)``, ``model.parameters()``, ``model.zero_grad()``.

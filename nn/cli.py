@@ -13,7 +13,7 @@ import time
 EXAMPLES = """\
 examples:
   autograd-mini train moons --epochs 100 --plot boundary.png
-  autograd-mini train spirals --classes 3 --hidden 32,32 --optimizer adam --lr 0.03 --epochs 150
+  autograd-mini train spirals --optimizer adam --batch-size 10 --epochs 30 --plot spirals.png
   autograd-mini train circles --loss bce --batch-size 16 --save circles.json
 
 Defaults follow micrograd's demo: MLP(2, [16, 16, 1]) with ReLU, hinge loss + L2, SGD with the
@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", choices=sorted(DATASETS), help="the data set to learn")
     data = parser.add_argument_group("data")
     data.add_argument("--samples", type=_positive_int, default=None, metavar="N",
-                      help="number of points (default 100; spirals 300)")
+                      help="number of points (default 100; spirals 150)")
     data.add_argument("--noise", type=_non_negative, default=None, metavar="X",
                       help="noise level (default: moons 0.1, circles 0.05, xor 0, spirals 0.2)")
     data.add_argument("--classes", type=_positive_int, default=3, metavar="K",

@@ -159,7 +159,8 @@ def history(history, path=None, *, axes: Sequence | None = None, title: str | No
         loss_ax.set_yscale("log")
     loss_ax.set_ylabel("loss")
     loss_ax.grid(alpha=0.3)
-    loss_ax.legend(framealpha=0.9, fontsize=9)
+    if history.val_loss:
+        loss_ax.legend(framealpha=0.9, fontsize=9)
     if title:
         loss_ax.set_title(title)
     if has_accuracy and len(axes) > 1:
@@ -174,7 +175,8 @@ def history(history, path=None, *, axes: Sequence | None = None, title: str | No
         acc_ax.set_ylabel("accuracy (%)")
         acc_ax.set_ylim(min(45, *(100 * a for a in history.accuracy or [1])) - 2, 101.5)
         acc_ax.grid(alpha=0.3)
-        acc_ax.legend(loc="lower right", framealpha=0.9, fontsize=9)
+        if history.val_accuracy:
+            acc_ax.legend(loc="lower right", framealpha=0.9, fontsize=9)
         acc_ax.set_xlabel("epoch")
     else:
         loss_ax.set_xlabel("epoch")

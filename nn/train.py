@@ -231,6 +231,13 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
                              f"{len(val_targets)} targets")
     if optimizer is None:
         optimizer = SGD(model, lr=0.1)
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an nn optimizer (nn.SGD, nn.Adam), got "
+                        f"{type(optimizer).__name__}")
+    held = {id(p) for p in optimizer.params}
+    if not any(id(p) in held for p in model.parameters()):
+        raise ValueError("the optimizer holds none of the model's parameters (was it made for "
+                         "another model?)")
     correct = _correct_fn(loss_fn, accuracy)
     rng = random.Random(seed) if shuffle else None
 
@@ -276,6 +283,8 @@ def _step(model, inputs, targets, batch, loss_fn, l2, optimizer, correct) -> tup
         outs = [model(inputs[i]) for i in batch]
         batch_targets = [targets[i] for i in batch]
         loss = loss_fn(outs, batch_targets)
+        if not isinstance(loss, Value):
+            raise TypeError(f"the loss function returned {type(loss).__name__}, expected a Value")
         if l2:
             loss = loss + l2_penalty(model, l2)
         optimizer.zero_grad()

@@ -1,0 +1,83 @@
+"""`autograd-mini train`: it trains, plots and saves; bad input is one line and a non-zero exit."""
+import importlib.util
+
+import pytest
+
+import nn
+from nn import cli
+
+
+def run(capsys, *argv):
+    code = cli.main(["train", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_train_moons_plots_and_saves(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    plot, model = tmp_path / "boundary.png", tmp_path / "model.json"
+    code, out, err = run(capsys, "moons", "--epochs", "5", "--samples", "30", "--plot", str(plot),
+                         "--save", str(model), "--no-progress")
+    assert code == 0, err
+    assert "MLP(2 -> 16 relu -> 16 relu -> 1 linear; 337 parameters)" in out
+    assert "epoch  1  loss" in out and "done   5 epochs" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    loaded = nn.load(model)
+    assert loaded.nouts == [16, 16, 1]
+
+
+def test_spirals_uses_cross_entropy_with_one_output_per_class(tmp_path, capsys):
+    code, out, err = run(capsys, "spirals", "--classes", "4", "--samples", "20", "--epochs", "2",
+                         "--hidden", "4", "--optimizer", "adam", "--quiet",
+                         "--save", str(tmp_path / "s.json"))
+    assert code == 0, err
+    assert out.startswith("done   2 epochs")
+    assert nn.load(tmp_path / "s.json").nouts == [4, 4]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["spirals", "--loss", "hinge"], "the hinge loss separates 2 classes, but spirals has 3"),
+    (["moons", "--plot", "/no/such/dir/b.png"], "the directory /no/such/dir does not exist"),
+    (["moons", "--save", "/no/such/dir/m.json"], "the directory /no/such/dir does not exist"),
+    (["moons", "--loss", "mse"], "--loss mse is for regression"),
+])
+def test_errors_are_one_line_with_exit_code_1(capsys, argv, message):
+    code, out, err = run(capsys, *argv, "--epochs", "1")
+    assert code == 1
+    assert err.startswith("autograd-mini train: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["moons", "--epochs", "0"], "expected a positive integer, got '0'"),
+    (["moons", "--hidden", "16,x"], "expected a positive integer, got 'x'"),
+    (["moons", "--lr", "-1"], "expected a number >= 0"),
+    (["iris"], "invalid choice: 'iris'"),
+])
+def test_bad_arguments_exit_2_with_a_usage_line(capsys, argv, message):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["train", *argv])
+    assert exit.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_shows_examples(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert "autograd-mini train moons --epochs 100 --plot boundary.png" in out
+
+
+def test_compile_flag_runs_or_reports_a_missing_compiler_in_one_line(capsys):
+    code, out, err = run(capsys, "moons", "--epochs", "3", "--samples", "20", "--compile")
+    if importlib.util.find_spec("nn.compiled") is None:
+        assert code == 1 and "nn/compiled.py" in err and err.count("\n") == 1
+    else:
+        assert code == 0 and "done   3 epochs" in out
+
+
+def test_the_autograd_mini_command_has_train():
+    main_cli = pytest.importorskip("autograd_mini.cli")
+    if "nn.cli" not in getattr(main_cli, "PLUGINS", ()):
+        pytest.skip("autograd_mini.cli does not load nn.cli")
+    assert main_cli.main(["train", "xor", "--epochs", "1", "--samples", "8", "--quiet"]) == 0
