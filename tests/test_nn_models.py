@@ -381,3 +381,22 @@ def test_schedules():
 def test_optimizer_errors_are_named(make, message):
     with pytest.raises((ValueError, TypeError), match=message):
         make()
+
+
+def test_the_micrograd_lecture_training_loop_runs_unchanged():
+    """The lecture's loop, word for word; its MLP has tanh neurons throughout."""
+    from nn import MLP
+    n = MLP(3, [4, 4, 1], activation="tanh", output_activation="tanh", seed=0)
+    xs = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+    ys = [1.0, -1.0, -1.0, 1.0]
+    losses = []
+    for k in range(20):
+        ypred = [n(x) for x in xs]
+        loss = sum((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred))
+        for p in n.parameters():
+            p.grad = 0.0
+        loss.backward()
+        for p in n.parameters():
+            p.data += -0.1 * p.grad
+        losses.append(loss.data)
+    assert losses[-1] < 0.05 < losses[0]
