@@ -44,6 +44,9 @@ def _collector_paused(walk):
 def topological_order(root: Value, stop_at: Iterable[Value] = ()) -> list[Value]:
     """Every node ``root`` depends on, each after all of its parents (``root`` last).
 
+    Parents are visited last-first, so that walking the order backwards (reverse mode) reaches
+    a node's parents in their written order: for e = (a+b)*(b+1), c before d, as in the texts.
+
     Nodes in ``stop_at`` are treated as leaves: the walk does not go above them.
     """
     order: list[Value] = []
@@ -51,7 +54,7 @@ def topological_order(root: Value, stop_at: Iterable[Value] = ()) -> list[Value]
     if root in seen or not root._parents:
         return [root]
     seen.add(root)
-    stack = [(root, iter(root._parents))]
+    stack = [(root, reversed(root._parents))]
     push, pop, emit_node, visit = stack.append, stack.pop, order.append, seen.add
     while stack:
         node, parents = stack[-1]
@@ -59,7 +62,7 @@ def topological_order(root: Value, stop_at: Iterable[Value] = ()) -> list[Value]
             if parent not in seen:
                 visit(parent)
                 if parent._parents:
-                    push((parent, iter(parent._parents)))
+                    push((parent, reversed(parent._parents)))
                     break
                 emit_node(parent)
         else:

@@ -17,9 +17,9 @@ e = c * d = 6
 start at e: de/de = 1
 e sends 1 x 2 = 2 to c
 e sends 1 x 3 = 3 to d
-d sends 3 x 1 = 3 to b
 c sends 2 x 1 = 2 to a
-c sends 2 x 1 = 2 to b; b now holds 3 + 2 = 5
+c sends 2 x 1 = 2 to b
+d sends 3 x 1 = 3 to b; b now holds 2 + 3 = 5
 
 The events come from the engine (``autograd_mini.context.listening``): a node was created, the
 reverse pass started at a root, a node sent (its gradient) x (an edge's local derivative) to a

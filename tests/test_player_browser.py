@@ -120,6 +120,6 @@ def test_play_reaches_the_last_frame_and_stops(page, recorded):
         timeout=20_000)
     final = state(page)
     assert final["caption"] == recorded.frames[-1].caption
-    assert final["caption"].endswith("b now holds 3 + 2 = 5")
+    assert final["caption"].endswith("b now holds 2 + 3 = 5")
     assert page.is_disabled("#next") and "Play" in page.text_content("#play")
     assert page.errors == []

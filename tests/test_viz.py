@@ -129,7 +129,7 @@ def test_options_number_format_rankdir_constants_highlight(seed_graph):
     nodes, edges = dot_nodes_and_edges(source)
     assert len(nodes) == 5 and len(edges) == 5  # the constant 1 and its edge are gone
     assert "d = b + 1.000" in source  # ... but the formula still shows it
-    highlighted = [line for line in source.splitlines() if line.strip().startswith("n1 ")]
+    highlighted = [line for line in source.splitlines() if 'label="{ b |' in line]
     assert viz.COLOR["highlight"] in highlighted[0] and "penwidth" in highlighted[0]
     with pytest.raises(ValueError, match="number_format"):
         to_dot(e, number_format=".4q")
