@@ -22,9 +22,9 @@ def f_value_and_grad(x, y):
     dv3 = 2.0 * pow(v3, 1.0)
     dv1 = dv3
     dv2 = dv3
-    dy = (1.0 - v2 * v2) * dv2
     dx = y * dv1
-    dy += x * dv1
+    dy = x * dv1
+    dy += (1.0 - v2 * v2) * dv2
     return v4, (dx, dy)
 
 Each line comes from the op table (``autograd_mini.ops``): the generator evaluates an op's value
@@ -193,6 +193,8 @@ class _Trace:
         self.params = [p for p in params if id(p) in in_graph]
         self.order = [n for n in self.order if id(n) in in_graph or id(n) in created]
         self.created = created
+        in_order = {id(n) for n in self.order}
+        self.made = [n for n in made if id(n) in in_order and n._parents]  # in creation order
 
     @property
     def output(self) -> Value:
@@ -585,7 +587,7 @@ class Program:
 
     def __init__(self, outputs: Value | Sequence[Value], inputs: Sequence[Value],
                  params: Sequence[Value] = (), *, name: str = "f",
-                 order: list[Value] | None = None):
+                 order: list[Value] | None = None, made: list[Value] | None = None):
         self.single = isinstance(outputs, Value)
         self.outputs = [outputs] if self.single else list(outputs)
         for what, nodes in (("outputs", self.outputs), ("inputs", inputs), ("params", params)):
@@ -595,7 +597,15 @@ class Program:
         if not self.outputs:
             raise ValueError("Program: no outputs")
         self.inputs, self.params = list(inputs), list(params)
+        # the reverse pass follows ``order`` (the eager engine's); the forward lines and the
+        # names v1, v2, ... follow ``made``, the order the nodes were made in, if known
         self.order = order if order is not None else _order(self.outputs, self.inputs, self.params)
+        cut = {id(n) for n in self.inputs + self.params}
+        in_order = {id(n) for n in self.order}
+        ops = [n for n in self.order if n._parents and id(n) not in cut]
+        if made is not None:
+            made = [n for n in made if id(n) in in_order and n._parents and id(n) not in cut]
+        self.forward_order = made if made is not None and len(made) == len(ops) else ops
         self.name = name if name.isidentifier() else "f"
         self._functions: dict = {}
         self._sources: dict = {}
@@ -624,11 +634,8 @@ class Program:
         self.var.update({id(p): name for p, name in zip(self.params, self.param_names)})
         self.is_input = {id(n) for n in self.inputs}
         self.is_param = {id(p) for p in self.params} - self.is_input
-        count = 0
-        for node in self.order:
-            if id(node) not in self.var and node._parents:
-                count += 1
-                self.var[id(node)] = pick(node.label, f"v{count}")
+        for count, node in enumerate(self.forward_order, 1):
+            self.var[id(node)] = pick(node.label, f"v{count}")
         self._taken = taken
 
     # -- code generation -----------------------------------------------------------------------
@@ -676,14 +683,14 @@ class Program:
             expr[id(node)] = Sym(name, batched=True)
         for node, name in zip(self.params, self.param_names):
             expr.setdefault(id(node), Sym(name))
+        for node in self.order:  # constants, and leaves fn made: their numbers are baked in
+            if not node._parents and id(node) not in expr:
+                expr[id(node)] = _DATA_SLOT.__get__(node, Value)
         lines = []
-        for node in self.order:
+        for node in self.forward_order:
             key = id(node)
-            if key in expr:
-                continue
             args = [expr[id(p)] for p in node._parents]
-            if not any(isinstance(a, Sym) for a in args):
-                # a constant, a leaf fn made, or an op on constants: baked in (as eager computed it)
+            if not any(isinstance(a, Sym) for a in args):  # an op on constants: baked in too
                 expr[key] = _DATA_SLOT.__get__(node, Value)
                 continue
             result = _write_rule(node._rule, "value", args)
@@ -989,7 +996,7 @@ class CompiledFunction:
         self._arity = len(xs)
         self._trace, self._signature = trace, trace.signature()
         self.program = Program(trace.output, trace.inputs, trace.params, name=self.__name__,
-                               order=trace.order)
+                               order=trace.order, made=trace.made)
         for node in trace.order:  # the drawn graph uses the program's names
             if id(node) in self.program.var and not node.label and id(node) in trace.created:
                 node.label = self.program.var[id(node)]

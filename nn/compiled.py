@@ -110,12 +110,12 @@ class CompiledStep:
                                f"frozen): {unknown[0]!r}")
         self.single = trace.single
         self.program = Program(trace.output if trace.single else trace.outputs, trace.inputs,
-                               trace.params, name="step", order=trace.order)
+                               trace.params, name="step", order=trace.order, made=trace.made)
         self._slots = [_position(p, self.parameters) for p in trace.params]
         if self.l2:
             penalty = _Trace(lambda: l2_penalty(self.model, self.l2), (), ())
             self.penalty = Program(penalty.output, [], penalty.params, name="penalty",
-                                   order=penalty.order)
+                                   order=penalty.order, made=penalty.made)
             self._penalty_slots = [_position(p, self.parameters) for p in penalty.params]
 
     # -- one batch ------------------------------------------------------------------------------
@@ -232,7 +232,8 @@ class CompiledStep:
         if trace.reads or trace.params:
             self._loss_compilable = False  # it branches on values, or reads parameters: eager
             return None
-        program = Program(trace.output, trace.inputs, [], name="loss", order=trace.order)
+        program = Program(trace.output, trace.inputs, [], name="loss", order=trace.order,
+                          made=trace.made)
         return program.function(grad=True)
 
     def predict(self, X) -> list:

@@ -185,9 +185,9 @@ def f_value_and_grad(x, y):
     dv3 = 2.0 * pow(v3, 1.0)
     dv1 = dv3
     dv2 = dv3
-    dy = (1.0 - v2 * v2) * dv2
     dx = y * dv1
-    dy += x * dv1
+    dy = x * dv1
+    dy += (1.0 - v2 * v2) * dv2
     return v4, (dx, dy)"""
     # the text is the program: run it on plain floats and get the engine's numbers
     import autograd_mini.floats as floats
