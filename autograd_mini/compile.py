@@ -61,6 +61,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import contextvars
+import inspect
 import linecache
 import math
 import operator
@@ -212,8 +213,8 @@ class _Trace:
                 shape.append(("input", slot[key]))
             elif key in param:
                 shape.append(("parameter", id(node)))
-            elif not node._parents:
-                shape.append(("number", _DATA_SLOT.__get__(node, Value)))
+            elif not node._parents:  # repr: nan equals nan, and -0.0 differs from 0.0
+                shape.append(("number", repr(_DATA_SLOT.__get__(node, Value))))
             else:
                 shape.append((node._rule.name, tuple(position[id(p)] for p in node._parents)))
         shape.append(("outputs", tuple(position[id(o)] for o in self.outputs)))
@@ -548,7 +549,8 @@ def _order(outputs: Sequence[Value], inputs: Sequence[Value], params: Sequence[V
     Above the cut points the order is the eager engine's (``topological_order``), so the reverse
     pass adds up each node's gradient in the same order, hence to the same float.
     """
-    cut = list(inputs) + [p for p in params if all(p is not x for x in inputs)]
+    is_input = {id(x) for x in inputs}
+    cut = list(inputs) + [p for p in params if id(p) not in is_input]
     order, stops = list(cut), set(cut)
     for out in outputs:
         if out not in stops:
@@ -946,7 +948,6 @@ class CompiledFunction:
 
     @staticmethod
     def _parameter_names(fn) -> list[str] | None:
-        import inspect
         try:
             params = list(inspect.signature(fn).parameters.values())
         except (TypeError, ValueError):
@@ -1026,7 +1027,7 @@ class CompiledFunction:
                 return "nothing (the graph ended)"
             kind, detail = shape[i]
             if kind == "number":
-                return f"the number {detail!r}"
+                return f"the number {detail}"
             if kind in ("input", "parameter"):
                 return f"an {kind}" if kind == "input" else "a parameter"
             return f"a {kind} node"
@@ -1075,7 +1076,7 @@ class CompiledFunction:
             except (TypeError, ValueError) as error:
                 raise TypeError(f"{self.__name__}.batch takes rows of numbers (a list of lists or "
                                 f"a 2-D array): {error}") from None
-            if A.ndim == 1 and (width in (None, 1) and (self._names is None or len(self._names) == 1)):
+            if A.ndim == 1 and (width or len(self._names or ())) == 1:  # one input: a flat list
                 A = A.reshape(-1, 1)
             if A.ndim != 2 or (width is not None and A.shape[1] != width):
                 want = f"{width} column(s)" if width is not None else "one column per argument"
