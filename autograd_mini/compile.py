@@ -636,8 +636,15 @@ class Program:
         self.var.update({id(p): name for p, name in zip(self.params, self.param_names)})
         self.is_input = {id(n) for n in self.inputs}
         self.is_param = {id(p) for p in self.params} - self.is_input
-        for count, node in enumerate(self.forward_order, 1):
-            self.var[id(node)] = pick(node.label, f"v{count}")
+        constant = set()  # ops on constants only: folded into numbers, no line and no name
+        for node in self.order:
+            if id(node) not in self.var and all(id(p) in constant for p in node._parents):
+                constant.add(id(node))
+        count = 0
+        for node in self.forward_order:
+            if id(node) not in constant:
+                count += 1
+                self.var[id(node)] = pick(node.label, f"v{count}")
         self._taken = taken
 
     # -- code generation -----------------------------------------------------------------------
