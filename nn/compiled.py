@@ -44,14 +44,16 @@ from .train import (History, _correct_fn, _input_width, _positive_int, _progress
 
 __all__ = ["compiled_fit", "CompiledStep"]
 
+SMALL_BATCH = 16  # fewer rows than this run on floats, one example after another
+
 
 class CompiledStep:
     """The gradient of ``loss(model(X), y) [+ l2 penalty]`` on a batch, by compiled programs.
 
     ``loss``: a name ("mse", "hinge", "bce", "cross_entropy") or a function
     ``(predictions, targets) -> Value``, as for ``fit``. The model is traced on its first batch.
-    ``backend``: "numpy" (whole batch at once; the default when NumPy is installed) or "float"
-    (one example at a time).
+    ``backend``: "numpy" (whole batch at once), "float" (one example after another), or None
+    (the default): NumPy for batches of ``SMALL_BATCH`` rows or more, if it is installed.
 
     >>> import nn
     >>> from nn.compiled import CompiledStep
@@ -75,6 +77,7 @@ class CompiledStep:
             raise ValueError(f"backend must be 'numpy', 'float' or None, got {backend!r}")
         self.model, self.loss_fn, self.l2 = model, get_loss(loss), float(l2)
         self.np = _numpy() if backend != "float" else None
+        self.backend = backend
         if backend == "numpy" and self.np is None:
             raise ImportError("CompiledStep(backend='numpy') needs NumPy (pip install numpy)")
         self.parameters = _unique(model.parameters())
@@ -118,6 +121,13 @@ class CompiledStep:
                                    order=penalty.order, made=penalty.made)
             self._penalty_slots = [_position(p, self.parameters) for p in penalty.params]
 
+    def _numpy_for(self, rows: int):
+        """NumPy for a batch this big, or None: below about 16 rows a NumPy call costs more than
+        the rows it serves, and the float program, example after example, is faster."""
+        if self.backend == "numpy" or (self.backend is None and rows >= SMALL_BATCH):
+            return self.np
+        return None
+
     # -- one batch ------------------------------------------------------------------------------
     def __call__(self, X, y) -> tuple[float, list[float], list]:
         """``(loss, gradients, outputs)`` on the batch: ``X`` rows of inputs, ``y`` targets.
@@ -133,20 +143,21 @@ class CompiledStep:
         if self.program is None:
             self._trace(rows)
         params = [_data(p) for p in self.program.params]
+        np = self._numpy_for(len(rows))
         found: dict = {}
 
         def seed(*outputs):  # the loss on the batch's outputs -> d loss / d outputs
             columns = [_as_list(o, len(rows)) for o in outputs]
             found["loss"], seeds, found["extra"] = self._loss(columns, targets)
             found["columns"] = columns
-            if self.np is not None:
-                seeds = [self.np.array(s, dtype=float) for s in seeds]
+            if np is not None:
+                seeds = [np.array(s, dtype=float) for s in seeds]
             return seeds[0] if self.single else tuple(seeds)
 
-        if self.np is not None:
+        if np is not None:
             run = self.program.function(grad=True, wrt="params", seed=True, reduce=True,
                                         backend="numpy")
-            columns = list(self.np.array(rows, dtype=float).T)
+            columns = list(np.array(rows, dtype=float).T)
             _, param_grads = run(*columns, *([params] if params else []), seed)
             param_grads = [float(g) for g in param_grads]
         else:  # floats: the outputs of every example first (the loss needs them all), then grads
@@ -245,9 +256,10 @@ class CompiledStep:
             self._trace(rows)
         params = [_data(p) for p in self.program.params]
         extra = [params] if params else []
-        if self.np is not None:
+        np = self._numpy_for(len(rows))
+        if np is not None:
             run = self.program.function(backend="numpy")
-            outs = run(*self.np.array(rows, dtype=float).T, *extra)
+            outs = run(*np.array(rows, dtype=float).T, *extra)
             columns = [_as_list(o, len(rows)) for o in ([outs] if self.single else outs)]
         else:
             forward = self.program.function()

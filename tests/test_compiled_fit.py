@@ -15,7 +15,7 @@ import pytest
 import nn
 from autograd_mini import Value
 from autograd_mini.compile import TracingError
-from nn.compiled import CompiledStep
+from nn.compiled import SMALL_BATCH, CompiledStep
 
 pytest.importorskip("numpy")
 
@@ -58,10 +58,11 @@ def assert_same_step(compiled, eager):
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("l2", [0.0, 0.01])
-def test_compiled_step_equals_eager(activation, loss, l2):
+@pytest.mark.parametrize("backend", ["numpy", "float"])
+def test_compiled_step_equals_eager(activation, loss, l2, backend):
     outputs, _ = LOSSES[loss]
     model = nn.MLP(2, [5, outputs], activation=activation, seed=3)
-    step = CompiledStep(model, loss, l2)
+    step = CompiledStep(model, loss, l2, backend=backend)
     X, y = batch(loss, 12, seed=1)
     for attempt in range(3):  # the third time round, a loss that can be compiled is
         order = list(range(len(X)))
@@ -72,13 +73,13 @@ def test_compiled_step_equals_eager(activation, loss, l2):
     assert compiled_losses == (loss in ("mse", "hinge"))   # bce, cross_entropy read .data
 
 
-@pytest.mark.parametrize("loss", sorted(LOSSES))
-def test_float_backend_equals_eager(loss):
-    model = nn.MLP(2, [4, LOSSES[loss][0]], activation="tanh", seed=5)
-    step = CompiledStep(model, loss, 0.001, backend="float")
-    X, y = batch(loss, 7, seed=2)
-    for _ in range(2):
-        assert_same_step(step(X, y), eager_step(model, X, y, loss, 0.001))
+def test_small_batches_run_on_floats_large_ones_on_numpy():
+    model = nn.MLP(2, [4, 1], activation="tanh", seed=5)
+    step = CompiledStep(model, "bce", 0.001)
+    assert step._numpy_for(SMALL_BATCH - 1) is None and step._numpy_for(SMALL_BATCH) is step.np
+    for n in (1, SMALL_BATCH - 1, SMALL_BATCH, 3 * SMALL_BATCH):
+        X, y = batch("bce", n, seed=n)
+        assert_same_step(step(X, y), eager_step(model, X, y, "bce", 0.001))
 
 
 def test_without_numpy_the_step_runs_on_floats(monkeypatch):
