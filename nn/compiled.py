@@ -3,10 +3,12 @@
 The model's graph for one example is traced once (``autograd_mini.compile.Program``) and written
 out as straight-line code. Run on NumPy columns, each scalar node of that graph becomes one
 vector operation over all the examples of a batch, and each weight's gradient is summed over the
-rows (``dot(x, dv)``) in the reverse pass. What stays eager is small: the loss, evaluated on the
-batch's outputs exactly as ``fit`` evaluates it (so every loss, including your own, works, and
-losses that branch on values for stability, like ``bce`` and ``cross_entropy``, stay exact), and
-the L2 penalty (a compiled program of the weights alone). Then the optimizer steps as in ``fit``.
+rows (``dot(x, dv)``) in the reverse pass. The loss is the loss function you give ``fit``, called
+on the batch's outputs: compiled too once the same targets come round again (the graph of a loss
+depends on its targets), or run eagerly if it branches on values for stability (``bce`` and
+``cross_entropy`` do), so every loss works, your own included. The L2 penalty is a compiled
+program of the weights alone. Then the optimizer steps as in ``fit``. Batches of fewer than
+``SMALL_BATCH`` rows run the same program on floats, one example after another (faster there).
 
 The numbers are ``fit``'s: outputs and losses are the same floats, gradients differ only in the
 order the batch's rows are added up (about 1e-16 relative), so training follows the same path.
@@ -106,7 +108,8 @@ class CompiledStep:
             if again.signature() != trace.signature():
                 raise GraphChangedError("compile=True: the model builds a different graph for "
                                         "different examples; train with compile=False.")
-        unknown = [p for p in trace.params if all(p is not q for q in self.parameters)]
+        slot = {id(p): i for i, p in enumerate(self.parameters)}
+        unknown = [p for p in trace.params if id(p) not in slot]
         if unknown:
             raise TracingError(f"compile=True: the model's output depends on {len(unknown)} "
                                "Value(s) that are not among model.parameters() (they would be "
@@ -114,12 +117,15 @@ class CompiledStep:
         self.single = trace.single
         self.program = Program(trace.output if trace.single else trace.outputs, trace.inputs,
                                trace.params, name="step", order=trace.order, made=trace.made)
-        self._slots = [_position(p, self.parameters) for p in trace.params]
+        self._slots = [slot[id(p)] for p in trace.params]
         if self.l2:
             penalty = _Trace(lambda: l2_penalty(self.model, self.l2), (), ())
             self.penalty = Program(penalty.output, [], penalty.params, name="penalty",
                                    order=penalty.order, made=penalty.made)
-            self._penalty_slots = [_position(p, self.parameters) for p in penalty.params]
+            self._penalty_slots = [slot[id(p)] for p in penalty.params if id(p) in slot]
+            if len(self._penalty_slots) != len(penalty.params):
+                raise TracingError("compile=True: the L2 penalty reaches Values that are not "
+                                   "among model.parameters()")
 
     def _numpy_for(self, rows: int):
         """NumPy for a batch this big, or None: below about 16 rows a NumPy call costs more than
@@ -286,13 +292,6 @@ def _unique(params: list[Value]) -> list[Value]:
             seen.add(id(p))
             unique.append(p)
     return unique
-
-
-def _position(p: Value, params: list[Value]) -> int:
-    for i, q in enumerate(params):
-        if q is p:
-            return i
-    raise TracingError(f"compile=True: {p!r} is not among model.parameters()")
 
 
 def _data(p: Value) -> float:
