@@ -52,8 +52,9 @@ Limits, plainly:
   kinks (``relu``, ``abs``) are ops, not branches: they compile fine.
 - Numbers the function computes without Values are frozen at their traced values; Values it
   reads from outside (the parameters of a model) are read afresh at every call.
-- Where the eager engine skips a node whose gradient is exactly 0, the program multiplies:
-  ``0 * inf`` gives nan there (as PyTorch does) where the eager engine gives 0.
+- The eager engine lets an exact zero carry nothing (``0 * inf`` is 0 on an edge). The printed
+  program just multiplies; when a gradient comes out inf or nan, a careful variant of it runs
+  instead and gives the engine's numbers (see ``Program.function``).
 - Without NumPy everything runs on plain floats; ``batch`` then loops over the rows.
 """
 from __future__ import annotations
@@ -537,6 +538,8 @@ def _array_primitives(np) -> dict[str, Callable]:
         "tanh": exact(np.tanh, floats.tanh), "sigmoid": sigmoid, "relu": lambda x: np.maximum(x, 0.0),
         "step": step, "sign": np.sign, "pow": exact(np.power, floats.pow, two=True),
         "xlogy": xlogy, "abs": np.abs, "sum": add_up, "dot": np.dot, "total": np.sum,
+        "times": lambda a, b: np.where(np.equal(a, 0.0) | np.equal(b, 0.0), 0.0,
+                                       np.multiply(a, b)),
         "elementwise": elementwise, "inf": math.inf, "nan": math.nan,
     }
     _array_primitives_cache[id(np)] = table
@@ -663,12 +666,12 @@ class Program:
         - ``reduce``: the inputs are batch columns and the parameters' gradients are summed over
           the rows (``dot``, ``total``), as a training step on a batch needs (requires ``seed``).
         """
-        key = (grad, wrt, seed, reduce)
+        key = (grad, wrt, seed, reduce, False)
         if key not in self._sources:
             self._sources[key] = self._generate(*key)[0]
         return self._sources[key]
 
-    def _generate(self, grad: bool, wrt: str, seeded: bool, reduce: bool):
+    def _generate(self, grad: bool, wrt: str, seeded: bool, reduce: bool, careful: bool = False):
         if wrt not in ("inputs", "params", "both"):
             raise ValueError(f"wrt must be 'inputs', 'params' or 'both', got {wrt!r}")
         if reduce and not (grad and seeded):
@@ -716,7 +719,7 @@ class Program:
         if grad:
             if seeded:
                 arguments.append("seed")
-            reverse, grads = self._reverse(expr, outs, wrt, seeded, reduce, reference)
+            reverse, grads = self._reverse(expr, outs, wrt, seeded, reduce, careful, reference)
             lines += reverse
             returned += f", {grads}"
         head = [f"def {self.name}{'_value_and_grad' if grad else ''}({', '.join(arguments)}):"]
@@ -726,7 +729,7 @@ class Program:
         text = "\n".join(head + [f"    {line}" for line in lines] + [f"    return {returned}"])
         return text, refs
 
-    def _reverse(self, expr, outs, wrt, seeded, reduce, reference):
+    def _reverse(self, expr, outs, wrt, seeded, reduce, careful, reference):
         wanted = set()
         if wrt in ("inputs", "both"):
             wanted |= self.is_input
@@ -798,9 +801,16 @@ class Program:
                 lines.append(f"{holder} = {call.text}")
                 local = [Sym(f"{holder}[{i}]", batched=call.batched) for i in range(len(args))]
             for i, parent in targets:
-                amount = local[i] * g  # the eager engine's local * incoming (x * 1.0 is x)
+                d = local[i]
+                if _is_number(d) and d == 0:
+                    continue  # an exact zero carries nothing, as in the eager engine
+                if careful and not (_is_number(d) and math.isfinite(d)):
+                    amount = _call("times", d, g)  # 0 if either is 0: 0 * inf is 0 here
+                else:
+                    amount = d * g  # the eager engine's local * incoming (x * 1.0 is x)
                 if reduce and _batched(amount) and not _batched(expr[id(parent)]):
-                    amount = _summed(local[i], g)  # a weight's share from every row, added up
+                    # a weight's share from every row, added up
+                    amount = _call("total", amount) if careful else _summed(d, g)
                 send(parent, amount)
         if len(lines) == mark:
             lines.pop()  # nothing to send: no comment either
@@ -834,8 +844,15 @@ class Program:
         cached = self._functions.get(key)
         if cached is not None:
             return cached
-        text, refs = self._generate(grad, wrt, seed, reduce)
-        self._sources.setdefault((grad, wrt, seed, reduce), text)
+        fast = self._build(grad, wrt, seed, reduce, False, backend)
+        if grad:
+            fast = self._with_careful_fallback(fast, (grad, wrt, seed, reduce, True, backend))
+        self._functions[key] = fast
+        return fast
+
+    def _build(self, grad, wrt, seed, reduce, careful, backend) -> Callable:
+        text, refs = self._generate(grad, wrt, seed, reduce, careful)
+        self._sources.setdefault((grad, wrt, seed, reduce, careful), text)
         if backend == "float":
             namespace = dict(_FLOAT_NAMESPACE)
             for name, (op, kind) in refs.items():
@@ -849,14 +866,39 @@ class Program:
             each = namespace["elementwise"]
             for name, (op, kind) in refs.items():
                 namespace[name] = each(op.value) if kind == "value" else _each_derivative(np, op)
-        filename = f"<compiled {self.name}, {backend}, {'grad' if grad else 'value'}, {id(self):x}>"
+        kind = ("careful " if careful else "") + ("grad" if grad else "value")
+        filename = f"<compiled {self.name}, {backend}, {kind}, {id(self):x}>"
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
         exec(builtins.compile(text, filename, "exec"), namespace)
         function = namespace[f"{self.name}{'_value_and_grad' if grad else ''}"]
-        if backend == "numpy":
-            function = _ieee(np, function)
-        self._functions[key] = function
-        return function
+        return _ieee(np, function) if backend == "numpy" else function
+
+    def _with_careful_fallback(self, fast: Callable, careful_key: tuple) -> Callable:
+        """``fast``, run again in its careful variant when a gradient comes out inf or nan.
+
+        The fast program multiplies every edge; the eager engine lets an exact zero (a local
+        derivative, or a node's whole gradient) carry nothing, so 0 * inf is 0 there and nan
+        here. Without an inf or nan on the way the two agree, and an inf or nan on the way
+        always reaches a returned gradient (sums and products keep it), so a finite result
+        needs no second look. Otherwise the careful variant (``times(local, g)``, 0 if either
+        is 0) gives the engine's numbers.
+        """
+        careful: list = []
+        np = _numpy() if careful_key[-1] == "numpy" else None
+
+        def run(*args):
+            result = fast(*args)
+            total = 0.0
+            for grads in result[1:]:
+                total = sum(grads, total)
+            if np.isfinite(total).all() if np is not None else math.isfinite(total):
+                return result  # (an overflow in this sum only costs the careful run)
+            if not careful:
+                careful.append(self._build(*careful_key))
+            return careful[0](*args)
+
+        run.fast = fast
+        return run
 
     def __str__(self) -> str:
         return self.source(grad=True) if self.single else self.source(grad=False)
@@ -867,10 +909,11 @@ class Program:
                 f"parameter(s), {nodes} op node(s), {len(self.outputs)} output(s)>")
 
 
-_RESERVED = set(_FLOAT_PRIMITIVES) | {"dot", "total", "inf", "nan", "params", "seed", "callable",
-                                      "elementwise"} | set(dir(builtins))
+_RESERVED = set(_FLOAT_PRIMITIVES) | {"dot", "total", "times", "inf", "nan", "params", "seed",
+                                      "callable", "elementwise"} | set(dir(builtins))
 _FLOAT_NAMESPACE = {name: on_floats for name, (on_floats, _) in _FLOAT_PRIMITIVES.items()}
-_FLOAT_NAMESPACE.update(dot=operator.mul, total=lambda x: x, inf=math.inf, nan=math.nan)
+_FLOAT_NAMESPACE.update(dot=operator.mul, total=lambda x: x, inf=math.inf, nan=math.nan,
+                        times=lambda a, b: a * b if a and b else 0.0)
 
 
 def _summed(local, g) -> Sym:
