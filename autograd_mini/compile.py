@@ -77,7 +77,7 @@ from typing import Any, Callable, Sequence
 
 from . import floats, ops
 from .context import enable_grad, listening
-from .graph import topological_order
+from .graph import _collector_paused, topological_order
 from .value import CONSTANT, Value
 
 __all__ = ["compile", "CompiledFunction", "Program", "TracingError", "GraphChangedError"]
@@ -154,6 +154,7 @@ def _watching_data_reads(log: list):
 class _Trace:
     """What one run of ``fn`` on Values recorded. ``several``: fn may return a list of Values."""
 
+    @_collector_paused  # tracing and writing code make many objects and no cycles (graph.py)
     def __init__(self, fn: Callable, args: Sequence[float], names: Sequence[str],
                  several: bool = False):
         self.inputs = [Value(x, label=name) for x, name in zip(args, names)]
@@ -671,6 +672,7 @@ class Program:
             self._sources[key] = self._generate(*key)[0]
         return self._sources[key]
 
+    @_collector_paused
     def _generate(self, grad: bool, wrt: str, seeded: bool, reduce: bool, careful: bool = False):
         if wrt not in ("inputs", "params", "both"):
             raise ValueError(f"wrt must be 'inputs', 'params' or 'both', got {wrt!r}")
@@ -850,6 +852,7 @@ class Program:
         self._functions[key] = fast
         return fast
 
+    @_collector_paused
     def _build(self, grad, wrt, seed, reduce, careful, backend) -> Callable:
         text, refs = self._generate(grad, wrt, seed, reduce, careful)
         self._sources.setdefault((grad, wrt, seed, reduce, careful), text)
