@@ -230,7 +230,7 @@ def run_graph(args) -> int:
 
 def _emit(args, data: bytes, note: str) -> int:
     if args.output and args.output != "-":
-        from .viz import write_atomic
+        from .files import write_atomic
         write_atomic(args.output, data)
         print(f"wrote {args.output}" + (f" ({note})" if note else ""), file=sys.stderr)
     else:

@@ -414,7 +414,7 @@ class Trace:
         rendered, used = self._rendered(frames, max_frames, backend, options)
         page = _player_page(rendered, title, used)
         if path is not None:
-            from .viz import write_atomic
+            from .files import write_atomic
             write_atomic(path, page)
         return page
 

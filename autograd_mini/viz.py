@@ -33,13 +33,13 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 from collections import deque
 from typing import Callable, Iterable, Mapping
 
 import graphviz
 
+from .files import write_atomic
 from .graph import topological_order
 from .value import Value
 
@@ -534,44 +534,6 @@ def save(output, path: str | os.PathLike, *, backend: str = "auto", **options) -
         data, used = _render(source, suffix[1:], backend)
     write_atomic(path, data)
     return used
-
-
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename: all or nothing."""
-    path = os.fspath(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path!r} is a directory")
-    try:
-        mode = os.stat(path).st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o666 & ~_umask()
-    try:
-        handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp",
-                                             prefix=f".{os.path.basename(path)}.")
-    except OSError as error:  # name the file asked for, not the temporary one
-        raise OSError(error.errno, error.strerror, path) from None
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 # -- Jupyter -----------------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
-import stat
+
+from autograd_mini.files import write_atomic
 
 from .layers import from_config
 from .module import Module
@@ -98,53 +98,7 @@ def save(model: Module, path) -> None:
     >>> copy, copy.state_dict() == model.state_dict()
     (MLP(2 -> 4 relu -> 1 linear; 17 parameters), True)
     """
-    write_atomically(path, dumps(model))
-
-
-def write_atomically(path, text: str) -> None:
-    """Replace ``path`` by ``text`` so that at every instant the file is the old or the new one."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot save to {path}: it is a directory")
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot save to {path}: the directory {directory} does not exist")
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
-    except OSError as error:
-        raise type(error)(f"cannot save to {path}: {error.strerror}") from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the name points at them
-        if os.path.exists(path):  # keep the permissions the user gave the old file
-            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    _sync_directory(directory)
-
-
-def _sync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX; Windows cannot open a directory)."""
-    if os.name != "posix":
-        return
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    write_atomic(path, dumps(model))
 
 
 def read(path, *, verify: bool = True) -> tuple[dict, dict]:

@@ -92,7 +92,7 @@ def test_png_file(capsys, tmp_path):
      "--forward z: not an input"),
     (["graph", "a+b", "a=1", "b=1", "--number-format", ".4q"], 1, "number_format must be"),
     (["graph", "a+b", "a=1", "b=1", "-o", "/nonexistent-dir/e.svg"], 1,
-     "cannot write /nonexistent-dir/e.svg: No such file or directory"),
+     "cannot save to /nonexistent-dir/e.svg: the directory /nonexistent-dir does not exist"),
 ])
 def test_refused_with_one_line_and_no_traceback(capsys, tmp_path, monkeypatch, argv, code,
                                                 message):
