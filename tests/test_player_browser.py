@@ -7,8 +7,9 @@ import os
 import shutil
 
 import pytest
+from conftest import build_seed_graph
 
-from autograd_mini import Value, trace
+from autograd_mini import trace
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright is not installed (pip install playwright)")
@@ -26,14 +27,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
 @pytest.fixture(scope="module")
 def recorded():
     with trace() as t:
-        a = Value(2.0, label="a")
-        b = Value(1.0, label="b")
-        c = a + b
-        c.label = "c"
-        d = b + 1
-        d.label = "d"
-        e = c * d
-        e.label = "e"
+        e = build_seed_graph()[-1]
     t.backward(e)
     return t
 

@@ -1,17 +1,13 @@
 """REFERENCE.md §1: the computational graph e = (a + b) * (b + 1), every number of the text."""
 import pytest
+from conftest import build_seed_graph
 
-from autograd_mini import Value, forward_derivative, gradients, topological_order
+from autograd_mini import forward_derivative, gradients, topological_order
 
 
 @pytest.fixture
 def graph():
-    a = Value(2.0, label="a")
-    b = Value(1.0, label="b")
-    c = a + b
-    d = b + 1
-    e = c * d
-    return a, b, c, d, e
+    return build_seed_graph()
 
 
 def test_forward_values(graph):

@@ -9,6 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from conftest import build_seed_graph
 
 from autograd_mini import Value, trace
 from autograd_mini.trace import Trace
@@ -19,18 +20,6 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 REFERENCE_SENDS = {("e", "c", 2.0, 2.0), ("e", "d", 3.0, 3.0), ("c", "a", 1.0, 2.0),
                    ("c", "b", 1.0, 2.0), ("d", "b", 1.0, 3.0)}
 REFERENCE_GRADS = {"a": 2.0, "b": 5.0, "c": 2.0, "d": 3.0, "e": 1.0}
-
-
-def build_seed_graph():
-    a = Value(2.0, label="a")
-    b = Value(1.0, label="b")
-    c = a + b
-    c.label = "c"
-    d = b + 1
-    d.label = "d"
-    e = c * d
-    e.label = "e"
-    return a, b, c, d, e
 
 
 @pytest.fixture

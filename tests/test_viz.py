@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 import graphviz
 import pytest
+from conftest import build_seed_graph
 
 from autograd_mini import Value, draw_dot, save, to_dot, to_svg
 from autograd_mini import viz
@@ -31,14 +32,7 @@ REFERENCE_NODES = {"a": ("2", "2"), "b": ("1", "5"), "c": ("3", "2"), "d": ("2",
 
 @pytest.fixture
 def seed_graph():
-    a = Value(2.0, label="a")
-    b = Value(1.0, label="b")
-    c = a + b
-    c.label = "c"
-    d = b + 1
-    d.label = "d"
-    e = c * d
-    e.label = "e"
+    a, b, c, d, e = build_seed_graph()
     e.backward()
     return a, b, c, d, e
 
