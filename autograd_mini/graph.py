@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import gc
 import math
+from contextlib import contextmanager
 from typing import Iterable, Sequence
 
 from . import context
@@ -21,22 +22,30 @@ from .value import CONSTANT, Value, constant
 _ACTIVE = context.ACTIVE
 
 
-def _collector_paused(walk):
-    """Run a graph walk with Python's cycle collector paused.
+@contextmanager
+def collector_paused():
+    """Pause Python's cycle collector inside this block (as it was, after).
 
-    A graph holds no reference cycles, so the collector can find nothing in what a walk allocates
-    (stacks, orders, new gradient nodes); yet on a big graph it would be triggered thousands of
-    times and rescan every live node, which costs more than the walk itself.
+    A graph holds no reference cycles, so the collector can find nothing in what building or
+    walking one allocates (nodes, stacks, orders, gradient nodes); yet on a big graph it would be
+    triggered thousands of times and rescan every live node, which can cost more than the work
+    itself. Graph walks run inside it; so does each step of ``nn.fit``.
     """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _collector_paused(walk):
     @functools.wraps(walk)
     def paused(*args, **kwargs):
-        if not gc.isenabled():
+        with collector_paused():
             return walk(*args, **kwargs)
-        gc.disable()
-        try:
-            return walk(*args, **kwargs)
-        finally:
-            gc.enable()
     return paused
 
 

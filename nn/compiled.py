@@ -27,24 +27,17 @@ refused with ``autograd_mini.compile.TracingError``; train it with ``compile=Fal
 """
 from __future__ import annotations
 
-import gc
 import math
-import random
-import time
 from numbers import Real
-from typing import Callable
 
 from autograd_mini import Value, gradients
 from autograd_mini.compile import GraphChangedError, Program, TracingError, _numpy, _Trace
 
-from .datasets import batches
 from .losses import get_loss, l2_penalty
 from .module import Module
-from .optim import SGD, Optimizer
-from .train import (History, _correct_fn, _input_width, _positive_int, _progress_bar, _rows,
-                    _summary)
+from .train import History
 
-__all__ = ["compiled_fit", "CompiledStep"]
+__all__ = ["compiled_fit", "CompiledStep", "CompiledSteps"]
 
 SMALL_BATCH = 16  # fewer rows than this run on floats, one example after another
 
@@ -274,17 +267,6 @@ class CompiledStep:
         return columns[0] if self.single else [list(r) for r in zip(*columns)]
 
 
-def _without_collector(function, *args):
-    """Run a step with the cycle collector paused, as ``fit`` does: its objects hold no cycles."""
-    if not gc.isenabled():
-        return function(*args)
-    gc.disable()
-    try:
-        return function(*args)
-    finally:
-        gc.enable()
-
-
 def _unique(params: list[Value]) -> list[Value]:
     seen, unique = set(), []
     for p in params:
@@ -307,90 +289,48 @@ def _as_list(column, n: int) -> list[float]:
     return [float(column)] * n
 
 
-def compiled_fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None,
-                 epochs: int = 100, batch_size: int | None = None, shuffle: bool = True,
-                 seed: int | None = 0, l2: float = 0.0, accuracy: Callable | bool | None = None,
-                 validation_data=None, progress: bool | None = None,
-                 callback: Callable | None = None) -> History:
-    """``nn.fit`` with each step compiled: the same arguments, the same ``History``.
+class CompiledSteps:
+    """How ``fit(..., compile=True)`` runs a step and an evaluation: the methods of
+    ``nn.train.EagerSteps``, with the forward and backward pass through the model run as one
+    compiled program per batch. The batches, the loss, the L2 penalty, the optimizer's step and
+    the history are ``fit``'s."""
 
-    ``fit(..., compile=True)`` calls this. The batches, the loss, the L2 penalty, the optimizer's
-    step and the history are ``fit``'s; only the forward and backward pass through the model
-    run as one compiled program per batch (see the module docstring).
+    def __init__(self, model, loss_fn, l2, optimizer, correct) -> None:
+        self.program = CompiledStep(model, loss_fn, l2)
+        self.loss_fn, self.optimizer, self.correct = loss_fn, optimizer, correct
+
+    def prepare(self, rows: list[list[Value]]) -> list[list[float]]:
+        return [[c.data for c in row] for row in rows]
+
+    def step(self, rows, targets) -> tuple[float, int]:
+        value, grads, outputs = self.program(rows, targets)
+        self.optimizer.zero_grad()
+        for p, g in zip(self.program.parameters, grads):
+            p.grad = g
+        self.optimizer.step()
+        right = 0 if self.correct is None else sum(map(self.correct, outputs, targets))
+        return value, right
+
+    def evaluate(self, rows, targets) -> tuple[float, float | None]:
+        outputs = self.program.predict(rows)
+        single = self.program.single
+        predictions = [Value(o) if single else [Value(v) for v in o] for o in outputs]
+        value = self.loss_fn(predictions, targets).data
+        if self.correct is None:
+            return value, None
+        return value, sum(map(self.correct, outputs, targets)) / len(targets)
+
+
+def compiled_fit(model: Module, X, y, **options) -> History:
+    """``nn.fit(model, X, y, compile=True, **options)``: the same arguments, the same ``History``.
 
     >>> import nn
     >>> X, y = nn.datasets.make_moons(40, noise=0.1, seed=0)
     >>> model = nn.MLP(2, [8, 8, 1], seed=0)
-    >>> history = nn.fit(model, X, y, loss="hinge", optimizer=nn.SGD(model, lr=0.1), epochs=30,
-    ...                  compile=True)
+    >>> history = compiled_fit(model, X, y, loss="hinge", optimizer=nn.SGD(model, lr=0.1),
+    ...                        epochs=30)
     >>> history.epochs, history.loss[-1] < history.loss[0]
     (30, True)
     """
-    if not isinstance(model, Module):
-        raise TypeError(f"fit needs a model (an nn.Module), got {type(model).__name__}")
-    loss_fn = get_loss(loss)
-    epochs = _positive_int(epochs, "epochs")
-    batch_size = _positive_int(batch_size, "batch_size", allow_none=True)
-    if not isinstance(l2, Real) or isinstance(l2, bool) or not 0 <= l2 < math.inf:
-        raise ValueError(f"l2 must be a number >= 0, got {l2!r}")
-    rows = [[c.data for c in row] for row in _rows(X, _input_width(model, X), "X")]
-    targets = y.tolist() if hasattr(y, "tolist") else list(y)
-    if len(rows) != len(targets):
-        raise ValueError(f"X has {len(rows)} rows but y has {len(targets)} targets")
-    if not rows:
-        raise ValueError("fit needs at least one example")
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        val_rows = [[c.data for c in row]
-                    for row in _rows(validation_data[0], len(rows[0]), "validation X")]
-        val_targets = list(validation_data[1])
-        if len(val_rows) != len(val_targets):
-            raise ValueError(f"validation X has {len(val_rows)} rows but validation y has "
-                             f"{len(val_targets)} targets")
-    if optimizer is None:
-        optimizer = SGD(model, lr=0.1)
-    correct = _correct_fn(loss_fn, accuracy)
-    rng = random.Random(seed) if shuffle else None
-    step = CompiledStep(model, loss_fn, l2)
-    params = step.parameters
-
-    history = History()
-    started = time.perf_counter()
-    bar = _progress_bar(epochs, progress)
-    try:
-        for epoch in range(epochs):
-            history.lr.append(optimizer.lr)
-            total_loss, right = 0.0, 0
-            for batch in batches(len(rows), batch_size, rng):
-                batch_targets = [targets[i] for i in batch]
-                value, grads, outputs = _without_collector(step, [rows[i] for i in batch],
-                                                           batch_targets)
-                optimizer.zero_grad()
-                for p, g in zip(params, grads):
-                    p.grad = g
-                optimizer.step()
-                total_loss += value * len(batch)
-                if correct is not None:
-                    right += sum(map(correct, outputs, batch_targets))
-            history.loss.append(total_loss / len(rows))
-            if correct is not None:
-                history.accuracy.append(right / len(rows))
-            if validation_data is not None:
-                outputs = step.predict(val_rows)
-                single = step.single
-                predictions = [Value(o) if single else [Value(v) for v in o] for o in outputs]
-                history.val_loss.append(loss_fn(predictions, val_targets).data)
-                if correct is not None:
-                    history.val_accuracy.append(sum(map(correct, outputs, val_targets))
-                                                / len(val_targets))
-            if bar is not None:
-                bar.set_postfix_str(_summary(history), refresh=False)
-                bar.update(1)
-            if callback is not None and callback(epoch, history):
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-        history.seconds = time.perf_counter() - started
-    return history
+    from .train import fit
+    return fit(model, X, y, compile=True, **options)

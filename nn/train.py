@@ -7,7 +7,6 @@ anything between mini-batch gradient descent; the examples are shuffled each epo
 """
 from __future__ import annotations
 
-import gc
 import math
 import random
 import sys
@@ -17,6 +16,7 @@ from numbers import Integral, Real
 from typing import Callable
 
 from autograd_mini import Value
+from autograd_mini.graph import collector_paused
 from autograd_mini.value import constant
 
 from .datasets import batches
@@ -146,12 +146,8 @@ def evaluate(model: Module, X, y, *, loss, accuracy: Callable | bool | None = No
     targets = y.tolist() if hasattr(y, "tolist") else list(y)
     if len(inputs) != len(targets):
         raise ValueError(f"X has {len(inputs)} rows but y has {len(targets)} targets")
-    outs = [model(x) for x in inputs]
-    value = loss_fn(outs, targets).data
     correct = _correct_fn(loss_fn, accuracy)
-    if correct is None:
-        return value, None
-    return value, sum(map(correct, map(_outputs, outs), targets)) / len(targets)
+    return EagerSteps(model, loss_fn, 0.0, None, correct).evaluate(inputs, targets)
 
 
 def _correct_fn(loss_fn, accuracy):
@@ -184,8 +180,8 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
     - ``validation_data``: ``(X_val, y_val)``, evaluated after each epoch.
     - ``progress``: a tqdm bar with loss and accuracy; None shows it when stderr is a terminal.
     - ``callback(epoch, history)``: called after each epoch; returning True stops training.
-    - ``compile``: run each step as a compiled program (``nn.compiled.compiled_fit``); it receives
-      these same arguments as keywords and returns the same ``History``.
+    - ``compile``: run each step as a compiled program over the whole batch
+      (``nn.compiled.CompiledSteps``); everything else, and the ``History``, is the same.
 
     >>> from nn import MLP, SGD, fit, datasets
     >>> X, y = datasets.make_moons(40, noise=0.1, seed=0)
@@ -194,20 +190,6 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
     >>> history.epochs, history.loss[-1] < history.loss[0]
     (30, True)
     """
-    if compile:
-        try:
-            from .compiled import compiled_fit
-        except ModuleNotFoundError as error:
-            if error.name != f"{__package__}.compiled":
-                raise
-            raise NotImplementedError("fit(compile=True) needs nn/compiled.py (the graph "
-                                      "compiler), which is not installed yet; use compile=False"
-                                      ) from None
-        return compiled_fit(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
-                            batch_size=batch_size, shuffle=shuffle, seed=seed, l2=l2,
-                            accuracy=accuracy, validation_data=validation_data,
-                            progress=progress, callback=callback)
-
     if not isinstance(model, Module):
         raise TypeError(f"fit needs a model (an nn.Module), got {type(model).__name__}")
     loss_fn = get_loss(loss)
@@ -240,6 +222,14 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
                          "another model?)")
     correct = _correct_fn(loss_fn, accuracy)
     rng = random.Random(seed) if shuffle else None
+    if compile:
+        from .compiled import CompiledSteps as Steps
+    else:
+        Steps = EagerSteps
+    steps = Steps(model, loss_fn, l2, optimizer, correct)
+    inputs = steps.prepare(inputs)
+    if validation_data is not None:
+        val_inputs = steps.prepare(val_inputs)
 
     history = History()
     started = time.perf_counter()
@@ -249,16 +239,16 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
             history.lr.append(optimizer.lr)
             total_loss, right = 0.0, 0
             for batch in batches(len(inputs), batch_size, rng):
-                step_loss, step_right = _step(model, inputs, targets, batch, loss_fn, l2,
-                                              optimizer, correct)
+                with collector_paused():
+                    step_loss, step_right = steps.step([inputs[i] for i in batch],
+                                                       [targets[i] for i in batch])
                 total_loss += step_loss * len(batch)
                 right += step_right
             history.loss.append(total_loss / len(inputs))
             if correct is not None:
                 history.accuracy.append(right / len(inputs))
             if validation_data is not None:
-                val_loss, val_accuracy = _evaluate_rows(model, val_inputs, val_targets, loss_fn,
-                                                        correct)
+                val_loss, val_accuracy = steps.evaluate(val_inputs, val_targets)
                 history.val_loss.append(val_loss)
                 if val_accuracy is not None:
                     history.val_accuracy.append(val_accuracy)
@@ -274,35 +264,38 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
     return history
 
 
-def _step(model, inputs, targets, batch, loss_fn, l2, optimizer, correct) -> tuple[float, int]:
-    """One step of gradient descent on ``batch``: (its loss, how many it got right)."""
-    collecting = gc.isenabled()
-    if collecting:  # the step's graph has no cycles, so the collector would only waste time on it
-        gc.disable()
-    try:
-        outs = [model(inputs[i]) for i in batch]
-        batch_targets = [targets[i] for i in batch]
-        loss = loss_fn(outs, batch_targets)
+class EagerSteps:
+    """How ``fit`` runs a step and an evaluation on the graph engine (``nn.compiled.CompiledSteps``
+    is the other way: the same methods, run as compiled programs)."""
+
+    def __init__(self, model, loss_fn, l2, optimizer, correct) -> None:
+        self.model, self.loss_fn, self.l2 = model, loss_fn, l2
+        self.optimizer, self.correct = optimizer, correct
+
+    def prepare(self, rows: list[list[Value]]) -> list:
+        return rows
+
+    def step(self, rows, targets) -> tuple[float, int]:
+        """One step of gradient descent on a batch: (its loss, how many it got right)."""
+        outs = [self.model(x) for x in rows]
+        loss = self.loss_fn(outs, targets)
         if not isinstance(loss, Value):
             raise TypeError(f"the loss function returned {type(loss).__name__}, expected a Value")
-        if l2:
-            loss = loss + l2_penalty(model, l2)
-        optimizer.zero_grad()
+        if self.l2:
+            loss = loss + l2_penalty(self.model, self.l2)
+        self.optimizer.zero_grad()
         loss.backward()
-        optimizer.step()
-        right = 0 if correct is None else sum(map(correct, map(_outputs, outs), batch_targets))
+        self.optimizer.step()
+        right = 0 if self.correct is None else \
+            sum(map(self.correct, map(_outputs, outs), targets))
         return loss.data, right
-    finally:
-        if collecting:
-            gc.enable()
 
-
-def _evaluate_rows(model, inputs, targets, loss_fn, correct):
-    outs = [model(x) for x in inputs]
-    value = loss_fn(outs, targets).data
-    if correct is None:
-        return value, None
-    return value, sum(map(correct, map(_outputs, outs), targets)) / len(targets)
+    def evaluate(self, rows, targets) -> tuple[float, float | None]:
+        outs = [self.model(x) for x in rows]
+        value = self.loss_fn(outs, targets).data
+        if self.correct is None:
+            return value, None
+        return value, sum(map(self.correct, map(_outputs, outs), targets)) / len(targets)
 
 
 def _summary(history: History) -> str:
