@@ -12,16 +12,17 @@ import sys
 import warnings
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograd_mini import OPS, Value, compile, gradients, topological_order
+from recipes import OP_NAMES, recipes, replay
+
+from autograd_mini import Value, compile, gradients, topological_order
 from autograd_mini.compile import GraphChangedError, Program, TracingError
 from autograd_mini.ops import Op, div, log
 
 np = pytest.importorskip("numpy")
 
-OP_NAMES = sorted(OPS)
 REL = 1e-12
 
 
@@ -33,38 +34,6 @@ def close(a, b) -> bool:
 
 
 # -- random graphs over every op ----------------------------------------------------------------
-
-def replay(recipe, args):
-    """Run a recipe (steps "apply op to earlier nodes or constants") on Values; the last node."""
-    nodes = list(args)
-    for name, operands in recipe:
-        nodes.append(OPS[name](*[nodes[ref] if kind == "node" else ref for kind, ref in operands]))
-    return nodes[-1]
-
-
-@st.composite
-def recipes(draw, max_inputs=3, max_steps=8, wild=False):
-    """wild: any float (0, inf, nan included) as input or constant, and every step kept."""
-    number = st.floats(allow_nan=True, allow_infinity=True) if wild else st.floats(-3, 3)
-    xs = draw(st.lists(number if wild else number.filter(lambda x: abs(x) > 1e-3), min_size=1,
-                       max_size=max_inputs))
-    values, recipe = list(xs), []
-    for _ in range(draw(st.integers(1, max_steps))):
-        name = draw(st.sampled_from(OP_NAMES))
-        arity = OPS[name].arity or draw(st.integers(1, 4))
-        operands = []
-        for _ in range(arity):
-            if draw(st.integers(0, 3)) == 0:
-                operands.append(("const", draw(number)))
-            else:
-                operands.append(("node", draw(st.integers(0, len(values) - 1))))
-        out = OPS[name].value(*[values[r] if k == "node" else r for k, r in operands])
-        if wild or math.isfinite(out) and abs(out) < 1e6:
-            recipe.append((name, operands))
-            values.append(out)
-    assume(recipe)
-    return xs, recipe
-
 
 def eager(recipe, xs):
     leaves = [Value(x) for x in xs]
@@ -82,7 +51,7 @@ def test_every_op_of_the_table_is_drawn():
 
 
 @GRAPHS
-@given(recipes())
+@given(recipes(max_steps=8, limit=1e6))
 def test_compiled_values_and_gradients_equal_eager(case):
     xs, recipe = case
     f = compile(lambda *args: replay(recipe, args), check="never")

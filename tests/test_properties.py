@@ -1,11 +1,5 @@
-"""Property tests over random expression graphs built from EVERY op in the table.
-
-A graph is drawn as a recipe (inputs, then steps "apply op to these earlier nodes or constants"),
-so the same recipe can be replayed on Values, on perturbed inputs (finite differences) and on
-sympy symbols (the symbolic oracle). Ops come from ``OPS`` itself: an op added to the table is
-covered here with no new test. Operands are drawn from all earlier nodes, so subexpressions are
-shared; steps whose value is not a finite, moderate number are dropped (domain errors are the
-IEEE tests' business, not this file's).
+"""Property tests over random expression graphs built from EVERY op in the table (see
+``recipes.py``): reverse mode against forward mode, finite differences and sympy.
 """
 import math
 
@@ -13,25 +7,14 @@ import pytest
 import sympy as sp
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from recipes import OP_NAMES, recipes, replay
 
 from autograd_mini import OPS, Value, forward_derivative, gradients, hessian, topological_order
-
-OP_NAMES = sorted(OPS)
-LIMIT = 1e3  # keep values moderate so finite differences stay accurate
-
-
-def replay(recipe, inputs, lift_constant, apply):
-    nodes = list(inputs)
-    for name, operands in recipe:
-        args = [nodes[ref] if kind == "node" else lift_constant(ref) for kind, ref in operands]
-        nodes.append(apply(OPS[name], args))
-    return nodes
 
 
 def on_values(recipe, xs):
     leaves = [Value(x) for x in xs]
-    nodes = replay(recipe, leaves, Value, lambda op, args: op(*args))
-    return leaves, nodes[-1]
+    return leaves, replay(recipe, leaves)
 
 
 def smooth_here(out) -> bool:
@@ -39,35 +22,6 @@ def smooth_here(out) -> bool:
     at 0), the chain rule multiplies inf by 0: AD gives nan, as PyTorch does, though the
     function may be smooth; that is the chain rule's limit, not what these tests check."""
     return all(math.isfinite(d) for node in topological_order(out) for d in node.local_grads)
-
-
-def numbers(bound):
-    """Moderate floats away from 0, where relu and abs have their kinks (at a kink the engine
-    follows PyTorch's one-sided convention, which no oracle shares)."""
-    return st.floats(-bound, bound).filter(lambda x: abs(x) > 1e-3)
-
-
-@st.composite
-def recipes(draw, max_inputs=3, max_steps=6):
-    xs = draw(st.lists(numbers(2.0), min_size=1, max_size=max_inputs))
-    values = list(xs)
-    recipe = []
-    for _ in range(draw(st.integers(1, max_steps))):
-        name = draw(st.sampled_from(OP_NAMES))
-        arity = OPS[name].arity or draw(st.integers(1, 4))
-        operands = []
-        for _ in range(arity):
-            if draw(st.integers(0, 3)) == 0:
-                operands.append(("const", draw(numbers(3.0))))
-            else:
-                operands.append(("node", draw(st.integers(0, len(values) - 1))))
-        args = [values[ref] if kind == "node" else ref for kind, ref in operands]
-        out = OPS[name].value(*args)
-        if math.isfinite(out) and abs(out) < LIMIT:
-            recipe.append((name, operands))
-            values.append(out)
-    assume(recipe)
-    return xs, recipe
 
 
 def stable_central_difference(recipe, xs, i, h=1e-6):
@@ -90,9 +44,8 @@ def stable_central_difference(recipe, xs, i, h=1e-6):
 
 def symbolic(recipe, xs):
     symbols = sp.symbols(f"x0:{len(xs)}", real=True)
-    nodes = replay(recipe, symbols, lambda c: sp.Float(c, 30),
-                   lambda op, args: op.sympy(sp, *args))
-    return symbols, nodes[-1]
+    return symbols, replay(recipe, symbols, lambda c: sp.Float(c, 30),
+                           lambda op, args: op.sympy(sp, *args))
 
 
 KINKS = (sp.Heaviside, sp.DiracDelta, sp.sign, sp.Abs, sp.Max, sp.Min)
@@ -162,10 +115,7 @@ def test_second_derivatives_from_create_graph_match_sympy(case):
     assume(all(OPS[name].sympy for name, _ in recipe) and smooth_here(on_values(recipe, xs)[1]))
     symbols, expr = symbolic(recipe, xs)
 
-    def f(*args):
-        return replay(recipe, args, lambda c: c, lambda op, operands: op(*operands))[-1]
-
-    engine = hessian(lambda v: f(*v))(list(xs))
+    engine = hessian(lambda v: replay(recipe, v))(list(xs))
     for i, si in enumerate(symbols):
         for j, sj in enumerate(symbols):
             expected = evaluate(sp.diff(expr, si, sj), symbols, xs)
