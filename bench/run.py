@@ -31,17 +31,21 @@ DEFAULT_VENV = os.path.join(HERE, ".venv-micrograd")
 MICROGRAD = "micrograd==0.1.0"
 ENGINES = ("micrograd", "autograd_mini")
 BENCHMARKS = ("step", "demo", "chain", "node", "compiled")
-SIZES = [2, [16, 16, 1]]  # micrograd's demo model: MLP(2, [16, 16, 1])
+SIZES = [2, [16, 16, 1]]
+MICROGRAD_TRACED_BACKWARD = 10**4  # largest chain whose micrograd backward runs under tracemalloc  # micrograd's demo model: MLP(2, [16, 16, 1])
 
 # How much work each run size does. "tiny" is for tests/test_bench_smoke.py.
 PLANS = {
-    "full": dict(points=100, step_blocks=7, step_per_block=3, demo_steps=100, demo_block=10,
+    "full": dict(points=100, step_blocks=7, step_per_block=3, gc_off_blocks=3, compiled_runs=3,
+                 demo_steps=100, demo_block=10,
                  chain=[10**3, 10**4, 10**5, 10**6], chain_reps={10**3: 15, 10**4: 9, 10**5: 5, 10**6: 3},
                  node_number=200_000, node_repeat=7, compiled_n=10**5, compiled_repeat=5),
-    "quick": dict(points=100, step_blocks=3, step_per_block=2, demo_steps=20, demo_block=5,
+    "quick": dict(points=100, step_blocks=4, step_per_block=2, gc_off_blocks=2, compiled_runs=2,
+                  demo_steps=20, demo_block=5,
                   chain=[10**3, 10**4, 10**5], chain_reps={10**3: 5, 10**4: 3, 10**5: 2},
                   node_number=50_000, node_repeat=5, compiled_n=10**4, compiled_repeat=3),
-    "tiny": dict(points=16, step_blocks=2, step_per_block=1, demo_steps=4, demo_block=2,
+    "tiny": dict(points=16, step_blocks=2, step_per_block=1, gc_off_blocks=1, compiled_runs=1,
+                 demo_steps=4, demo_block=2,
                  chain=[100, 1000], chain_reps={100: 2, 1000: 2},
                  node_number=2_000, node_repeat=3, compiled_n=1000, compiled_repeat=2),
 }
@@ -226,43 +230,46 @@ def header_cells(workers) -> list[str]:
 def bench_demo_step(workers, plan, data, notes, shared) -> str:
     X, y, weights = data
     init = in_turn(workers, "demo_init", X=X, y=y, weights=weights, sizes=SIZES[1])
-    per_step = {name: [] for name in workers}
-    gc_share = {name: [] for name in workers}
-    collections = {name: 0 for name in workers}
-    no_gc = {name: [] for name in workers}
-    k = 0
-    for _ in range(plan["step_blocks"]):
-        for gc_on in (True, False):
-            answers = in_turn(workers, "demo_steps", k0=k, count=plan["step_per_block"], gc=gc_on)
-            for name, answer in answers.items():
-                if "error" in answer:
-                    raise WorkerError(answer["error"])
-                block = sum(answer["times"])
-                if gc_on:
-                    per_step[name].append(block / len(answer["times"]))
-                    gc_share[name].append(answer["gc_time"] / block)
-                    collections[name] += answer["gc_collections"]
-                else:
-                    no_gc[name].append(block / len(answer["times"]))
-            k += plan["step_per_block"]
     names = list(workers)
-    steps = plan["step_blocks"] * plan["step_per_block"]
-    shared["demo_step"] = {n: median(per_step[n]) for n in names}
+    blocks = {name: [] for name in names}  # per block: (time per step, share in GC, collections)
+    no_gc = {name: [] for name in names}
+    k = 0
+    # Training goes on from block to block as in the notebook (garbage piles up as it does there);
+    # the first block is a warm-up: micrograd's step slows down over its first few steps.
+    for _ in range(plan["step_blocks"]):
+        for name, answer in in_turn(workers, "demo_steps", k0=k, count=plan["step_per_block"]).items():
+            if "error" in answer:
+                raise WorkerError(answer["error"])
+            block = sum(answer["times"])
+            blocks[name].append((block / len(answer["times"]), answer["gc_time"] / block,
+                                 answer["gc_collections"] / len(answer["times"])))
+        k += plan["step_per_block"]
+    for _ in range(plan["gc_off_blocks"]):  # then with the collector off (collected after, untimed)
+        for name, answer in in_turn(workers, "demo_steps", k0=k, count=plan["step_per_block"], gc=False).items():
+            if "error" in answer:
+                raise WorkerError(answer["error"])
+            no_gc[name].append(sum(answer["times"]) / len(answer["times"]))
+        k += plan["step_per_block"]
+    kept = {name: blocks[name][1:] or blocks[name] for name in names}
+    per_step = {name: median([b[0] for b in kept[name]]) for name in names}
+    shared["demo_step"] = per_step
+    shared.setdefault("raw", {})["demo_step"] = {"blocks": blocks, "gc_off": no_gc}
     rows = [
-        ["time per step (GC on, default)"] + [f"**{fmt_time(median(per_step[n]))}**" for n in names],
+        ["time per step (GC on, default)"] + [f"**{fmt_time(per_step[n])}**" for n in names],
         ["share of that time in the cyclic GC"] + [
-            f"{100 * median(gc_share[n]):.0f}% ({collections[n] / steps:.1f} collections/step)" for n in names],
+            f"{100 * median([b[1] for b in kept[n]]):.0f}% ({median([b[2] for b in kept[n]]):.0f} "
+            "collections/step)" for n in names],
         ["time per step, GC off (extra)"] + [fmt_time(median(no_gc[n])) for n in names],
         ["graph nodes per step"] + [f"{init[n].get('nodes_per_step', 0):,}" for n in names],
         ["time per node (GC on)"] + [
-            fmt_time(median(per_step[n]) / init[n]["nodes_per_step"]) if "nodes_per_step" in init[n] else "–"
+            fmt_time(per_step[n] / init[n]["nodes_per_step"]) if "nodes_per_step" in init[n] else "–"
             for n in names],
         ["loss before the first step (same data, same weights)"] + [
             f"{init[n]['initial_loss']:.12g}" if "initial_loss" in init[n] else init[n]["error"] for n in names],
     ]
     header = ["demo step"] + header_cells(workers)
     if len(names) == 2:
-        on = ratio(median(per_step["micrograd"]), median(per_step["autograd_mini"]))
+        on = ratio(per_step["micrograd"], per_step["autograd_mini"])
         off = ratio(median(no_gc["micrograd"]), median(no_gc["autograd_mini"]))
         header.append("micrograd / ours")
         for row, cell in zip(rows, [f"**{fmt_ratio(on)}** (target ≥ 12×)", "", fmt_ratio(off), "", "", ""]):
@@ -271,10 +278,13 @@ def bench_demo_step(workers, plan, data, notes, shared) -> str:
         if a is not None and b is not None and abs(a - b) > 1e-9 * max(1.0, abs(a)):
             notes.append(f"the two engines' initial demo losses differ ({a!r} vs {b!r}): "
                          "the models are not the same network")
+    warm = " after a warm-up block" if plan["step_blocks"] > 1 else ""
     text = (f"MLP(2, [16, 16, 1]) on {len(X)} two-moons points, hinge loss + 1e-4 L2, forward + backward "
-            f"+ SGD, as micrograd's demo.ipynb writes it. Median of {plan['step_blocks']} blocks of "
-            f"{plan['step_per_block']} steps per engine, blocks interleaved between the engines; the GC-off "
-            "blocks alternate with the GC-on ones (garbage collected after each, untimed).")
+            f"+ SGD, as micrograd's demo.ipynb writes it (each engine's own MLP; the previous step's graph "
+            f"stays alive until the next one is built, as in the notebook). Median time per step over "
+            f"{plan['step_blocks'] - 1 if warm else 1} blocks of {plan['step_per_block']} steps{warm}, "
+            f"training on from block to block, blocks interleaved between the engines. Then "
+            f"{plan['gc_off_blocks']} blocks with the collector off, for information.")
     return text + "\n\n" + table(header, rows)
 
 
@@ -336,8 +346,13 @@ def bench_chain(workers, plan, notes) -> str:
                 times[(name, n)].append(answer["forward"] + answer["backward"])
                 forward[(name, n)].append(answer["forward"])
                 checks[(name, n)] = answer["check"]
-        for name, answer in in_turn(workers, "chain_memory", n=n).items():
-            memory[(name, n)] = answer
+        for name, worker in workers.items():
+            # tracemalloc makes micrograd's recursive backward quadratic: graph after forward only
+            with_backward = name != "micrograd" or n <= MICROGRAD_TRACED_BACKWARD
+            try:
+                memory[(name, n)] = worker.ask("chain_memory", n=n, with_backward=with_backward)
+            except WorkerError as error:
+                memory[(name, n)] = {"error": str(error)}
         if len(names) == 2 and all((e, n) in checks for e in names):
             a, b = checks[("micrograd", n)], checks[("autograd_mini", n)]
             worst = max(abs(x - z) / max(abs(x), 1e-300) for x, z in zip(a, b))
@@ -365,23 +380,26 @@ def bench_chain(workers, plan, notes) -> str:
     def memory_cells(name, n):
         m = memory.get((name, n), {})
         if "error" in m or not m:
-            return ["failed: " + m.get("error", "?").splitlines()[0]] * 2
-        return [fmt_bytes(m["after_backward"] / n),
+            return ["failed: " + m.get("error", "?").splitlines()[0]] * 3
+        backward = m["after_backward"]
+        return [fmt_bytes(m["after_forward"] / n), fmt_bytes(backward / n) if backward is not None else "(not run)",
                 f"{fmt_bytes(m['residue_dropped'])} / {fmt_bytes(m['residue_collected'])}"]
 
     memory_rows = []
     for n in plan["chain"]:
-        row = [fmt_n(n)]
         cells = {name: memory_cells(name, n) for name in names}
-        row += [cells[name][0] for name in names]
+        row = [fmt_n(n)]
+        for name in names:
+            row += cells[name][:2]
         if len(names) == 2:
-            a = memory.get(("micrograd", n), {}).get("after_backward")
-            b = memory.get(("autograd_mini", n), {}).get("after_backward")
-            row.append(fmt_ratio(ratio(b, a)) if a and b else "–")
-        row += [cells[name][1] for name in names]
+            a = memory.get(("micrograd", n), {}).get("after_forward")
+            b = memory.get(("autograd_mini", n), {}).get("after_forward")
+            row.append(f"**{fmt_ratio(ratio(b, a))}**" if a and b else "–")
+        row += [cells[name][2] for name in names]
         memory_rows.append(row)
-    memory_header = (["N ops"] + [f"{name}: bytes/node" for name in names]
-                     + (["ours / micrograd (target ≤ 0.33×)"] if len(names) == 2 else [])
+    memory_header = (["N ops"] + [f"{name}: bytes/node {when}" for name in names
+                                  for when in ("after forward", "after backward")]
+                     + (["ours / micrograd, after forward (target ≤ 0.33×)"] if len(names) == 2 else [])
                      + [f"{name}: left after `del` / after gc.collect()" for name in names])
 
     linear = []
@@ -396,9 +414,14 @@ def bench_chain(workers, plan, notes) -> str:
             f"non-zero), then `y.backward()`. Median of {reps} "
             "interleaved repetitions (GC on; garbage of the previous repetition collected untimed first). "
             "micrograd's recursive topological sort runs with sys.setrecursionlimit(3,000,000).")
-    memory_text = ("Memory with tracemalloc: bytes held per op node with the graph alive after backward "
-                   "(values, gradients, parents, edge derivatives / closures), then what is left once the "
-                   "graph is dropped with `del` (reference counting only) and after an explicit gc.collect().")
+    memory_text = ("Memory with tracemalloc: bytes held per op node with the graph alive, after the forward "
+                   "pass (values, parents, edge derivatives or closures) and after backward (plus gradients), "
+                   "then what is left once the graph is dropped with `del` (reference counting only) and "
+                   "after an explicit gc.collect(). micrograd's backward is not run under tracemalloc above "
+                   f"{fmt_n(MICROGRAD_TRACED_BACKWARD)} nodes: tracemalloc walks the whole Python stack at each "
+                   "allocation, which makes micrograd's recursive backward quadratic (over 2 minutes at 10^5). "
+                   "A residue of about 115 kB after `del` is CPython's free list of 2-tuples (at most 2000 "
+                   "kept for reuse), not a leak: gc.collect() empties it.")
     parts = [text, table(time_header, time_rows)]
     if linear:
         parts.append("Linearity: " + "; ".join(linear) + ".")
@@ -446,40 +469,71 @@ def bench_compiled(workers, plan, data, notes, shared) -> str:
         return f"skipped: `autograd_mini.compile` is not available yet ({why_not})."
     parts = []
     X, y, weights = data
-    # (a) the demo step, compiled, against micrograd's eager step (blocks interleaved)
+    # (a) the demo step, compiled two ways, against micrograd's eager step
+    micro_step = shared.get("demo_step", {}).get("micrograd")
+    source = "section 1"
     micro = workers.get("micrograd")
-    try:
-        if micro is not None:
-            micro.ask("demo_init", X=X, y=y, weights=weights, sizes=SIZES[1])
-        micro_steps, compiled_steps, run = [], [], None
-        for block in range(plan["step_blocks"]):
-            if micro is not None:
-                answer = micro.ask("demo_steps", k0=block * plan["step_per_block"], count=plan["step_per_block"])
-                micro_steps.append(sum(answer["times"]) / len(answer["times"]))
-            run = ours.ask("compiled_demo", X=X, y=y, weights=weights, sizes=SIZES[1], steps=plan["demo_steps"])
-            compiled_steps.extend(run["times"])
-        eager = shared.get("demo_step", {})
-        accuracy = shared.get("final_accuracy", {})
-        names = ["micrograd (eager)", "autograd_mini eager", "autograd_mini compiled"]
-        step_times = [median(micro_steps), eager.get("autograd_mini"), median(compiled_steps)]
-        rows = [
-            ["time per step"] + [f"**{fmt_time(t)}**" if t and not math.isnan(t) else "–" for t in step_times],
-            ["micrograd / this", "1×" if micro is not None else "–",
-             fmt_ratio(ratio(step_times[0], step_times[1]) if step_times[1] else float("nan")),
-             f"{fmt_ratio(ratio(step_times[0], step_times[2]))} (target ≥ 100×)"],
-            [f"accuracy after {plan['demo_steps']} steps"] + [
-                f"{100 * accuracy[n]:.0f}%" if n in accuracy else "–" for n in ("micrograd", "autograd_mini")]
-            + [f"{100 * run['accuracy']:.0f}%"],
-        ]
-        parts.append(
-            f"(a) micrograd's demo step with `f = autograd_mini.compile(loss of the 337 parameters)` and "
-            f"`f.value_and_grad(*params)` + the SGD update on floats (trace once: {fmt_time(run['trace'])}); "
-            f"median over {plan['step_blocks']} runs of {plan['demo_steps']} steps, interleaved with "
-            f"{plan['step_blocks']} blocks of {plan['step_per_block']} micrograd steps. The eager column and "
-            "the eager accuracies come from sections 1 and 2 of this run; the compiled model's accuracy is "
-            "checked with the eager engine.\n\n" + table(["demo step"] + names, rows))
-    except WorkerError as error:
-        parts.append(f"(a) compiled demo step: failed: {str(error).splitlines()[0]}")
+    if micro_step is None and micro is not None:  # section 1 not run: measure a few steps here
+        source = "measured here"
+        micro.ask("demo_init", X=X, y=y, weights=weights, sizes=SIZES[1])
+        times = []
+        for block in range(2):
+            times += micro.ask("demo_steps", k0=2 * block, count=2)["times"]
+        micro_steps = times[1:]
+        micro_step = median(micro_steps)
+    eager_step = shared.get("demo_step", {}).get("autograd_mini")
+    accuracy = shared.get("final_accuracy", {})
+    variants = (("compiled_demo", "`compile(loss)`, floats"), ("compiled_step_demo", "nn `CompiledStep`, whole batch"))
+    runs = {command: [] for command, _ in variants}
+    errors = {}
+    for _ in range(plan["compiled_runs"]):
+        for command, _ in variants:
+            if command in errors:
+                continue
+            try:
+                runs[command].append(ours.ask(command, X=X, y=y, weights=weights, sizes=SIZES[1],
+                                              steps=plan["demo_steps"]))
+            except WorkerError as error:
+                errors[command] = str(error).splitlines()[0]
+    shared.setdefault("raw", {})["compiled_demo"] = runs
+    header = ["demo step", "micrograd (eager)", "autograd_mini eager"] + [label for _, label in variants]
+    step_cells, mean_cells, ratio_cells, acc_cells, loss_cells = [], [], [], [], []
+    for command, _ in variants:
+        if command in errors or not runs[command]:
+            failed = f"failed: {errors.get(command, '?')}"
+            step_cells.append(failed)
+            mean_cells.append(ratio_cells.append("") or acc_cells.append("") or loss_cells.append("") or "")
+            continue
+        steady = [t for run in runs[command] for t in run["times"][2:] or run["times"]]
+        every = [t for run in runs[command] for t in run["times"]]
+        step_cells.append(f"**{fmt_time(median(steady))}**")
+        mean_cells.append(fmt_time(sum(every) / len(every)))
+        ratio_cells.append(f"**{fmt_ratio(ratio(micro_step, median(steady)))}** (target ≥ 100×)"
+                           if micro_step else "–")
+        last = runs[command][-1]
+        acc_cells.append(f"{100 * last['accuracy']:.0f}%")
+        loss_cells.append(f"{last['losses'][-1]:.4f}")
+    eager_acc = [f"{100 * accuracy[n]:.0f}%" if n in accuracy else "–" for n in ("micrograd", "autograd_mini")]
+    rows = [
+        ["time per step (median)", fmt_time(micro_step) if micro_step else "–",
+         fmt_time(eager_step) if eager_step else "–", *step_cells],
+        ["mean, with tracing and re-tracing checks", "", "", *mean_cells],
+        ["micrograd / this", "1×" if micro_step else "–",
+         fmt_ratio(ratio(micro_step, eager_step)) if micro_step and eager_step else "–", *ratio_cells],
+        [f"accuracy after {plan['demo_steps']} steps", *eager_acc, *acc_cells],
+        ["loss at the last step", "", "", *loss_cells],
+    ]
+    parts.append(
+        f"(a) micrograd's demo, {plan['demo_steps']} steps, compiled two ways: `autograd_mini.compile` of the "
+        "whole loss as a function of the 337 parameters, `f.value_and_grad(*params)` on plain floats (the "
+        "same loss as micrograd's); and nn's compiled step `nn.compiled.CompiledStep(model, \"hinge\", "
+        "l2=2e-4)`, which runs the model's traced graph once over the whole batch with NumPy (nn's L2 "
+        "leaves the 49 biases alone). SGD on floats with the demo's schedule. Median over "
+        f"{plan['compiled_runs']} runs, leaving out each run's first two steps (tracing); the mean counts "
+        "everything, including `compile`'s re-tracing at the 1st, 2nd, 4th, 8th... call that checks the "
+        f"graph did not change. micrograd's and our eager step: {source} of this run; the accuracies: "
+        "section 2 for the eager engines, the eager engine on the compiled runs' trained weights.\n\n"
+        + table(header, rows))
     # (b) one compiled call of an n-node graph, per node
     n = plan["compiled_n"]
     try:
@@ -490,6 +544,10 @@ def bench_compiled(workers, plan, data, notes, shared) -> str:
         eager_fw = median([e["forward"] for e in eager])
         eager_all = median([e["forward"] + e["backward"] for e in eager])
         plain = median(floats)
+        eager_check = eager[0]["check"]  # [y, dy/dy0, dy/dw, dy/db]
+        worst = max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(answer["check"], eager_check))
+        if worst > 1e-12:
+            notes.append(f"compiled chain: value/gradients differ from the eager engine's by {worst:.2g} (relative)")
         rows = [
             ["value only"] + [fmt_time(call / n), fmt_time(eager_fw / n), fmt_ratio(eager_fw / call),
                               f"{call / plain:.1f}×"],
@@ -500,9 +558,11 @@ def bench_compiled(workers, plan, data, notes, shared) -> str:
         header = [f"chain of {fmt_n(n)} ops, per node", "compiled call", "eager engine", "eager / compiled",
                   "compiled / plain floats"]
         parts.append(f"(b) One call of `autograd_mini.compile(chain)` on the chain of section 3 with "
-                     f"N = {fmt_n(n)} (traced once: {fmt_time(answer['trace'])}), median of "
-                     f"{plan['compiled_repeat']} calls; the eager engine (forward, forward + backward) and "
-                     "the same loop on plain floats for scale.\n\n" + table(header, rows))
+                     f"N = {fmt_n(n)} (traced once: {fmt_time(answer['trace'])}; first gradient call, "
+                     f"which writes the reverse program: {fmt_time(answer['first_grad'])}), median of "
+                     f"{plan['compiled_repeat']} later calls at the same inputs; the "
+                     "eager engine (forward; forward + backward) and the same loop on plain floats for "
+                     "scale.\n\n" + table(header, rows))
     except WorkerError as error:
         parts.append(f"(b) compiled chain: failed: {str(error).splitlines()[0]}")
     return "\n\n".join(parts)
@@ -521,6 +581,10 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def load_text(load) -> str:
+    return "n/a" if load is None else f"{load[0]:.1f}"
 
 
 def main(argv=None) -> int:
@@ -554,6 +618,7 @@ def main(argv=None) -> int:
         pythons["micrograd"] = ensure_micrograd(args.venv, install=not args.no_install)
     workers = {name: Worker(name, pythons[name]) for name in ENGINES if name in engines}
     started = time.perf_counter()
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     notes: list[str] = []
     shared: dict = {}  # results one section hands to a later one
     sections = []
@@ -591,7 +656,9 @@ def main(argv=None) -> int:
         "",
         f"Command: `{command}` ({size} run, {time.perf_counter() - started:.0f} s, "
         f"{datetime.date.today().isoformat()})  ",
-        f"Machine: {machine()}  ",
+        f"Machine: {machine()}; load average {load_text(load_before)} at the start, "
+        f"{load_text(os.getloadavg() if load_before else None)} at the end (other work on the machine "
+        "slows both engines alike: the runs are interleaved)  ",
         f"Python: {info['implementation']} {info['python']} for both engines, each in its own process "
         f"(GC thresholds {tuple(info['gc_threshold'])}, the default)  ",
         "Engines: " + ", ".join(f"{name} {w.version}" for name, w in workers.items())
@@ -609,7 +676,7 @@ def main(argv=None) -> int:
         with open(args.json, "w") as f:
             json.dump({"command": command, "size": size, "plan": {k: v for k, v in plan.items() if k != "chain_reps"},
                        "engines": {name: w.info for name, w in workers.items()},
-                       "sections": dict(sections), "notes": notes}, f, indent=1)
+                       "sections": dict(sections), "notes": notes, "raw": shared.get("raw", {})}, f)
     print(f"written to {args.out}", file=sys.stderr)
     return 0
 

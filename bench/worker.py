@@ -242,16 +242,23 @@ def chain_time(engine, n: int) -> dict:
     return {"forward": t1 - t0, "backward": t2 - t1, "drop": t4 - t3, "check": check}
 
 
-def chain_memory(engine, n: int) -> dict:
-    """Bytes held per node (tracemalloc) and what is left after the graph is dropped."""
+def chain_memory(engine, n: int, with_backward: bool = True) -> dict:
+    """Bytes held per node (tracemalloc) and what is left after the graph is dropped.
+
+    ``with_backward=False`` skips the backward pass: tracemalloc counts every frame on the stack
+    at each allocation, so micrograd's recursive backward costs O(depth) per allocation under it
+    (hours at 10^6 nodes).
+    """
     gc.collect()
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
         y, leaves = build_chain(engine.Value, n)
         after_forward = tracemalloc.get_traced_memory()[0] - base
-        y.backward()
-        after_backward = tracemalloc.get_traced_memory()[0] - base
+        after_backward = None
+        if with_backward:
+            y.backward()
+            after_backward = tracemalloc.get_traced_memory()[0] - base
         peak = tracemalloc.get_traced_memory()[1] - base
         del y, leaves
         residue_dropped = tracemalloc.get_traced_memory()[0] - base
@@ -320,6 +327,9 @@ def compiled_chain(engine, n: int, repeat: int) -> dict:
     t0 = time.perf_counter()
     first = f(1.0, W, B)  # traces
     trace_time = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    f.value_and_grad(1.0, W, B)  # the first gradient call writes the reverse program
+    first_grad_time = time.perf_counter() - t0
     calls, grads = [], []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -328,7 +338,7 @@ def compiled_chain(engine, n: int, repeat: int) -> dict:
         t0 = time.perf_counter()
         value2, g = f.value_and_grad(1.0, W, B)
         grads.append(time.perf_counter() - t0)
-    return {"trace": trace_time, "call": calls, "value_and_grad": grads,
+    return {"trace": trace_time, "first_grad": first_grad_time, "call": calls, "value_and_grad": grads,
             "check": [value, *list(g)], "first": first}
 
 
@@ -362,7 +372,7 @@ def serve(engine_name: str) -> None:
             elif command == "chain_time":
                 answer = chain_time(engine, request["n"])
             elif command == "chain_memory":
-                answer = chain_memory(engine, request["n"])
+                answer = chain_memory(engine, request["n"], request.get("with_backward", True))
             elif command == "node_creation":
                 answer = node_creation(engine, request["number"], request["repeat"], request["gc"])
             elif command == "compiled_chain":
@@ -370,6 +380,9 @@ def serve(engine_name: str) -> None:
             elif command == "compiled_demo":
                 answer = compiled_demo(engine, request["X"], request["y"], request["weights"],
                                        request["sizes"], request["steps"], request.get("timed_steps", 0))
+            elif command == "compiled_step_demo":
+                answer = compiled_step_demo(engine, request["X"], request["y"], request["weights"],
+                                            request["sizes"], request["steps"])
             elif command == "float_chain":
                 answer = {"times": float_chain(request["n"], request["repeat"])}
             elif command == "quit":
@@ -384,11 +397,6 @@ def serve(engine_name: str) -> None:
         protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
 
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("micrograd", "autograd_mini"):
-        sys.exit("usage: worker.py micrograd|autograd_mini")
-    serve(sys.argv[1])
 
 
 def demo_loss_function(Value, X, y, sizes):
@@ -436,3 +444,35 @@ def compiled_demo(engine, X, y, weights, sizes, steps: int, timed_steps: int = 0
     demo = Demo(engine, X, y, params, sizes)  # the eager engine judges the trained weights
     return {"trace": trace_time, "times": times[:timed_steps] if timed_steps else times,
             "losses": losses, **demo.evaluate()}
+
+
+def compiled_step_demo(engine, X, y, weights, sizes, steps: int) -> dict:
+    """micrograd's demo with nn's compiled training step (whole batch at once, NumPy if present).
+
+    nn's L2 leaves biases alone: l2=2e-4 gives micrograd's 1e-4 * sum(w * w) over the weights.
+    """
+    import nn
+    from nn.compiled import CompiledStep
+    model = nn.MLP(2, sizes)
+    params = model.parameters()
+    for p, w in zip(params, weights):
+        p.data = w
+    step = CompiledStep(model, "hinge", l2=2e-4)
+    times, losses = [], []
+    for k in range(steps):
+        t0 = time.perf_counter()
+        loss, grads, outputs = step(X, y)  # the first call traces, the second compiles the loss
+        learning_rate = 1.0 - 0.9 * k / 100
+        for p, g in zip(params, grads):
+            p.data -= learning_rate * g
+        times.append(time.perf_counter() - t0)
+        losses.append(loss)
+    demo = Demo(engine, X, y, [p.data for p in params], sizes)  # the eager engine judges
+    return {"times": times, "losses": losses, "backend": "numpy" if step.np is not None else "float",
+            **demo.evaluate()}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in ("micrograd", "autograd_mini"):
+        sys.exit("usage: worker.py micrograd|autograd_mini")
+    serve(sys.argv[1])
