@@ -144,11 +144,15 @@ def hessian(f: Callable, argnums=0) -> Callable:
 
 
 def jvp(f: Callable, primals: Sequence, tangents_in: Sequence) -> tuple[Any, Any]:
-    """Forward mode: ``(f(*primals), directional derivative of f along tangents)``.
+    """Forward mode: ``(f(*primals), directional derivative of f along tangents)``; for an ``f``
+    returning a list or tuple, both are lists or tuples. A Hessian-vector product is
+    ``jvp(grad(f, argnums=(0, 1)), primals, vector)``.
 
-    >>> from autograd_mini import jvp
+    >>> from autograd_mini import jvp, grad
     >>> jvp(lambda x, y: x * y, (2.0, 3.0), (1.0, 0.0))
     (6.0, 3.0)
+    >>> jvp(grad(lambda x, y: x * x * y, argnums=(0, 1)), (2.0, 3.0), (1.0, 0.0))  # H @ (1, 0)
+    ((12.0, 4.0), (6.0, 4.0))
     """
     primals, tangents_in = tuple(primals), tuple(tangents_in)
     if len(primals) != len(tangents_in):
@@ -162,7 +166,14 @@ def jvp(f: Callable, primals: Sequence, tangents_in: Sequence) -> tuple[Any, Any
             seeds.update(zip(structure, t))
         else:
             seeds[structure] = t
-    out = _check_output(f(*call_args), "jvp")
+    result = f(*call_args)
+    if isinstance(result, (list, tuple)):  # several outputs: a tangent for each
+        pairs = [_jvp_of(_check_output(out, "jvp"), seeds, nested) for out in result]
+        return type(result)(v for v, _ in pairs), type(result)(t for _, t in pairs)
+    return _jvp_of(_check_output(result, "jvp"), seeds, nested)
+
+
+def _jvp_of(out: Value, seeds: dict, nested: bool):
     found = tangents(out, seeds, create_graph=nested)
     return (out if nested else out.data), found.get(out, 0.0)
 

@@ -103,6 +103,10 @@ class Drawing(graphviz.Digraph):
         self.backend = svg.backend
         return svg
 
+    def __repr__(self) -> str:  # stable text (no memory address), e.g. in stored notebooks
+        cut = f" of {self.nodes_total}" if self.nodes_drawn < self.nodes_total else ""
+        return f"<Drawing: {self.nodes_drawn}{cut} nodes>"
+
     def _repr_image_svg_xml(self) -> str:  # what graphviz's _repr_mimebundle_ calls
         return str(self.svg())
 

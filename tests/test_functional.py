@@ -86,3 +86,12 @@ def test_gradcheck_passes_on_correct_rules():
     assert gradcheck(lambda a, b, c: (a * b).tanh() / (c.exp() + 1) + a ** b, [0.3, 1.2, -0.4])
     with pytest.raises(TypeError, match="input 1 must be a number"):
         gradcheck(lambda a, b: a * b, [1.0, "2"])
+
+
+def test_jvp_of_several_outputs_gives_hessian_vector_products():
+    x, y = 1.5, 0.5
+    full = hessian(f, argnums=(0, 1))(x, y)
+    grads, hvp = jvp(grad(f, argnums=(0, 1)), (x, y), (0.3, -2.0))
+    assert grads == (pytest.approx(2 * x * y), pytest.approx(x * x + math.cos(y)))
+    for i in range(2):
+        assert hvp[i] == pytest.approx(full[i][0] * 0.3 + full[i][1] * -2.0)
