@@ -179,7 +179,7 @@ def fmt_time(seconds: float) -> str:
 def fmt_ratio(x: float) -> str:
     if x is None or math.isnan(x) or math.isinf(x):
         return "–"
-    return f"{x:.1f}×" if x >= 1.95 else f"{x:.2f}×"
+    return f"{x:.0f}×" if x >= 99.5 else f"{x:.1f}×" if x >= 1.95 else f"{x:.2f}×"
 
 
 def fmt_bytes(n: float) -> str:
@@ -334,6 +334,7 @@ def bench_chain(workers, plan, notes) -> str:
     names = list(workers)
     times = {(name, n): [] for name in names for n in plan["chain"]}
     forward = {(name, n): [] for name in names for n in plan["chain"]}
+    no_gc = {(name, n): [] for name in names for n in plan["chain"]}
     errors = {}
     checks = {}
     memory = {}
@@ -346,6 +347,9 @@ def bench_chain(workers, plan, notes) -> str:
                 times[(name, n)].append(answer["forward"] + answer["backward"])
                 forward[(name, n)].append(answer["forward"])
                 checks[(name, n)] = answer["check"]
+            for name, answer in in_turn(workers, "chain_time", n=n, gc=False).items():
+                if "error" not in answer:
+                    no_gc[(name, n)].append(answer["forward"] + answer["backward"])
         for name, worker in workers.items():
             # tracemalloc makes micrograd's recursive backward quadratic: graph after forward only
             with_backward = name != "micrograd" or n <= MICROGRAD_TRACED_BACKWARD
@@ -370,11 +374,13 @@ def bench_chain(workers, plan, notes) -> str:
         row = [fmt_n(n)] + [time_cell(name, n) for name in names]
         row += [f"{100 * median(forward[(name, n)]) / median(times[(name, n)]):.0f}%" if times[(name, n)] else "–"
                 for name in names]
+        row += [f"{fmt_time(median(no_gc[(name, n)]) / n)}/node" if no_gc[(name, n)] else "–" for name in names]
         if len(names) == 2:
             row.append(fmt_ratio(ratio(median(times[("micrograd", n)]), median(times[("autograd_mini", n)]))))
         time_rows.append(row)
     time_header = (["N ops"] + [f"{name}: forward + backward" for name in names]
                    + [f"{name}: forward share" for name in names]
+                   + [f"{name}: GC off (extra)" for name in names]
                    + (["micrograd / ours"] if len(names) == 2 else []))
 
     def memory_cells(name, n):
@@ -404,15 +410,18 @@ def bench_chain(workers, plan, notes) -> str:
 
     linear = []
     for name in names:
-        ns = [n for n in plan["chain"] if times[(name, n)]]
+        ns = [n for n in plan["chain"] if times[(name, n)] and no_gc[(name, n)]]
         if len(ns) >= 2:
             small, big = ns[1] if len(ns) > 2 else ns[0], ns[-1]
             growth = (median(times[(name, big)]) / big) / (median(times[(name, small)]) / small)
-            linear.append(f"{name}: time per node at {fmt_n(big)} is {growth:.2f}× that at {fmt_n(small)}")
+            growth_off = (median(no_gc[(name, big)]) / big) / (median(no_gc[(name, small)]) / small)
+            linear.append(f"{name}: time per node at {fmt_n(big)} is {growth:.2f}× that at {fmt_n(small)} "
+                          f"({growth_off:.2f}× with the GC off)")
     reps = ", ".join(str(plan["chain_reps"][n]) for n in plan["chain"])
     text = (f"`y = y * w; y = y + b` repeated N/2 times (N op nodes, shared leaves w, b; every gradient "
             f"non-zero), then `y.backward()`. Median of {reps} "
-            "interleaved repetitions (GC on; garbage of the previous repetition collected untimed first). "
+            "interleaved repetitions (GC on; garbage of the previous repetition collected untimed first; "
+            "as many with the GC off, for information). "
             "micrograd's recursive topological sort runs with sys.setrecursionlimit(3,000,000).")
     memory_text = ("Memory with tracemalloc: bytes held per op node with the graph alive, after the forward "
                    "pass (values, parents, edge derivatives or closures) and after backward (plus gradients), "

@@ -228,13 +228,18 @@ def build_chain(Value, n: int):
     return y, (y0, w, b)
 
 
-def chain_time(engine, n: int) -> dict:
+def chain_time(engine, n: int, gc_enabled: bool = True) -> dict:
     gc.collect()  # the previous repetition's garbage is not this one's cost
-    t0 = time.perf_counter()
-    y, (y0, w, b) = build_chain(engine.Value, n)
-    t1 = time.perf_counter()
-    y.backward()
-    t2 = time.perf_counter()
+    if not gc_enabled:
+        gc.disable()
+    try:
+        t0 = time.perf_counter()
+        y, (y0, w, b) = build_chain(engine.Value, n)
+        t1 = time.perf_counter()
+        y.backward()
+        t2 = time.perf_counter()
+    finally:
+        gc.enable()
     check = [y.data, y0.grad, w.grad, b.grad]
     t3 = time.perf_counter()
     del y, y0, w, b
@@ -370,7 +375,7 @@ def serve(engine_name: str) -> None:
             elif command == "demo_accuracy":
                 answer = demo.evaluate()
             elif command == "chain_time":
-                answer = chain_time(engine, request["n"])
+                answer = chain_time(engine, request["n"], request.get("gc", True))
             elif command == "chain_memory":
                 answer = chain_memory(engine, request["n"], request.get("with_backward", True))
             elif command == "node_creation":
