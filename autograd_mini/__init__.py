@@ -37,6 +37,6 @@ __all__ = [
     "no_grad", "enable_grad", "detect_anomaly", "AnomalyError",
     "forward_derivative", "gradients", "tangents", "topological_order", "count_multiplications",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian",
-    "gradcheck", "GradcheckError", "compile",
+    "gradcheck", "GradcheckError",  # not "compile": a star import would hide the builtin
     *_LAZY,
 ]
