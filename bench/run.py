@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -202,6 +203,11 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def summarize(shared, what: str, micrograd: str, ours: str, ratio_text: str = "", target: str = "") -> None:
+    """One row of the summary table at the top of the results (the README's table)."""
+    shared.setdefault("summary", []).append([what, micrograd, ours, ratio_text, target])
+
+
 def ratio(a, b):
     try:
         return a / b
@@ -271,6 +277,9 @@ def bench_demo_step(workers, plan, data, notes, shared) -> str:
     if len(names) == 2:
         on = ratio(per_step["micrograd"], per_step["autograd_mini"])
         off = ratio(median(no_gc["micrograd"]), median(no_gc["autograd_mini"]))
+        summarize(shared, f"micrograd's demo step: MLP(2, [16, 16, 1]), {len(X)} moons points, hinge + L2, SGD",
+                  fmt_time(per_step["micrograd"]), fmt_time(per_step["autograd_mini"]),
+                  f"**{fmt_ratio(on)}** faster", "≥ 12×")
         header.append("micrograd / ours")
         for row, cell in zip(rows, [f"**{fmt_ratio(on)}** (target ≥ 12×)", "", fmt_ratio(off), "", "", ""]):
             row.append(cell)
@@ -316,6 +325,11 @@ def bench_full_demo(workers, plan, data, notes, shared) -> str:
     if len(names) == 2:
         r = ratio(median(block_times["micrograd"]), median(block_times["autograd_mini"]))
         header.append("micrograd / ours")
+        summarize(shared, f"micrograd's full demo, {plan['demo_steps']} steps: time per step",
+                  fmt_time(median(block_times["micrograd"])), fmt_time(median(block_times["autograd_mini"])),
+                  f"**{fmt_ratio(r)}** faster", "≥ 12×")
+        summarize(shared, "… accuracy of the trained model", f"{100 * final['micrograd']['accuracy']:.0f}%",
+                  f"{100 * final['autograd_mini']['accuracy']:.0f}%", "", "the same")
         for row, cell in zip(rows, [f"**{fmt_ratio(r)}** (target ≥ 12×)",
                                     fmt_ratio(ratio(sum(block_times["micrograd"]), sum(block_times["autograd_mini"]))),
                                     "", "", ""]):
@@ -330,7 +344,7 @@ def bench_full_demo(workers, plan, data, notes, shared) -> str:
     return text + "\n\n" + table(header, rows)
 
 
-def bench_chain(workers, plan, notes) -> str:
+def bench_chain(workers, plan, notes, shared) -> str:
     names = list(workers)
     times = {(name, n): [] for name in names for n in plan["chain"]}
     forward = {(name, n): [] for name in names for n in plan["chain"]}
@@ -431,6 +445,31 @@ def bench_chain(workers, plan, notes) -> str:
                    "allocation, which makes micrograd's recursive backward quadratic (over 2 minutes at 10^5). "
                    "A residue of about 115 kB after `del` is CPython's free list of 2-tuples (at most 2000 "
                    "kept for reuse), not a leak: gc.collect() empties it.")
+    if len(names) == 2:
+        big = plan["chain"][-1]
+        a, b = times[("micrograd", big)], times[("autograd_mini", big)]
+        if a and b:
+            summarize(shared, f"chain of {fmt_n(big)} ops, forward + backward, per node",
+                      fmt_time(median(a) / big), fmt_time(median(b) / big),
+                      f"{fmt_ratio(median(a) / median(b))} faster", "linear in N")
+        elif b:
+            summarize(shared, f"chain of {fmt_n(big)} ops, forward + backward, per node",
+                      "failed", fmt_time(median(b) / big), "", "linear in N")
+        if linear:
+            summarize(shared, f"… growth of that per-node time from "
+                      f"{fmt_n(plan['chain'][1 if len(plan['chain']) > 2 else 0])} to {fmt_n(big)} nodes, "
+                      "GC on; GC off (1× = linear)",
+                      *[re.search(r"is (\S+) that.*\((\S+) with", line).expand(r"\1; \2") for line in linear],
+                      "", "")
+        m, o = memory.get(("micrograd", big), {}), memory.get(("autograd_mini", big), {})
+        if m.get("after_forward") and o.get("after_forward"):
+            summarize(shared, "bytes per node (graph after forward, tracemalloc)",
+                      fmt_bytes(m["after_forward"] / big), fmt_bytes(o["after_forward"] / big),
+                      f"**{fmt_ratio(o['after_forward'] / m['after_forward'])}**", "≤ 0.33×")
+            summarize(shared, f"memory left after `del` of the {fmt_n(big)}-node graph",
+                      f"{fmt_bytes(m['residue_dropped'])}; {fmt_bytes(m['residue_collected'])} after gc.collect()",
+                      f"{fmt_bytes(o['residue_dropped'])} (a free list); {fmt_bytes(o['residue_collected'])} "
+                      "after gc.collect()", "", "back to baseline")
     parts = [text, table(time_header, time_rows)]
     if linear:
         parts.append("Linearity: " + "; ".join(linear) + ".")
@@ -438,7 +477,7 @@ def bench_chain(workers, plan, notes) -> str:
     return "\n\n".join(parts)
 
 
-def bench_node(workers, plan, notes) -> str:
+def bench_node(workers, plan, notes, shared) -> str:
     names = list(workers)
     results = {(name, gc_on): [] for name in names for gc_on in (True, False)}
     for _ in range(2):  # two interleaved rounds of (GC on, GC off), each `repeat` timeit runs
@@ -461,6 +500,11 @@ def bench_node(workers, plan, notes) -> str:
         rows.append(row)
     rows.append(["`x * y` on two floats"] + [f"{stat(n, True, 'float'):.1f} ns (best {stat(n, True, 'float', 'best'):.1f})"
                                              for n in names] + ["1×"] * len(names) + ([""] if len(names) == 2 else []))
+    if len(names) == 2:
+        summarize(shared, "one node `a * b` (GC on), next to a float `x * y`",
+                  f"{stat('micrograd', True, 'node'):.0f} ns", f"{stat('autograd_mini', True, 'node'):.0f} ns",
+                  f"{fmt_ratio(stat('micrograd', True, 'node') / stat('autograd_mini', True, 'node'))} faster",
+                  f"float: {floats:.0f} ns")
     header = (["one multiply"] + header_cells(workers) + [f"{n} / float" for n in names]
               + (["micrograd / ours"] if len(names) == 2 else []))
     text = (f"timeit of `a * b` on two Values (the result is dropped at once), {plan['node_number']:,} per run, "
@@ -523,6 +567,10 @@ def bench_compiled(workers, plan, data, notes, shared) -> str:
         acc_cells.append(f"{100 * last['accuracy']:.0f}%")
         loss_cells.append(f"{last['losses'][-1]:.4f}")
     eager_acc = [f"{100 * accuracy[n]:.0f}%" if n in accuracy else "–" for n in ("micrograd", "autograd_mini")]
+    for (command, label), cell, ratio_cell, acc_cell in zip(variants, step_cells, ratio_cells, acc_cells):
+        if micro_step and not cell.startswith("failed"):
+            summarize(shared, f"compiled demo step: {label} (accuracy {acc_cell})", fmt_time(micro_step),
+                      cell.strip("*"), ratio_cell.split(" (")[0] + " faster", "≥ 100×")
     rows = [
         ["time per step (median)", fmt_time(micro_step) if micro_step else "–",
          fmt_time(eager_step) if eager_step else "–", *step_cells],
@@ -557,6 +605,9 @@ def bench_compiled(workers, plan, data, notes, shared) -> str:
         worst = max(abs(a - b) / max(abs(b), 1e-300) for a, b in zip(answer["check"], eager_check))
         if worst > 1e-12:
             notes.append(f"compiled chain: value/gradients differ from the eager engine's by {worst:.2g} (relative)")
+        summarize(shared, f"one compiled call, {fmt_n(n)}-node chain, value and gradient, per node", "",
+                  f"{fmt_time(vg / n)} (eager {fmt_time(eager_all / n)})",
+                  f"{fmt_ratio(eager_all / vg)} faster than eager", f"plain float op: {fmt_time(plain / n)}")
         rows = [
             ["value only"] + [fmt_time(call / n), fmt_time(eager_fw / n), fmt_ratio(eager_fw / call),
                               f"{call / plain:.1f}×"],
@@ -642,8 +693,8 @@ def main(argv=None) -> int:
         runners = {
             "step": ("1. micrograd's demo step", lambda: bench_demo_step(workers, plan, data, notes, shared)),
             "demo": ("2. micrograd's full demo (issue 4)", lambda: bench_full_demo(workers, plan, data, notes, shared)),
-            "chain": ("3. A chain of N ops", lambda: bench_chain(workers, plan, notes)),
-            "node": ("4. One node creation", lambda: bench_node(workers, plan, notes)),
+            "chain": ("3. A chain of N ops", lambda: bench_chain(workers, plan, notes, shared)),
+            "node": ("4. One node creation", lambda: bench_node(workers, plan, notes, shared)),
             "compiled": ("5. Compiled (issue 6)", lambda: bench_compiled(workers, plan, data, notes, shared)),
         }
         for key in BENCHMARKS:
@@ -673,6 +724,11 @@ def main(argv=None) -> int:
         "Engines: " + ", ".join(f"{name} {w.version}" for name, w in workers.items())
         + (f"; our model: {ours.info['model']}" if ours else ""),
     ]
+    if shared.get("summary"):
+        lines += ["", "## Summary", "", table(["", f"micrograd {workers['micrograd'].version}"
+                                                if "micrograd" in workers else "micrograd",
+                                                "autograd_mini", "micrograd / ours", "target"],
+                                               shared["summary"])]
     for title, text in sections:
         lines += ["", f"## {title}", "", text]
     if notes:

@@ -117,6 +117,7 @@ def test_both_engines_in_one_run(tmp_path):
     text, raw = run_bench(tmp_path, "--only", "step,demo,chain")
     assert check_tables(text) >= 4
     assert "micrograd / ours" in text and "failed" not in text
+    assert "## Summary" in text
     # the same data and weights give the same network: no "differ"/"disagree" note
     assert "differ (" not in text and "disagree" not in text
     engines = raw["engines"]
