@@ -1,6 +1,6 @@
 """autograd_mini against micrograd 0.1.0, both measured in one run, interleaved.
 
-    python bench/run.py            # everything, about 6-8 minutes on 2 cores; writes bench/results.md
+    python bench/run.py            # everything, about 6-7 minutes on 2 cores; writes bench/results.md
     python bench/run.py --quick    # smaller sizes, about a minute
     python bench/run.py --only step,node
 
