@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--backend", choices=("auto", "dot", "wasm"), default="auto",
                        help="Graphviz to use: system dot, embedded WebAssembly, or auto "
                             "(dot when installed)")
-    graph.add_argument("--max-nodes", type=_positive_int, default=None, metavar="N",
+    graph.add_argument("--max-nodes", type=positive_int, default=None, metavar="N",
                        help="draw at most N nodes (default 200); larger graphs are cut "
                             "near the output")
     graph.set_defaults(run=run_graph)
@@ -99,13 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """An argparse type for subcommands (nn's train uses it too): a whole number >= 1."""
     try:
         number = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {number}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return number
 
 

@@ -10,6 +10,8 @@ import os
 import sys
 import time
 
+from autograd_mini.cli import positive_int
+
 EXAMPLES = """\
 examples:
   autograd-mini train moons --epochs 100 --plot boundary.png
@@ -21,16 +23,6 @@ learning rate falling linearly from --lr to a tenth of it, full batch, 100 point
 spirals defaults to cross-entropy with one output per class."""
 
 BINARY = {"hinge", "bce"}
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _non_negative(text: str) -> float:
@@ -54,7 +46,7 @@ def _sizes(text: str) -> list[int]:
     parts = [part.strip() for part in text.split(",") if part.strip()]
     if not parts:
         raise argparse.ArgumentTypeError("expected hidden layer sizes like 16,16")
-    return [_positive_int(part) for part in parts]
+    return [positive_int(part) for part in parts]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,11 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .losses import LOSSES
     parser.add_argument("dataset", choices=sorted(DATASETS), help="the data set to learn")
     data = parser.add_argument_group("data")
-    data.add_argument("--samples", type=_positive_int, default=None, metavar="N",
+    data.add_argument("--samples", type=positive_int, default=None, metavar="N",
                       help="number of points (default 100; spirals 150)")
     data.add_argument("--noise", type=_non_negative, default=None, metavar="X",
                       help="noise level (default: moons 0.1, circles 0.05, xor 0, spirals 0.2)")
-    data.add_argument("--classes", type=_positive_int, default=3, metavar="K",
+    data.add_argument("--classes", type=positive_int, default=3, metavar="K",
                       help="spirals: number of arms/classes (default 3)")
     data.add_argument("--seed", type=int, default=0,
                       help="seed for the data, the weights and the shuffling (default 0)")
@@ -88,8 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--momentum", type=_non_negative, default=0.0, help="sgd momentum")
     train.add_argument("--l2", type=_non_negative, default=1e-4, metavar="LAMBDA",
                        help="weight decay: adds (lambda/2) * sum of squared weights (default 1e-4)")
-    train.add_argument("--epochs", type=_positive_int, default=100)
-    train.add_argument("--batch-size", type=_positive_int, default=None, metavar="N",
+    train.add_argument("--epochs", type=positive_int, default=100)
+    train.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                        help="examples per step (default: all of them)")
     train.add_argument("--compile", action="store_true",
                        help="run the steps as a compiled program (needs nn.compiled)")

@@ -114,7 +114,7 @@ def test_bad_option_values_are_usage_errors(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["graph", "a", "a=1", "--max-nodes", "0"])
     assert exit_info.value.code == 2
-    assert "expected a positive number" in capsys.readouterr().err
+    assert "expected a positive integer" in capsys.readouterr().err
 
 
 def test_help_shows_examples(capsys):

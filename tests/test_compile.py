@@ -158,21 +158,10 @@ def test_ops_outside_the_table_compile_with_no_extra_code():
 def test_the_printed_program_is_the_straight_line_code():
     f = compile(lambda x, y: (x * y + y.tanh()) ** 2)
     f(1.0, 2.0)
-    assert str(f) == f.source == """\
-def f_value_and_grad(x, y):
-    # forward: each node from its parents (the op table's value rules)
-    v1 = x * y
-    v2 = tanh(y)
-    v3 = v1 + v2
-    v4 = pow(v3, 2.0)
-    # reverse: d v4 / d node, from the output back (the op table's derivative rules)
-    dv3 = 2.0 * pow(v3, 1.0)
-    dv1 = dv3
-    dv2 = dv3
-    dx = y * dv1
-    dy = x * dv1
-    dy += (1.0 - v2 * v2) * dv2
-    return v4, (dx, dy)"""
+    assert str(f) == f.source  # its exact text is the doctest of autograd_mini/compile.py
+    lines = f.source.splitlines()
+    assert lines[0] == "def f_value_and_grad(x, y):" and lines[-1] == "    return v4, (dx, dy)"
+    assert "    dy += (1.0 - v2 * v2) * dv2" in lines  # tanh's rule, 1 - out * out, as text
     # the text is the program: run it on plain floats and get the engine's numbers
     import autograd_mini.floats as floats
     namespace = {"tanh": floats.tanh, "pow": floats.pow}
