@@ -12,6 +12,7 @@ import inspect
 from typing import Callable
 
 from . import floats
+from .context import ACTIVE
 from .value import Value, apply_slow, binary_methods, lift, make_node, nary_function, unary_method
 
 # -- functions that derivative rules may use: floats in, floats out; Values in, Values out --------
@@ -75,7 +76,6 @@ class Op:
         parents = tuple(lift(a, self.symbol) for a in args)
         if self.arity is None and not parents:
             raise ValueError(f"{self.name} needs at least one operand")
-        from .context import ACTIVE
         if ACTIVE[0]:
             return apply_slow(self, parents)
         xs = [p.data for p in parents]

@@ -37,7 +37,7 @@ import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import Iterator
 
 from . import context
 from .graph import forward_derivative, topological_order

@@ -181,14 +181,7 @@ def _number(x) -> float:
 
 def constant(x: float) -> Value:
     """A constant leaf: a number mixed into an expression."""
-    node = _new(Value)
-    node.data = x
-    node.grad = 0.0
-    node.label = ""
-    node._parents = ()
-    node._local = ()
-    node._rule = CONSTANT
-    return node
+    return make_node(x, (), (), CONSTANT)
 
 
 def lift(x, op_symbol: str = "") -> Value:
@@ -281,12 +274,7 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
 
 def nary_function(rule) -> Callable[[Iterable], Value]:
     def function(terms: Iterable) -> Value:
-        parents = tuple(t if t.__class__ is Value else lift(t, rule.symbol) for t in terms)
-        if _ACTIVE[0]:
-            return apply_slow(rule, parents)
-        xs = [p.data for p in parents]
-        out = rule.value(*xs)
-        return make_node(out, parents, rule.derivative(out, *xs), rule)
+        return rule(*terms)  # Op.__call__: lifts numbers, makes one node
 
     function.__name__ = rule.name
     function.__doc__ = f"{rule.name}(iterable): {rule.doc}"
