@@ -11,7 +11,8 @@ from .value import Value
 from . import ops as _ops  # fills Value's operators and methods from the op table
 from .ops import OPS, Op, defop
 from .context import AnomalyError, detect_anomaly, enable_grad, no_grad
-from .graph import count_multiplications, forward_derivative, gradients, tangents, topological_order
+from .graph import (collector_paused, count_multiplications, forward_derivative, gradients,
+                    tangents, topological_order)
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
 from .check import GradcheckError, gradcheck
 # Eager (stdlib only): a lazy name would be shadowed by the submodule autograd_mini.trace.
@@ -36,6 +37,7 @@ __all__ = [
     "Value", "OPS", "Op", "defop",
     "no_grad", "enable_grad", "detect_anomaly", "AnomalyError",
     "forward_derivative", "gradients", "tangents", "topological_order", "count_multiplications",
+    "collector_paused",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian",
     "gradcheck", "GradcheckError",  # not "compile": a star import would hide the builtin
     *_LAZY,
