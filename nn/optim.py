@@ -27,7 +27,18 @@ class Schedule:
         raise NotImplementedError
 
 
-class linear_decay(Schedule):
+class _Decay(Schedule):
+    """A schedule from ``start`` to ``end`` over ``steps`` steps."""
+
+    def __init__(self, start: float, end: float, steps: int) -> None:
+        self.start, self.end = _positive(start, "start"), _non_negative(end, "end")
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise ValueError(f"{type(self).__name__} steps must be a positive integer, "
+                             f"got {steps!r}")
+        self.steps = steps
+
+
+class linear_decay(_Decay):
     """From ``start`` at step 0 down to ``end`` at step ``steps`` (and ``end`` afterwards).
 
     >>> from nn import linear_decay
@@ -37,12 +48,6 @@ class linear_decay(Schedule):
     >>> all(lr(k) == 1.0 - 0.9 * k / 100 for k in range(100))   # micrograd's schedule, bit for bit
     True
     """
-
-    def __init__(self, start: float, end: float, steps: int) -> None:
-        self.start, self.end = _positive(start, "start"), _non_negative(end, "end")
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-            raise ValueError(f"linear_decay steps must be a positive integer, got {steps!r}")
-        self.steps = steps
 
     def __call__(self, step: int) -> float:
         if step >= self.steps:
@@ -75,14 +80,8 @@ class exponential_decay(Schedule):
         return f"exponential_decay({self.start!r}, {self.rate!r}, every={self.every!r})"
 
 
-class cosine_decay(Schedule):
+class cosine_decay(_Decay):
     """From ``start`` to ``end`` along half a cosine over ``steps`` steps."""
-
-    def __init__(self, start: float, end: float, steps: int) -> None:
-        self.start, self.end = _positive(start, "start"), _non_negative(end, "end")
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-            raise ValueError(f"cosine_decay steps must be a positive integer, got {steps!r}")
-        self.steps = steps
 
     def __call__(self, step: int) -> float:
         t = min(step, self.steps) / self.steps

@@ -6,6 +6,7 @@ import tracemalloc
 from fractions import Fraction
 
 import pytest
+from conftest import lecture_neuron
 
 from autograd_mini import (OPS, AnomalyError, Value, defop, detect_anomaly, enable_grad,
                            forward_derivative, gradcheck, GradcheckError, no_grad)
@@ -196,22 +197,15 @@ def test_label_must_be_text():
 
 # -- micrograd users ----------------------------------------------------------------------------
 def test_micrograd_lecture_code_runs_unchanged():
-    # inputs x1,x2; weights w1,w2; bias b; the lecture's neuron with tanh
-    x1 = Value(2.0, label='x1'); x2 = Value(0.0, label='x2')
-    w1 = Value(-3.0, label='w1'); w2 = Value(1.0, label='w2')
-    b = Value(6.8813735870195432, label='b')
-    x1w1 = x1*w1; x1w1.label = 'x1*w1'
-    x2w2 = x2*w2; x2w2.label = 'x2*w2'
-    x1w1x2w2 = x1w1 + x2w2; x1w1x2w2.label = 'x1*w1 + x2*w2'
-    n = x1w1x2w2 + b; n.label = 'n'
-    e = (2*n).exp()
+    x1, x2, w1, w2, b, n = lecture_neuron()  # the lecture's own code, in conftest.py
+    e = (2*n).exp()  # the lecture's tanh, written out
     o = (e - 1) / (e + 1)
     o.label = 'o'
     o.backward()
     assert o.data == pytest.approx(0.7071, abs=1e-4)
     assert (x1.grad, w1.grad) == (pytest.approx(-1.5, abs=1e-6), pytest.approx(1.0, abs=1e-6))
     assert x2.grad == pytest.approx(0.5, abs=1e-6) and w2.grad == 0.0
-    assert {p for p in n._prev} == {x1w1x2w2, b} and n._op == "+"
+    assert {p.label for p in n._prev} == {'x1*w1 + x2*w2', 'b'} and n._op == "+"
 
 
 def test_micrograd_manual_backward_steps():
@@ -293,7 +287,7 @@ def test_defop_refuses_bad_definitions(cube):
 
 # -- gradcheck ----------------------------------------------------------------------------------------
 def test_gradcheck_catches_a_wrong_derivative_and_names_the_input():
-    wrong = defop("wrong_sin", lambda x: math.sin(x), lambda out, x: 1.0)
+    defop("wrong_sin", lambda x: math.sin(x), lambda out, x: 1.0)
     try:
         with pytest.raises(GradcheckError, match="input 1"):
             gradcheck(lambda a, b: a * 2 + b.wrong_sin(), [0.3, 0.5])

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import graphviz
 import pytest
-from conftest import build_seed_graph
+from conftest import build_seed_graph, lecture_neuron
 
 from autograd_mini import Value, draw_dot, save, to_dot, to_svg
 from autograd_mini import viz
@@ -151,13 +151,7 @@ def test_awkward_labels_are_escaped():
 
 def test_draw_dot_as_in_micrograds_lecture():
     """The lecture's neuron: x1*w1 + x2*w2 + b, tanh; grads derived by hand in the lecture."""
-    x1 = Value(2.0, label="x1"); x2 = Value(0.0, label="x2")
-    w1 = Value(-3.0, label="w1"); w2 = Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1; x1w1.label = "x1*w1"
-    x2w2 = x2 * w2; x2w2.label = "x2*w2"
-    x1w1x2w2 = x1w1 + x2w2; x1w1x2w2.label = "x1*w1 + x2*w2"
-    n = x1w1x2w2 + b; n.label = "n"
+    n = lecture_neuron()[-1]
     o = n.tanh(); o.label = "o"
     o.backward()
     dot = draw_dot(o)
