@@ -24,8 +24,9 @@ def seed_graph(folder: Path) -> None:
     print(f"   values:      c = {c.data:g}, d = {d.data:g}, e = {e.data:g}")
     for node in (c, d, e):
         for parent, local in zip(node.parents, node.local_grads):
-            name = parent.label or f"{parent.data:g}"
-            print(f"   edge {name} -> {node.label}:  d{node.label}/d{name} = {local:g}")
+            if not parent.is_constant:  # the 1 of b + 1 is a number, not a node of the figure
+                name = parent.label
+                print(f"   edge {name} -> {node.label}:  d{node.label}/d{name} = {local:g}")
     recording.backward(e)
     print(f"   reverse mode, one pass:    de/da = {a.grad:g}, de/db = {b.grad:g}")
     print(f"   forward mode, two passes:  de/da = {forward_derivative(e, a):g}, "
