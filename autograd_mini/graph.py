@@ -50,20 +50,23 @@ def _collector_paused(walk):
 
 
 @_collector_paused
-def topological_order(root: Value, stop_at: Iterable[Value] = ()) -> list[Value]:
+def topological_order(root: Value, stop_at: Iterable[Value] = (), *,
+                      forwards: bool = False) -> list[Value]:
     """Every node ``root`` depends on, each after all of its parents (``root`` last).
 
-    Parents are visited last-first, so that walking the order backwards (reverse mode) reaches
-    a node's parents in their written order: for e = (a+b)*(b+1), c before d, as in the texts.
-
-    Nodes in ``stop_at`` are treated as leaves: the walk does not go above them.
+    By default parents are visited last-first, so that walking the order backwards (reverse
+    mode) reaches a node's parents in their written order: for e = (a+b)*(b+1), c before d, as
+    in the texts. ``forwards=True`` gives that written order reading the list forwards (what a
+    drawing wants, to place c above d). Nodes in ``stop_at`` are treated as leaves: the walk
+    does not go above them.
     """
     order: list[Value] = []
     seen = set(stop_at)
     if root in seen or not root._parents:
         return [root]
     seen.add(root)
-    stack = [(root, reversed(root._parents))]
+    parents_of = iter if forwards else reversed
+    stack = [(root, parents_of(root._parents))]
     push, pop, emit_node, visit = stack.append, stack.pop, order.append, seen.add
     while stack:
         node, parents = stack[-1]
@@ -71,7 +74,7 @@ def topological_order(root: Value, stop_at: Iterable[Value] = ()) -> list[Value]
             if parent not in seen:
                 visit(parent)
                 if parent._parents:
-                    push((parent, reversed(parent._parents)))
+                    push((parent, parents_of(parent._parents)))
                     break
                 emit_node(parent)
         else:

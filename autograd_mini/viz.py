@@ -175,7 +175,7 @@ def _collect(outputs: list[Value], max_nodes: int | None,
     everything: list[Value] = []
     seen: set[Value] = set()
     for output in outputs:
-        for node in topological_order(output, stop_at=seen):
+        for node in topological_order(output, stop_at=seen, forwards=True):  # c above d
             if node not in seen:
                 seen.add(node)
                 if not (hide_constants and node.is_constant):
