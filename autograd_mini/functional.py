@@ -15,9 +15,6 @@ from typing import Any, Callable, Sequence
 from .graph import gradients, tangents
 from .value import Value, constant
 
-Argnums = "int | Sequence[int]"
-
-
 def _lift(arg, where: str):
     """(the argument to pass to f, the leaf nodes it is made of, whether it came in as Values)."""
     if isinstance(arg, Value):

@@ -98,7 +98,7 @@ def backward(root: Value, gradient: float = 1.0, *, create_graph: bool = False) 
             if node._parents:
                 node.grad = g
             elif node._rule is not CONSTANT:
-                node.grad = g if _is_zero(node.grad) else node.grad + g
+                node.grad = _pile(node.grad, g)
         return
     root.grad += float(gradient)
     for node in reversed(order):
@@ -111,6 +111,16 @@ def backward(root: Value, gradient: float = 1.0, *, create_graph: bool = False) 
 
 def _is_zero(x) -> bool:
     return not isinstance(x, Value) and x == 0.0
+
+
+def _pile(before, amount):
+    """A pile of derivatives grown by ``amount`` (an empty pile takes it as is: no ``0 + v`` node)."""
+    return amount if _is_zero(before) else before + amount
+
+
+def _local_derivatives(node: Value, create_graph: bool) -> tuple:
+    """The edge derivatives: the floats stored at creation, or the table's rule rerun on Values."""
+    return node._rule.local_grads(node, node._parents) if create_graph else node._local
 
 
 @_collector_paused
@@ -137,7 +147,7 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
         g = grad.get(node, 0.0)
         if _is_zero(g) or not node._parents or (node in stop and node is not root):
             continue
-        local = node._rule.local_grads(node, node._parents) if create_graph else node._local
+        local = _local_derivatives(node, create_graph)
         for parent, d in zip(node._parents, local):
             if parent._rule is CONSTANT or _is_zero(d):
                 continue
@@ -147,7 +157,7 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
                     f"backward: the gradient sent from {_describe(node)} to {_describe(parent)} is "
                     f"{_number(amount)!r} (local derivative {_number(d)!r} x incoming {_number(g)!r})")
             before = grad.get(parent, 0.0)
-            total = amount if _is_zero(before) else before + amount
+            total = _pile(before, amount)
             grad[parent] = total
             if listening:
                 context.emit("send", node, parent, d, g, amount, before, total)
@@ -181,12 +191,12 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
             if t is None or _is_zero(t):
                 continue
             if local is None:
-                local = node._rule.local_grads(node, node._parents) if create_graph else node._local
+                local = _local_derivatives(node, create_graph)
             if _is_zero(local[i]):
                 continue
             amount = local[i] * t
             before = total
-            total = amount if _is_zero(before) else before + amount
+            total = _pile(before, amount)
             if listening:
                 context.emit("tangent", parent, node, local[i], t, amount, before, total)
         if local is not None:
