@@ -67,6 +67,53 @@ def relu(x: float) -> float:
     return x if x > 0.0 or x != x else 0.0  # nan stays nan, as in PyTorch
 
 
+def leaky_relu(x: float, slope: float) -> float:
+    return x if x > 0.0 or x != x else slope * x
+
+
+def log1p(x: float) -> float:
+    if x > -1.0:
+        return math.log1p(x)  # also log1p(inf) = inf
+    return -inf if x == -1.0 else nan  # below -1, or nan
+
+
+def softplus(x: float) -> float:
+    """log(1 + e ** x), computed so that it never overflows: max(x, 0) + log1p(e ** -|x|)."""
+    if x != x:
+        return nan
+    return max(x, 0.0) + math.log1p(exp(-abs(x)))
+
+
+def maximum(*xs: float) -> float:
+    """The largest operand; nan if any is nan (as PyTorch's max)."""
+    best = xs[0]
+    for x in xs:
+        if x != x:
+            return nan
+        if x > best:
+            best = x
+    return best
+
+
+def argmax(xs) -> int:
+    """The first place of ``maximum(*xs)`` (the first nan, if any): where max's gradient goes."""
+    best = 0
+    for i, x in enumerate(xs):
+        if x != x:
+            return i
+        if x > xs[best]:
+            best = i
+    return best
+
+
+def logsumexp(*xs: float) -> float:
+    """log(e ** x1 + e ** x2 + ...), shifted by the largest operand so that nothing overflows."""
+    top = maximum(*xs)
+    if top != top or top in (inf, -inf):
+        return top
+    return top + math.log(math.fsum(math.exp(x - top) for x in xs))
+
+
 def step(x: float) -> float:
     """The derivative of relu: 1 where x > 0, else 0 (PyTorch's choice at 0)."""
     return 1.0 if x > 0.0 else 0.0

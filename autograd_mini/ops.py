@@ -38,6 +38,18 @@ def pow(x, y):
     return x ** y if isinstance(x, Value) or isinstance(y, Value) else floats.pow(x, y)
 
 
+def exp(x):
+    return x.exp() if isinstance(x, Value) else floats.exp(x)
+
+
+def sigmoid(x):
+    return x.sigmoid() if isinstance(x, Value) else floats.sigmoid(x)
+
+
+def _number(x) -> float:
+    return x.data if isinstance(x, Value) else x
+
+
 def step(x) -> float:
     """relu's derivative: a constant 0 or 1 (its own derivative is 0 almost everywhere)."""
     return floats.step(x.data if isinstance(x, Value) else x)
@@ -48,10 +60,58 @@ def sign(x) -> float:
     return floats.sign(x.data if isinstance(x, Value) else x)
 
 
+def leaky_slope(x, slope):
+    """d leaky_relu(x, slope) / dx: 1 where x > 0, else the slope (PyTorch's choice at 0)."""
+    return 1.0 if _number(x) > 0.0 else slope
+
+
+def below_zero(x):
+    """d leaky_relu(x, slope) / d slope: 0 where x > 0, else x."""
+    return 0.0 if _number(x) > 0.0 else x
+
+
+def first_max(xs) -> tuple:
+    """max's local derivatives: 1 for the first largest operand, 0 for the others."""
+    top = floats.argmax([_number(x) for x in xs])
+    return tuple(1.0 if i == top else 0.0 for i in range(len(xs)))
+
+
 def xlogy(out, x):
     """d(x**y)/dy = x**y * log(x), taken as 0 where x == 0 (the limit for y > 0, as PyTorch)."""
     x_number = x.data if isinstance(x, Value) else x
     return 0.0 if x_number == 0.0 else out * log(x)
+
+
+def _affine(p):
+    """w1*x1 + ... + wn*xn (+ b when the operand count is odd), summed from b on, in order, as
+    micrograd's neuron does, so both give the same floats."""
+    paired = len(p) - len(p) % 2
+    if paired < len(p):
+        total, start = p[paired], 0
+    else:
+        total, start = p[0] * p[1], 2
+    for i in range(start, paired, 2):
+        total = total + p[i] * p[i + 1]
+    return total
+
+
+def _affine_derivative(p) -> tuple:
+    """d/dw_k = x_k, d/dx_k = w_k (each operand's partner in its pair), d/db = 1."""
+    local = [p[i ^ 1] for i in range(len(p) - len(p) % 2)]
+    if len(p) % 2:
+        local.append(1.0)
+    return tuple(local)
+
+
+def _interleave(weights, inputs, bias=None) -> list:
+    weights, inputs = list(weights), list(inputs)
+    if len(weights) != len(inputs):
+        raise ValueError(f"affine: {len(weights)} weight(s) for {len(inputs)} input(s); "
+                         "give one weight per input")
+    operands = [term for pair in zip(weights, inputs) for term in pair]
+    if bias is not None:
+        operands.append(bias)
+    return operands
 
 
 # -- the table ----------------------------------------------------------------------------------
@@ -60,12 +120,16 @@ def xlogy(out, x):
 class Op:
     """One row of the table. Call it to apply the op: ``OPS["exp"](2.0)`` is ``Value(2.0).exp()``."""
 
-    __slots__ = ("name", "symbol", "arity", "value", "derivative", "sympy", "methods", "doc")
+    __slots__ = ("name", "symbol", "arity", "value", "derivative", "sympy", "methods", "doc",
+                 "operands")
 
-    def __init__(self, name, symbol, arity, value, derivative, sympy, methods, doc):
+    def __init__(self, name, symbol, arity, value, derivative, sympy, methods, doc,
+                 operands=None):
         self.name, self.symbol, self.arity = name, symbol, arity
         self.value, self.derivative, self.sympy = value, derivative, sympy
         self.methods, self.doc = methods, doc
+        # an n-ary op's method form: its arguments -> the operand list (default: one iterable)
+        self.operands = operands or tuple
 
     def local_grads(self, out: float, xs) -> tuple:
         return self.derivative(out, *xs)
@@ -89,11 +153,12 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def _register(name, symbol, value, derivative, sympy=None, methods=None, doc="", arity=None) -> Op:
+def _register(name, symbol, value, derivative, sympy=None, methods=None, doc="", arity=None,
+              operands=None) -> Op:
     if arity is None:
         arity = _arity_of(value)
     methods = (name,) if methods is None else methods
-    op = Op(name, symbol, arity, value, derivative, sympy, methods, doc or name)
+    op = Op(name, symbol, arity, value, derivative, sympy, methods, doc or name, operands)
     for method in methods:
         if hasattr(Value, method):
             raise ValueError(f"defop: Value already has an attribute {method!r}; pick another name")
@@ -189,3 +254,21 @@ _register("relu", "relu", floats.relu, lambda out, x: (step(x),),
           lambda sp, x: sp.Max(0, x), None, "max(0, x)")
 _register("sum", "sum", lambda *xs: sum(xs, 0.0), lambda out, *xs: (1.0,) * len(xs),
           lambda sp, *xs: sp.Add(*xs), None, "one node adding any number of terms")
+_register("affine", "w·x+b", lambda *p: _affine(p), lambda out, *p: _affine_derivative(p),
+          lambda sp, *p: _affine(p), None,
+          "a neuron's input w1*x1 + ... + wn*xn + b as one node (operands w1, x1, ..., wn, xn, b)",
+          operands=lambda weights, inputs, bias=None: _interleave(weights, inputs, bias))
+_register("max", "max", floats.maximum, lambda out, *xs: first_max(xs),
+          lambda sp, *xs: sp.Max(*xs), None, "the largest operand (its gradient goes to the first)")
+_register("leaky_relu", "leaky_relu", floats.leaky_relu,
+          lambda out, x, slope: (leaky_slope(x, slope), below_zero(x)),
+          lambda sp, x, slope: sp.Max(0, x) + slope * sp.Min(0, x), None,
+          "x where x > 0, else slope * x")
+_register("softplus", "softplus", floats.softplus, lambda out, x: (sigmoid(x),),
+          lambda sp, x: sp.log(1 + sp.exp(x)), None, "log(1 + e ** x), a smooth relu")
+_register("log1p", "log1p", floats.log1p, lambda out, x: (div(1.0, 1.0 + x),),
+          lambda sp, x: sp.log(1 + x), None, "log(1 + x), exact near x = 0")
+_register("logsumexp", "logsumexp", floats.logsumexp,
+          lambda out, *xs: tuple(exp(x - out) for x in xs),
+          lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])), None,
+          "log(e ** x1 + ... + e ** xn), never overflowing")

@@ -273,8 +273,10 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
 
 
 def nary_function(rule) -> Callable[[Iterable], Value]:
-    def function(terms: Iterable) -> Value:
-        return rule(*terms)  # Op.__call__: lifts numbers, makes one node
+    operands = rule.operands
+
+    def function(*args) -> Value:
+        return rule(*operands(*args))  # Op.__call__: lifts numbers, makes one node
 
     function.__name__ = rule.name
     function.__doc__ = f"{rule.name}(iterable): {rule.doc}"

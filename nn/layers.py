@@ -1,8 +1,10 @@
 """Neurons, layers and multi-layer perceptrons made of ``Value``s, micrograd-compatible.
 
-A neuron computes a = f(w . x + b). Its pre-activation w . x + b is one n-ary ``sum`` node over
-the products w_k * x_k and the bias, so a neuron costs nin + 2 nodes (micrograd's chain of
-additions costs 2 nin + 1) and its graph reads like the formula.
+A neuron computes a = f(w . x + b). Its pre-activation net = w1*x1 + ... + wn*xn + b is ONE node
+(the table's ``affine`` op) whose edges carry d net / d w_k = x_k, d net / d x_k = w_k and
+d net / d b = 1, so a neuron costs 2 nodes whatever its size (micrograd's chain costs 2 nin + 1).
+``fused=False`` draws the products one by one instead (nin products and one ``sum`` node), as in
+micrograd's lecture.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from numbers import Integral, Real
 from typing import Callable, Sequence
 
 from autograd_mini import Value, floats
+from autograd_mini.value import lift
 
 from .module import Module
 
@@ -20,6 +23,7 @@ ACTIVATIONS: dict[str, tuple[Callable | None, Callable | None]] = {
     "relu": (Value.relu, floats.relu),
     "tanh": (Value.tanh, floats.tanh),
     "sigmoid": (Value.sigmoid, floats.sigmoid),
+    "leaky_relu": (lambda v: v.leaky_relu(0.01), lambda x: floats.leaky_relu(x, 0.01)),
     "linear": (None, None),
 }
 
@@ -49,6 +53,12 @@ def _count(n, what: str) -> int:
     if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
         raise ValueError(f"{what} must be a positive integer, got {n!r}")
     return int(n)
+
+
+def _flag(value, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be True or False, got {value!r}")
+    return value
 
 
 def _rng(seed, rng):
@@ -89,10 +99,23 @@ def _inputs(x, nin: int, who) -> list:
     return x
 
 
+def _lifted(x: list) -> list:
+    """The network's inputs as nodes, made once for all the neurons that read them: numbers
+    become constants named x[0], x[1], ... (the names drawings show)."""
+    nodes = []
+    for k, xk in enumerate(x):
+        if not isinstance(xk, Value):
+            xk = lift(xk)
+            xk.label = f"x[{k}]"
+        nodes.append(xk)
+    return nodes
+
+
 class Neuron(Module):
     """One neuron: ``activation(w . x + b)``, weights drawn at random, bias 0.
 
-    ``Neuron(nin, nonlin=False)`` (micrograd) is ``Neuron(nin, activation="linear")``.
+    ``Neuron(nin, nonlin=False)`` (micrograd) is ``Neuron(nin, activation="linear")``. Its input
+    sum is one ``affine`` node; ``fused=False`` records the products w_k * x_k one by one.
 
     >>> from nn import Neuron
     >>> n = Neuron(2, activation="tanh", seed=0)
@@ -104,9 +127,10 @@ class Neuron(Module):
     """
 
     def __init__(self, nin: int, activation: str = "relu", *, nonlin: bool | None = None,
-                 init="uniform", seed: int | None = None, rng=None, _layer: str = "",
-                 _row: int | None = None) -> None:
+                 init="uniform", seed: int | None = None, rng=None, fused: bool = True,
+                 _layer: str = "", _row: int | None = None) -> None:
         self.nin = _count(nin, "nin")
+        self.fused = _flag(fused, "fused")
         self.activation = _activation(activation, nonlin)
         self._value_fn, self._float_fn = ACTIVATIONS[self.activation]
         rng = _rng(seed, rng)
@@ -122,19 +146,28 @@ class Neuron(Module):
         return self.activation != "linear"
 
     def __call__(self, x) -> Value:
-        return self._forward(_inputs(x, self.nin, self))
+        return self._forward(_lifted(_inputs(x, self.nin, self)))
 
     def _forward(self, x: list) -> Value:
-        terms = [w * xk for w, xk in zip(self.w, x)]
-        terms.append(self.b)
-        act = Value.sum(terms)  # one node for w . x + b
+        if self.fused:
+            act = Value.affine(self.w, x, self.b)  # one node for w . x + b
+        else:
+            terms = [w * xk for w, xk in zip(self.w, x)]
+            terms.append(self.b)
+            act = Value.sum(terms)
         return act if self._value_fn is None else self._value_fn(act)
 
     def _predict(self, x: list) -> float:
         # the same float operations, in the same order, as the graph (so the same result)
-        terms = [w.data * (xk.data if isinstance(xk, Value) else xk) for w, xk in zip(self.w, x)]
-        terms.append(self.b.data)
-        act = sum(terms, 0.0)
+        if self.fused:
+            act = self.b.data
+            for w, xk in zip(self.w, x):
+                act = act + w.data * (xk.data if isinstance(xk, Value) else xk)
+        else:
+            terms = [w.data * (xk.data if isinstance(xk, Value) else xk)
+                     for w, xk in zip(self.w, x)]
+            terms.append(self.b.data)
+            act = sum(terms, 0.0)
         return act if self._float_fn is None else self._float_fn(act)
 
     def predict(self, x) -> float:
@@ -170,16 +203,16 @@ class Layer(Module):
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", *,
                  nonlin: bool | None = None, init="uniform", seed: int | None = None,
-                 rng=None, _layer: str = "") -> None:
+                 rng=None, fused: bool = True, _layer: str = "") -> None:
         self.nin = _count(nin, "nin")
         self.nout = _count(nout, "nout")
         self.activation = _activation(activation, nonlin)
         rng = _rng(seed, rng)
-        self.neurons = [Neuron(self.nin, self.activation, init=init, rng=rng, _layer=_layer,
-                               _row=j) for j in range(self.nout)]
+        self.neurons = [Neuron(self.nin, self.activation, init=init, rng=rng, fused=fused,
+                               _layer=_layer, _row=j) for j in range(self.nout)]
 
     def __call__(self, x) -> Value | list[Value]:
-        out = self._forward(_inputs(x, self.nin, self))
+        out = self._forward(_lifted(_inputs(x, self.nin, self)))
         return out[0] if len(out) == 1 else out
 
     def _forward(self, x: list) -> list[Value]:
@@ -228,14 +261,14 @@ class MLP(Module):
     >>> model
     MLP(2 -> 16 relu -> 16 relu -> 1 linear; 337 parameters)
     >>> model([0.5, -1.0])
-    Value(data=..., grad=0.0, op='sum')
+    Value(data=..., grad=0.0, op='w·x+b')
     >>> len(model.parameters()), len(model.weights()), len(model.biases())
     (337, 304, 33)
     """
 
     def __init__(self, nin: int, nouts: Sequence[int], activation="relu",
                  output_activation: str = "linear", *, init="uniform",
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, fused: bool = True) -> None:
         self.nin = _count(nin, "nin")
         if isinstance(nouts, Integral) and not isinstance(nouts, bool):
             nouts = [nouts]
@@ -255,7 +288,7 @@ class MLP(Module):
         rng = _rng(seed, None)
         sizes = [self.nin] + nouts
         self.layers = [Layer(sizes[i], sizes[i + 1], activations[i], init=init, rng=rng,
-                             _layer=str(i)) for i in range(len(nouts))]
+                             fused=fused, _layer=str(i)) for i in range(len(nouts))]
 
     @property
     def nouts(self) -> list[int]:
@@ -266,7 +299,7 @@ class MLP(Module):
         return [layer.activation for layer in self.layers]
 
     def __call__(self, x) -> Value | list[Value]:
-        x = _inputs(x, self.nin, self)
+        x = _lifted(_inputs(x, self.nin, self))
         for layer in self.layers:  # lists all the way, so a hidden layer of one neuron works
             x = layer._forward(x)
         return x[0] if len(x) == 1 else x

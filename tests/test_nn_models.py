@@ -104,10 +104,24 @@ def test_predict_is_the_graphs_value_bit_for_bit():
     assert single.predict([0.2, 0.4]) == single([0.2, 0.4]).data
 
 
-def test_a_neurons_pre_activation_is_one_sum_node():
+def test_a_neurons_pre_activation_is_one_node_with_the_texts_edge_derivatives():
     neuron = nn.Neuron(3, activation="tanh", seed=0)
     out = neuron([1.0, 2.0, 3.0])
-    assert out.op == "tanh"
+    pre = out.parents[0]
+    assert out.op == "tanh" and pre.op == "w·x+b"
+    w, b = neuron.w, neuron.b
+    # operands w1, x1, w2, x2, w3, x3, b; d net/d w_k = x_k, d net/d x_k = w_k, d net/d b = 1
+    assert pre.parents[0::2][:3] == tuple(w) and pre.parents[-1] is b
+    assert [x.data for x in pre.parents[1::2]] == [1.0, 2.0, 3.0]
+    assert [x.label for x in pre.parents[1::2]] == ["x[0]", "x[1]", "x[2]"]
+    assert pre.local_grads == (1.0, w[0].data, 2.0, w[1].data, 3.0, w[2].data, 1.0)
+    # the value: b + w1*1 + w2*2 + w3*3, as micrograd's neuron sums it
+    assert pre.data == ((b.data + w[0].data * 1.0) + w[1].data * 2.0) + w[2].data * 3.0
+
+
+def test_fused_false_records_the_products_one_by_one():
+    neuron = nn.Neuron(3, activation="tanh", seed=0, fused=False)
+    out = neuron([1.0, 2.0, 3.0])
     pre = out.parents[0]
     assert pre.op == "sum" and len(pre.parents) == 4
     assert pre.parents[-1] is neuron.b
