@@ -19,7 +19,7 @@ import sys
 from typing import Sequence
 
 PROG = "autograd-mini"
-PLUGINS = ("nn.cli",)   # modules that may add subcommands (nn adds `train`)
+PLUGINS = ("nn.cli", "autograd_mini.runner")  # modules that add subcommands (train, run)
 FORMATS = ("text", "svg", "png", "dot", "html")
 SUFFIXES = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".html": "html",
             ".htm": "html", ".txt": "text"}

@@ -1,0 +1,156 @@
+"""micrograd's import names answered by this project, so micrograd code runs unchanged.
+
+Code written for micrograd (https://github.com/karpathy/micrograd) says
+``from micrograd.engine import Value`` and ``from micrograd.nn import MLP``. While the aliases are
+installed, ``micrograd`` is a package of this project, ``micrograd.engine.Value`` is
+``autograd_mini.Value`` and ``micrograd.nn`` holds ``nn``'s ``Module``, ``Neuron``, ``Layer`` and
+``MLP`` (micrograd's API: ``MLP(2, [16, 16, 1])``, ``Neuron(nin, nonlin=False)``,
+``parameters()``, ``zero_grad()``). Nothing is installed on import and nothing is written to
+disk: a finder goes first on ``sys.meta_path`` and leaves again, and whatever was imported under
+those names before comes back, so a real micrograd installed next to this project is untouched
+outside the aliased run.
+
+Three ways in: ``autograd-mini run SCRIPT`` (or ``run -m MODULE``) from a shell,
+``%load_ext autograd_mini.micrograd`` in Jupyter/IPython, and ``aliased()`` in Python:
+
+>>> from autograd_mini import Value, micrograd
+>>> with micrograd.aliased():
+...     from micrograd.engine import Value as MicrogradValue
+...     from micrograd.nn import MLP
+>>> MicrogradValue is Value, MLP(2, [3, 1]).num_parameters()
+(True, 13)
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from importlib.machinery import ModuleSpec
+from typing import Iterator
+
+NAMES = ("micrograd", "micrograd.engine", "micrograd.nn")
+
+
+def _is_micrograd(name: str) -> bool:
+    return name == "micrograd" or name.startswith("micrograd.")
+
+
+def _fill_package(module) -> None:
+    module.__doc__ = ("micrograd's names served by autograd_mini (see autograd_mini.micrograd); "
+                      "micrograd.engine and micrograd.nn are this project's engine and nn.")
+
+
+def _fill_engine(module) -> None:
+    from autograd_mini import Value
+    module.Value = Value
+    module.__doc__ = "micrograd.engine served by autograd_mini: Value is autograd_mini.Value."
+
+
+def _fill_nn(module) -> None:
+    import random
+
+    import nn
+    from autograd_mini import Value
+    # micrograd's nn.py exposes exactly these (it imports random and Value at its top)
+    module.random, module.Value = random, Value
+    module.Module, module.Neuron, module.Layer, module.MLP = nn.Module, nn.Neuron, nn.Layer, nn.MLP
+    module.__doc__ = "micrograd.nn served by the project's nn: Module, Neuron, Layer, MLP."
+
+
+_FILL = {"micrograd": _fill_package, "micrograd.engine": _fill_engine, "micrograd.nn": _fill_nn}
+
+
+class _MicrogradFinder:
+    """Finds and loads the three micrograd modules (a meta-path finder and its loader in one)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in _FILL:
+            return None  # any other micrograd.x: not found in our package's empty __path__
+        spec = ModuleSpec(fullname, self, origin=f"autograd_mini ({engine_location()})",
+                          is_package=fullname == "micrograd")
+        if fullname == "micrograd":
+            spec.submodule_search_locations = []
+        return spec
+
+    def create_module(self, spec):
+        return None  # the default module object
+
+    def exec_module(self, module) -> None:
+        _FILL[module.__name__](module)
+
+    def __repr__(self) -> str:
+        return "<autograd_mini's micrograd aliases>"
+
+
+_FINDER = _MicrogradFinder()
+_saved: dict = {}  # micrograd modules imported before install(), put back by uninstall()
+
+
+def installed() -> bool:
+    """Are the aliases on?"""
+    return _FINDER in sys.meta_path
+
+
+def install() -> None:
+    """Answer ``micrograd``, ``micrograd.engine`` and ``micrograd.nn`` with this project.
+
+    Modules already imported under micrograd's names are set aside (``uninstall`` restores
+    them), so the next ``import micrograd.engine`` gets this engine. Calling it twice is harmless.
+    """
+    if installed():
+        return
+    _saved.clear()
+    for name in [name for name in sys.modules if _is_micrograd(name)]:
+        _saved[name] = sys.modules.pop(name)
+    sys.meta_path.insert(0, _FINDER)
+
+
+def uninstall() -> None:
+    """Take the aliases away and put back whatever micrograd modules were there before."""
+    while _FINDER in sys.meta_path:
+        sys.meta_path.remove(_FINDER)
+    for name in [name for name in sys.modules if _is_micrograd(name)]:
+        del sys.modules[name]
+    sys.modules.update(_saved)
+    _saved.clear()
+
+
+@contextlib.contextmanager
+def aliased() -> Iterator[None]:
+    """``install()`` for the duration of a ``with`` block (the state before is restored after)."""
+    was_on = installed()
+    install()
+    try:
+        yield
+    finally:
+        if not was_on:
+            uninstall()
+
+
+def engine_location() -> str:
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def engine_line() -> str:
+    """The one line that says which engine runs micrograd code."""
+    from autograd_mini import __version__
+    return (f"autograd-mini: micrograd, micrograd.engine and micrograd.nn are autograd_mini "
+            f"{__version__} ({engine_location()}), not micrograd")
+
+
+# -- IPython / Jupyter: %load_ext autograd_mini.micrograd ------------------------------------------
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext autograd_mini.micrograd``: micrograd imports in later cells get this engine."""
+    replaced = any(_is_micrograd(name) for name in sys.modules) and not installed()
+    install()
+    print(engine_line())
+    if replaced:
+        print("autograd-mini: micrograd was imported before this line; run its imports again "
+              "(objects made before keep the old classes)")
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext autograd_mini.micrograd``: micrograd's names mean what they meant before."""
+    uninstall()
