@@ -18,6 +18,7 @@ from .losses import (bce_with_logits, cross_entropy, hinge_loss, l2_penalty, log
 from .module import Module
 from .optim import SGD, Adam, Optimizer, Schedule, cosine_decay, exponential_decay, linear_decay
 from .serialize import ModelFileError, load
+from .torch_bridge import TorchBridgeError, from_torch  # PyTorch loads on first use
 from .train import History, evaluate, fit
 
 
@@ -34,4 +35,5 @@ __all__ = [
     "l2_penalty",
     "Optimizer", "SGD", "Adam", "Schedule", "linear_decay", "exponential_decay", "cosine_decay",
     "fit", "evaluate", "History", "datasets", "load", "ModelFileError",
+    "from_torch", "TorchBridgeError",
 ]

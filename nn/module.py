@@ -63,6 +63,25 @@ class Module:
         out = self(x)
         return [o.data for o in out] if isinstance(out, list) else out.data
 
+    def to_torch(self, dtype=None):
+        """This model as a ``torch.nn.Sequential`` (float64 unless ``dtype`` says otherwise).
+
+        Linear layers and activations computing the same function, so outputs and gradients
+        match the engine's; ``nn.from_torch`` brings one back. Needs PyTorch (the ``torch``
+        extra); a Neuron, Layer or MLP converts, your own Module needs building by hand.
+
+        >>> import pytest; torch = pytest.importorskip("torch")  # (skipped without PyTorch)
+        >>> from nn import MLP
+        >>> MLP(2, [4, 1], activation="tanh", seed=0).to_torch()
+        Sequential(
+          (0): Linear(in_features=2, out_features=4, bias=True)
+          (1): Tanh()
+          (2): Linear(in_features=4, out_features=1, bias=True)
+        )
+        """
+        from .torch_bridge import to_torch
+        return to_torch(self, dtype)
+
     # -- the numbers, by name ------------------------------------------------------------------
     def _layout(self) -> dict[str, tuple[Shape, list[Value]]]:
         """name -> (shape, the parameters in row-major order). Subclasses name their parts."""
