@@ -137,8 +137,7 @@ def _exit_code(code) -> int:
 
 def _print_user_traceback(error: BaseException) -> None:
     """The traceback from the user's code on: this runner's and runpy's frames left out."""
-    ours = {os.path.abspath(__file__), os.path.abspath(runpy.__file__)}
     tb = error.__traceback__
-    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) in ours:
+    while tb is not None and tb.tb_frame.f_globals.get("__name__") in (__name__, "runpy"):
         tb = tb.tb_next
     traceback.print_exception(type(error), error, tb)

@@ -1,0 +1,211 @@
+"""`autograd-mini run` and `%load_ext autograd_mini.micrograd`: micrograd's import names resolve to
+this project inside the run only. Scripts are written here, in tmp_path (no micrograd file is
+copied); a stand-in "real micrograd" package checks that an installed micrograd is left alone."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import autograd_mini
+import nn
+from autograd_mini import cli, micrograd
+
+ROOT = Path(autograd_mini.__file__).resolve().parent.parent
+ENGINE_LINE = micrograd.engine_line()
+
+# What a micrograd user writes; the expected numbers are derived by hand below.
+MICROGRAD_SCRIPT = """\
+import sys
+from micrograd.engine import Value
+from micrograd.nn import MLP, Layer, Module, Neuron
+import micrograd, micrograd.engine, micrograd.nn
+import autograd_mini, nn
+assert Value is autograd_mini.Value and micrograd.engine.Value is Value
+assert (Module, Neuron, Layer, MLP) == (nn.Module, nn.Neuron, nn.Layer, nn.MLP)
+a = Value(2.0); b = Value(-3.0)
+c = a * b + b ** 2          # dc/da = b = -3, dc/db = a + 2b = -4
+c.backward()
+print("grads", a.grad, b.grad)
+print("argv", sys.argv[1:])
+print("name", __name__)
+print("path0", sys.path[0])
+"""
+
+
+def run_cli(*argv, cwd=None, extra_path=None):
+    """`python -m autograd_mini ARGV` in a fresh process; returns (code, stdout, stderr)."""
+    paths = ([str(extra_path)] if extra_path else []) + [str(ROOT)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    env.pop("AUTOGRAD_MINI_DEBUG", None)
+    done = subprocess.run([sys.executable, "-m", "autograd_mini", *argv], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture
+def real_micrograd(tmp_path) -> Path:
+    """A folder holding a stand-in for an installed micrograd: importing it is recognisable."""
+    site = tmp_path / "site"
+    write(site / "micrograd" / "__init__.py", "REAL = True\n")
+    write(site / "micrograd" / "engine.py", "class Value:  # stands in for micrograd's\n"
+                                            "    REAL = True\n")
+    return site
+
+
+def test_a_script_gets_this_engine_with_its_arguments(tmp_path):
+    script = write(tmp_path / "train.py", MICROGRAD_SCRIPT)
+    code, out, err = run_cli("run", str(script), "a", "--epochs", "3", "-m", "x", cwd=tmp_path)
+    assert code == 0, err
+    assert out.splitlines() == ["grads -3.0 -4.0", "argv ['a', '--epochs', '3', '-m', 'x']",
+                                "name __main__", f"path0 {tmp_path}"]
+    assert err.splitlines() == [ENGINE_LINE]  # the one line saying which engine runs
+
+
+def test_the_engine_line_names_this_project():
+    assert "autograd_mini" in ENGINE_LINE and autograd_mini.__version__ in ENGINE_LINE
+    assert str(Path(autograd_mini.__file__).parent) in ENGINE_LINE
+
+
+def test_module_form_passes_arguments_through(tmp_path):
+    write(tmp_path / "mgtool.py", MICROGRAD_SCRIPT)
+    code, out, err = run_cli("run", "-m", "mgtool", "--flag", "-q", "file.txt", cwd=tmp_path)
+    assert code == 0, err
+    assert "grads -3.0 -4.0" in out and "argv ['--flag', '-q', 'file.txt']" in out
+    assert f"path0 {tmp_path}" in out and err.splitlines() == [ENGINE_LINE]
+
+
+def test_pytest_runs_a_micrograd_style_test_suite_on_this_engine(tmp_path):
+    # laid out as micrograd's repository is: its package beside test/, so without the run
+    # `import micrograd` would find the local package (which fails loudly here)
+    write(tmp_path / "micrograd" / "__init__.py", "raise ImportError('the local micrograd')\n")
+    write(tmp_path / "test" / "test_ops.py", """\
+        from micrograd.engine import Value
+
+        def test_chain():
+            x = Value(-4.0)
+            z = 2 * x + 2 + x            # z = 3x + 2 = -10, dz/dx = 3
+            y = (z * z).relu() + z * x   # y = z^2 + z x, dy/dx = 2 z 3 + 3 x + z = -82
+            y.backward()
+            assert y.data == 140.0 and x.grad == -82.0
+
+        def test_engine_is_autograd_mini():
+            assert Value.__module__.startswith("autograd_mini")
+        """)
+    code, out, err = run_cli("run", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "-p", "no:randomly", "test/test_ops.py", cwd=tmp_path)
+    assert code == 0, out + err
+    assert "2 passed" in out and err.splitlines()[0] == ENGINE_LINE
+
+
+def test_exit_codes_and_errors_come_from_the_script(tmp_path):
+    exits = write(tmp_path / "exits.py", "import sys\nsys.exit(3)\n")
+    assert run_cli("run", str(exits))[0] == 3
+    message = write(tmp_path / "message.py", "import sys\nsys.exit('stopped early')\n")
+    code, _, err = run_cli("run", str(message))
+    assert code == 1 and err.splitlines()[-1] == "stopped early"
+    broken = write(tmp_path / "broken.py", "x = 1\nraise ValueError('bad thing in the script')\n")
+    code, _, err = run_cli("run", str(broken))
+    assert code == 1
+    assert f'File "{broken}", line 2' in err and err.splitlines()[-1] == \
+        "ValueError: bad thing in the script"
+    assert "runner.py" not in err and "runpy" not in err  # the user's traceback only
+
+
+def test_only_the_three_micrograd_modules_are_served(tmp_path):
+    script = write(tmp_path / "other.py", "import micrograd.utils\n")
+    code, _, err = run_cli("run", str(script))
+    assert code == 1 and "ModuleNotFoundError: No module named 'micrograd.utils'" in err
+
+
+def test_an_installed_micrograd_is_used_outside_the_run(tmp_path, real_micrograd):
+    script = write(tmp_path / "which.py", """\
+        from micrograd.engine import Value
+        print(getattr(Value, "REAL", False))
+        """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(real_micrograd), str(ROOT)])}
+    plain = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert plain.stdout == "True\n"  # python alone: the installed micrograd
+    code, out, err = run_cli("run", str(script), extra_path=real_micrograd)
+    assert (code, out) == (0, "False\n"), err  # inside the run: this engine
+
+
+def test_aliases_restore_an_already_imported_micrograd(monkeypatch, real_micrograd):
+    monkeypatch.syspath_prepend(str(real_micrograd))
+    for name in [n for n in sys.modules if n == "micrograd" or n.startswith("micrograd.")]:
+        monkeypatch.delitem(sys.modules, name)
+    import micrograd.engine as real_engine
+    assert real_engine.Value.REAL
+    with micrograd.aliased():
+        from micrograd.engine import Value as ours
+        assert ours is autograd_mini.Value
+    import micrograd.engine as after
+    assert after is real_engine and not micrograd.installed()
+    assert sys.modules["micrograd"].REAL
+    for name in ("micrograd", "micrograd.engine"):
+        del sys.modules[name]
+
+
+def test_ipython_extension_with_a_plain_call(capsys):
+    assert not micrograd.installed()
+    micrograd.load_ipython_extension(object())  # what %load_ext does, with any shell
+    try:
+        assert capsys.readouterr().out.splitlines() == [ENGINE_LINE]
+        from micrograd.engine import Value
+        from micrograd.nn import MLP
+        assert Value is autograd_mini.Value and MLP is nn.MLP
+        micrograd.load_ipython_extension(object())  # twice is harmless
+        assert micrograd.installed()
+    finally:
+        micrograd.unload_ipython_extension(object())
+    assert not micrograd.installed() and "micrograd.engine" not in sys.modules
+
+
+def test_ipython_extension_in_a_real_ipython(tmp_path):
+    pytest.importorskip("IPython")
+    cell = ("%load_ext autograd_mini.micrograd\n"
+            "from micrograd.engine import Value\n"
+            "print('module', Value.__module__)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "IPYTHONDIR": str(tmp_path / "ipython")}
+    done = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner",
+                           "--colors=nocolor", "-c", cell], env=env, capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ENGINE_LINE in done.stdout and "module autograd_mini.value" in done.stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run"], "run needs a script"),
+    (["run", "-m"], "-m needs a module name"),
+    (["run", "no_such_script.py"], "no such file: no_such_script.py"),
+    (["run", "-m", "no_such_module_for_autograd_mini"],
+     "no module named 'no_such_module_for_autograd_mini'"),
+])
+def test_bad_usage_is_one_line(capsys, tmp_path, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    argv_before, path_before = list(sys.argv), list(sys.path)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"autograd-mini: error: {message}") and err.count("\n") == 1
+    assert (sys.argv, sys.path) == (argv_before, path_before) and not micrograd.installed()
+
+
+def test_in_process_run_restores_argv_path_and_modules(capsys, tmp_path):
+    script = write(tmp_path / "s.py", MICROGRAD_SCRIPT)
+    argv_before, path_before = list(sys.argv), list(sys.path)
+    assert cli.main(["run", str(script), "x"]) == 0
+    out = capsys.readouterr().out
+    assert "grads -3.0 -4.0" in out and "argv ['x']" in out
+    assert (sys.argv, sys.path) == (argv_before, path_before)
+    assert not micrograd.installed() and "micrograd" not in sys.modules
