@@ -103,7 +103,7 @@ def test_leaky_relu_keeps_the_engine_slope(torch):
 def torch_losses(torch):
     F = torch.nn.functional
     return {
-        # the texts' squared error keeps the 1/2 and sums over a example's outputs
+        # nn's squared error keeps the 1/2 (see mse_loss) and sums over an example's outputs
         "mse": (2, lambda out, t, red: getattr((0.5 * (out - t) ** 2).sum(dim=1), red)(),
                 lambda rng, n: [[rng.uniform(-1, 1) for _ in range(2)] for _ in range(n)]),
         "hinge": (1, lambda out, y, red: getattr(torch.relu(1 - y * out[:, 0]), red)(),
@@ -250,3 +250,11 @@ def test_without_torch_the_message_says_how_to_install(monkeypatch):
         nn.MLP(2, [1], seed=0).to_torch()
     with pytest.raises(ModuleNotFoundError, match="need PyTorch"):
         nn.from_torch(object())
+
+
+def test_importing_nn_does_not_load_torch():
+    import subprocess
+    code = ("import sys, nn; m = nn.MLP(2, [2, 1], seed=0); m([1.0, 2.0]).backward(); "
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout == "False\n", done.stderr
