@@ -34,6 +34,14 @@ def random_batch(rng: random.Random, n: int, nin: int) -> list[list[float]]:
     return [[rng.uniform(-2.0, 2.0) for _ in range(nin)] for _ in range(n)]
 
 
+def with_random_biases(model, seed: int):
+    """nn starts biases at 0; give them numbers so that a lost bias cannot go unnoticed."""
+    rng = random.Random(seed)
+    for b in model.biases():
+        b.data = rng.uniform(-0.5, 0.5)
+    return model
+
+
 def linears(torch, module) -> list:
     return [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
 
@@ -61,7 +69,8 @@ def assert_same_grads(torch, model, torch_model) -> int:
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_outputs_and_gradients_match_torch_for_every_activation(torch, activation):
     rng = random.Random(7)
-    model = nn.MLP(3, [5, 4, 2], activation=activation, output_activation=activation, seed=3)
+    model = with_random_biases(nn.MLP(3, [5, 4, 2], activation=activation,
+                                      output_activation=activation, seed=3), 1)
     torch_model = model.to_torch()
     X = random_batch(rng, 6, 3)
     upstream = [[rng.uniform(-1.0, 1.0) for _ in range(2)] for _ in X]  # a random d loss / d out
@@ -126,7 +135,7 @@ def test_every_loss_has_a_torch_oracle(torch):
 def test_loss_and_gradients_match_torch(torch, loss, activation, reduction):
     nout, torch_loss, make_targets = torch_losses(torch)[loss]
     rng = random.Random(f"{loss} {activation} {reduction}")  # the same numbers every run
-    model = nn.MLP(3, [4, nout], activation=activation, seed=11)
+    model = with_random_biases(nn.MLP(3, [4, nout], activation=activation, seed=11), 2)
     torch_model = model.to_torch()
     X = random_batch(rng, 5, 3)
     targets = make_targets(rng, 5)
@@ -147,8 +156,8 @@ def test_loss_and_gradients_match_torch(torch, loss, activation, reduction):
 
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
 def test_round_trip_through_torch_is_bit_for_bit(torch, activation):
-    model = nn.MLP(3, [6, 5, 2], activation=activation, output_activation=activation,
-                   init="he", seed=5)
+    model = with_random_biases(nn.MLP(3, [6, 5, 2], activation=activation,
+                                      output_activation=activation, init="he", seed=5), 3)
     back = nn.from_torch(model.to_torch())
     assert isinstance(back, nn.MLP)
     assert back.nouts == model.nouts and back.activations == model.activations
@@ -160,7 +169,7 @@ def test_round_trip_through_torch_is_bit_for_bit(torch, activation):
 @pytest.mark.parametrize("make", [lambda: nn.Neuron(4, "tanh", seed=1),
                                   lambda: nn.Layer(4, 3, "sigmoid", seed=2)])
 def test_a_neuron_or_layer_comes_back_as_a_one_layer_mlp(torch, make):
-    model = make()
+    model = with_random_biases(make(), 4)
     back = nn.from_torch(model.to_torch())
     assert len(back.layers) == 1 and back.activations == [model.activation]
     assert [p.data for p in back.parameters()] == [p.data for p in model.parameters()]
