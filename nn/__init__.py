@@ -12,7 +12,7 @@ micrograd's code runs unchanged: ``from nn import MLP, Neuron, Layer``, ``MLP(2,
 ``Neuron(nin, nonlin=False)``, ``model.parameters()``, ``model.zero_grad()``.
 """
 from . import datasets
-from .layers import ACTIVATIONS, INITS, MLP, Layer, Neuron
+from .layers import ACTIVATIONS, INITS, MLP, Layer, Maxout, Neuron
 from .losses import (bce_with_logits, cross_entropy, hinge_loss, l2_penalty, log_softmax,
                      mse_loss, softmax)
 from .module import Module
@@ -30,7 +30,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS",
+    "Module", "Neuron", "Layer", "MLP", "Maxout", "ACTIVATIONS", "INITS",
     "mse_loss", "hinge_loss", "bce_with_logits", "cross_entropy", "softmax", "log_softmax",
     "l2_penalty",
     "Optimizer", "SGD", "Adam", "Schedule", "linear_decay", "exponential_decay", "cosine_decay",

@@ -13,7 +13,7 @@ import random
 from numbers import Integral, Real
 from typing import Callable, Sequence
 
-from autograd_mini import Value, floats
+from autograd_mini import OPS, Value, floats
 from autograd_mini.value import lift
 
 from .module import Module
@@ -332,6 +332,73 @@ class MLP(Module):
         return f"MLP({self.nin} -> {path}; {self.num_parameters()} parameters)"
 
 
+class Maxout(Module):
+    """``nout`` maxout units: each is the largest of ``k`` affine pieces of the same inputs,
+    ``max(w_1 . x + b_1, ..., w_k . x + b_k)`` (Goodfellow et al., "Maxout Networks", 2013).
+
+    A unit is ``k`` ``w·x+b`` nodes and one ``max`` node (the op table's): on every input one
+    piece wins and the gradient flows to it, whole, so a unit neither saturates nor dies the way
+    a ReLU does (CS231n's notes). ReLU is the case ``k = 2`` with one piece fixed at 0. Weights are listed unit by unit, piece by piece: ``state_dict()["weight"]`` has
+    ``nout * k`` rows of ``nin`` numbers. One unit gives one Value, as ``Layer`` does.
+
+    >>> from nn import Maxout
+    >>> layer = Maxout(2, 3, k=2, seed=0)
+    >>> layer, layer.num_parameters()
+    (Maxout(2 -> 3, k=2), 18)
+    >>> out = layer([1.0, -2.0])
+    >>> [o.op for o in out], out[0].data == max(p([1.0, -2.0]).data for p in layer.units[0])
+    (['max', 'max', 'max'], True)
+    """
+
+    def __init__(self, nin: int, nout: int, k: int = 2, *, init="uniform",
+                 seed: int | None = None, rng=None, _layer: str = "") -> None:
+        self.nin = _count(nin, "nin")
+        self.nout = _count(nout, "nout")
+        self.k = _count(k, "k (the number of pieces per unit)")
+        rng = _rng(seed, rng)
+        # piece p of unit j is a linear neuron; its weights are labelled w[j,p,k]
+        self.units = [[Neuron(self.nin, "linear", init=init, rng=rng, _layer=_layer,
+                              _row=f"{j},{p}") for p in range(self.k)]
+                      for j in range(self.nout)]
+
+    def __call__(self, x) -> Value | list[Value]:
+        out = self._forward(_lifted(_inputs(x, self.nin, self)))
+        return out[0] if len(out) == 1 else out
+
+    def _forward(self, x: list) -> list[Value]:
+        return [OPS["max"](*[piece._forward(x) for piece in unit]) for unit in self.units]
+
+    def _predict(self, x: list) -> list[float]:
+        largest = OPS["max"].value  # the table's own rule, so predict() matches the graph
+        return [largest(*[piece._predict(x) for piece in unit]) for unit in self.units]
+
+    def predict(self, x):
+        out = self._predict(_inputs(x, self.nin, self))
+        return out[0] if len(out) == 1 else out
+
+    def pieces(self) -> list[Neuron]:
+        return [piece for unit in self.units for piece in unit]
+
+    def parameters(self) -> list[Value]:
+        return [p for piece in self.pieces() for p in piece.parameters()]
+
+    def weights(self) -> list[Value]:
+        return [w for piece in self.pieces() for w in piece.w]
+
+    def biases(self) -> list[Value]:
+        return [piece.b for piece in self.pieces()]
+
+    def _layout(self):
+        return {"weight": ((self.nout * self.k, self.nin), self.weights()),
+                "bias": ((self.nout * self.k,), self.biases())}
+
+    def config(self) -> dict:
+        return {"type": "Maxout", "nin": self.nin, "nout": self.nout, "k": self.k}
+
+    def __repr__(self) -> str:
+        return f"Maxout({self.nin} -> {self.nout}, k={self.k})"
+
+
 def from_config(config: dict) -> Module:
     """Rebuild a model (weights at 0, to be loaded) from ``Module.config()``, checking each field."""
     if not isinstance(config, dict):
@@ -339,7 +406,8 @@ def from_config(config: dict) -> Module:
     kind = config.get("type")
     fields = {"Neuron": {"type", "nin", "activation"},
               "Layer": {"type", "nin", "nout", "activation"},
-              "MLP": {"type", "nin", "nouts", "activations"}}
+              "MLP": {"type", "nin", "nouts", "activations"},
+              "Maxout": {"type", "nin", "nout", "k"}}
     if kind not in fields:
         raise ValueError(f"architecture type {kind!r} is not one of {', '.join(fields)}")
     if set(config) != fields[kind]:
@@ -350,6 +418,8 @@ def from_config(config: dict) -> Module:
         return Neuron(config["nin"], config["activation"], init=zero)
     if kind == "Layer":
         return Layer(config["nin"], config["nout"], config["activation"], init=zero)
+    if kind == "Maxout":
+        return Maxout(config["nin"], config["nout"], config["k"], init=zero)
     activations = config["activations"]
     if not isinstance(activations, list) or not isinstance(config["nouts"], list) \
             or len(activations) != len(config["nouts"]):
