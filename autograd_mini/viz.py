@@ -25,11 +25,19 @@ Big graphs: laying out thousands of nodes takes Graphviz minutes (an MLP trainin
 thousands), so ``to_dot`` draws at most ``max_nodes`` nodes (default ``DEFAULT_MAX_NODES``): the
 ones nearest the output, found breadth-first. A node whose inputs were left out says how many,
 and the picture's title says what was left out. ``max_nodes=None`` draws everything.
+
+Networks: ``group="neuron"`` draws a box around each neuron (inside a box per layer) and
+``group="layer"`` one box per layer, with its size and activation, and the edges between layers
+(see ``autograd_mini.groups`` for how neurons are recognised). Unlabelled nodes of a neuron are
+named as in the texts, z0[3] (input sum) and a0[3] (activation), and network inputs x[0], x[1];
+the step-through player uses the same names. In Jupyter a graph too big to draw whole is shown
+as its layer view, with a line saying how to see more.
 """
 from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections import deque
 from typing import Callable, Iterable, Mapping
 
@@ -37,6 +45,7 @@ import graphviz
 
 from .files import write_atomic
 from .graph import topological_order
+from .groups import Groups, find_groups
 from .render import BACKENDS, DOT_TIMEOUT, SVG, RenderError, available_backends  # noqa: F401
 from .render import render as _render
 from .value import Value
@@ -48,6 +57,9 @@ DEFAULT_MAX_NODES = 200
 """Nodes drawn by default. Graphviz lays out 200 nodes in about a second; 2,000 take a minute."""
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
+GROUPINGS = (None, "neuron", "layer", "auto")
+CROWDED = 12  # a neuron with more operands than this has its edges drawn without numbers
+TAIL_LIMIT = 40  # nodes after the network a layer view draws one by one (more: one box)
 
 INFIX = frozenset({"+", "-", "*", "/", "**"})
 PREFIX = {"neg": "-", "pos": "+"}
@@ -58,6 +70,8 @@ COLOR = {
     "border": "#4a5568", "header": "#edf2f7", "leaf": "#dbeafe", "output": "#fef3c7",
     "highlight": "#fdba74", "edge": "#4a5568", "edge_label": "#1d4ed8", "grad": "#b91c1c",
     "constant": "#718096", "muted": "#a0aec0", "active_edge": "#dc2626",
+    "data": "#ede9fe", "layer": "#f8fafc", "layer_border": "#94a3b8", "neuron": "#ffffff",
+    "box": "#f1f5f9",
 }
 
 
@@ -144,27 +158,45 @@ def formula(node: Value, name_of: Callable[[Value], str | None]) -> str | None:
     return f"{rule.name}({', '.join(names)})"
 
 
-def _collect(outputs: list[Value], max_nodes: int | None,
-             hide_constants: bool = False) -> tuple[list[Value], int]:
-    """The nodes to draw (parents before children) and how many the graph has in all."""
+def _skipped(node: Value, hide_constants: bool) -> bool:
+    """A number mixed into an expression, left out with ``hide_constants`` (a named constant,
+    such as a network input x[0], is data and stays)."""
+    return hide_constants and node.is_constant and not node.label
+
+
+def _everything(outputs: list[Value]) -> list[Value]:
+    """Every node the outputs depend on, parents before children, c above d."""
     everything: list[Value] = []
     seen: set[Value] = set()
     for output in outputs:
-        for node in topological_order(output, stop_at=seen, forwards=True):  # c above d
+        for node in topological_order(output, stop_at=seen, forwards=True):
             if node not in seen:
                 seen.add(node)
-                if not (hide_constants and node.is_constant):
-                    everything.append(node)
-    if max_nodes is None or len(everything) <= max_nodes:
-        return everything, len(everything)
+                everything.append(node)
+    return everything
+
+
+def _nearest(everything: list[Value], outputs: list[Value], max_nodes: int | None,
+             left_out=lambda node: False) -> list[Value]:
+    """At most ``max_nodes`` of ``everything``: those nearest the outputs, breadth first."""
+    kept = [node for node in everything if not left_out(node)]
+    if max_nodes is None or len(kept) <= max_nodes:
+        return kept
     nearest: set[Value] = set()  # breadth first from the outputs: what led to them most directly
     queue = deque(outputs)
     while queue and len(nearest) < max_nodes:
         node = queue.popleft()
-        if node not in nearest and not (hide_constants and node.is_constant):
+        if node not in nearest and not left_out(node):
             nearest.add(node)
             queue.extend(node.parents)
-    return [node for node in everything if node in nearest], len(everything)
+    return [node for node in kept if node in nearest]
+
+
+def _collect(outputs: list[Value], max_nodes: int | None,
+             hide_constants: bool = False) -> tuple[list[Value], int]:
+    """The nodes to draw (parents before children) and how many the graph has in all."""
+    everything = [n for n in _everything(outputs) if not _skipped(n, hide_constants)]
+    return _nearest(everything, outputs, max_nodes), len(everything)
 
 
 def _outputs_of(output) -> list[Value]:
@@ -185,7 +217,7 @@ def _outputs_of(output) -> list[Value]:
 def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = ".4g",
            rankdir: str = "LR", hide_constants: bool = False, highlight: Iterable[Value] = (),
            show_grad: bool = True, max_nodes: int | None = DEFAULT_MAX_NODES,
-           title: str | None = None) -> Drawing:
+           title: str | None = None, group: str | None = None) -> Drawing:
     """The graph of every node ``output`` depends on, as a ``graphviz.Digraph``.
 
     Each node shows its label and op (``c = a + b`` when its parents have names), ``data`` and
@@ -195,28 +227,62 @@ def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = "
     ``rankdir`` (``"LR"`` left to right, ``"BT"`` bottom up as in the texts' figure, ``"TB"``,
     ``"RL"``), ``hide_constants`` (leave out numbers mixed into expressions, such as the 1 in
     ``b + 1``; the node's formula still shows them), ``highlight`` (nodes to colour),
-    ``show_grad``, ``max_nodes`` (see the module doc; ``None`` for no limit) and ``title``.
+    ``show_grad``, ``max_nodes`` (see the module doc; ``None`` for no limit), ``title`` and
+    ``group``: ``None`` (node by node), ``"neuron"`` (a box around each neuron, inside a box per
+    layer; when the graph has more than ``max_nodes`` nodes the weights and bias are folded into
+    their neuron's input sum), ``"layer"`` (one box per layer) or ``"auto"`` (the layer view when
+    the graph is too big to draw whole and has layers, else node by node).
 
     >>> from autograd_mini import Value
     >>> x = Value(3.0, label="x"); y = (x * x).tanh(); y.label = "y"
     >>> dot = to_dot(y, rankdir="BT")
     >>> 'label=3' in dot.source, dot.nodes_drawn   # d(x*x)/dx = x = 3, on both edges
     (True, 3)
+    >>> xs = [Value(0.5, label="x1"), Value(-1.0, label="x2")]      # a 2-3-1 network
+    >>> hidden = [Value.affine([Value(0.1 * j), Value(-0.2)], xs, Value(0.0)).relu()
+    ...           for j in range(3)]
+    >>> out = Value.affine([Value(1.0), Value(2.0), Value(3.0)], hidden, Value(0.5))
+    >>> lines = to_dot(out, group="layer").source.splitlines()
+    >>> [line.split('"')[1] for line in lines if line.lstrip().startswith("layer")]
+    ['layer 0: 3 relu | 9 parameters', 'layer 1: 1 linear | 4 parameters', '3 values']
     """
     outputs = _outputs_of(output)
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
         raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
-    nodes, total = _collect(outputs, max_nodes, hide_constants)
-    note = None
-    if len(nodes) < total:
-        note = (f"showing the {len(nodes):,} nodes nearest the output, of {total:,} "
-                f"(max_nodes={max_nodes}; max_nodes=None draws all, slowly)")
+    if group not in GROUPINGS:
+        raise ValueError(f"group must be None, 'neuron', 'layer' or 'auto', got {group!r}")
+    everything = _everything(outputs)
+    total = sum(not _skipped(n, hide_constants) for n in everything)
+    groups = find_groups(everything) if group or total <= 5000 else Groups([], {}, {}, [])
+    notes = []
+    if group == "auto":
+        group = "layer" if groups and max_nodes is not None and total > max_nodes else None
+        if group:
+            notes.append(f"layer view of {total:,} nodes: to_dot(..., group='neuron') boxes each "
+                         f"neuron, group=None, max_nodes=None draws every node")
+    if group and not groups:
+        notes.append("no neurons found: drawn node by node")
+        group = None
+    if group == "layer":
+        return _draw_layers(everything, outputs, groups, number_formatter(number_format),
+                            rankdir, hide_constants, " · ".join(t for t in [title] + notes if t),
+                            total)
+    folded: set[Value] = set()
+    if group == "neuron" and max_nodes is not None and total > max_nodes:
+        folded = {p for layer in groups.layers for p in layer.parameters}
+    nodes = _nearest(everything, outputs, max_nodes,
+                     lambda n: _skipped(n, hide_constants) or n in folded)
+    shown_total = total - len(folded)
+    if len(nodes) < shown_total:
+        notes.append(f"showing the {len(nodes):,} nodes nearest the output, of {shown_total:,} "
+                     f"(max_nodes={max_nodes}; max_nodes=None draws all, slowly)")
     highlighted = set(highlight)
     fill = {node: COLOR["highlight"] for node in highlighted}
     return draw_nodes(nodes, outputs=outputs, number_format=number_format, rankdir=rankdir,
                       hide_constants=hide_constants, fill=fill, bold=highlighted,
-                      show_grad=show_grad, title=" · ".join(t for t in (title, note) if t),
-                      nodes_total=total)
+                      show_grad=show_grad, title=" · ".join(t for t in [title] + notes if t),
+                      nodes_total=total, names=groups.names,
+                      groups=groups, clusters=group == "neuron", folded=folded)
 
 
 def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> Drawing:
@@ -245,13 +311,21 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
                bold: Iterable[Value] = (), hidden: Iterable[Value] = (),
                faded: Iterable[Value] = (), edge_color: Mapping[tuple, str] | None = None,
                min_chars: Mapping[Value, int] | None = None, title: str | None = None,
-               nodes_total: int | None = None) -> Drawing:
+               nodes_total: int | None = None, groups: Groups | None = None,
+               clusters: bool = False,
+               folded: Iterable[Value] = (), node_ids: Mapping[Value, str] | None = None,
+               classes: Mapping[Value, str] | None = None) -> Drawing:
     """Draw exactly ``nodes`` (parents before children); the engine room of ``to_dot``.
 
     The step-through frames use the extra knobs: ``grads`` (the numbers to show instead of
     ``.grad``, under the row name ``grad_name``), ``names`` (for unlabelled nodes), ``fill`` and
     ``bold`` (per node), ``hidden`` (laid out but invisible, so every frame keeps one layout),
     ``faded``, ``edge_color`` keyed by ``(parent, child)``, ``min_chars`` (room kept in the rows).
+    ``groups`` (what ``find_groups`` found) write neurons' input sums as the texts do, and with
+    ``clusters`` box each neuron inside a box per layer;
+    ``folded`` parameters are not drawn but named in their neuron's input sum. ``node_ids`` are
+    the nodes' ids in the SVG (default n0, n1, ...; edge i is e{i}) and ``classes`` extra SVG
+    classes per node: the player restyles the picture through them.
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
@@ -263,49 +337,49 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
     bold, hidden, faded = set(bold), set(hidden), set(faded)
     outputs = set(outputs)
     drawn = set(nodes)
-    ids = {node: f"n{i}" for i, node in enumerate(nodes)}
+    folded = set(folded)
+    ids = dict(node_ids) if node_ids is not None else {node: f"n{i}" for i, node in enumerate(nodes)}
+    classes = dict(classes or {})
+    neuron_of = groups.neuron_of if groups else {}
 
     def name_of(node: Value) -> str | None:
-        if node.is_constant:
+        if node.is_constant and not node.label:
             return write(node.data)
         return node.label or names.get(node)
 
-    vertical = rankdir in ("LR", "RL")  # record fields run across the rank direction
-    dot = Drawing(graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25",
-                              "ranksep": "0.5", "bgcolor": "white"},
-                  node_attr={"fontname": FONT, "fontsize": "12", "shape": "Mrecord",
-                             "style": "filled", "color": COLOR["border"], "height": "0.3"},
-                  edge_attr={"fontname": FONT, "fontsize": "11", "color": COLOR["edge"],
-                             "fontcolor": COLOR["edge_label"], "arrowsize": "0.7"})
-    if title:
-        dot.attr(label=_plain(title), labelloc="t", fontsize="12",
-                 fontcolor=COLOR["constant"])
+    dot = _new_drawing(rankdir, title)
+    boxes = _cluster_boxes(nodes, groups) if clusters and groups else {}
     for node in nodes:
-        if node.is_constant and hide_constants:
+        if _skipped(node, hide_constants):
             continue
+        target = boxes.get(node, dot)
         attributes = {"style": "invis"} if node in hidden else {}
-        if node.is_constant:
+        if node_ids is not None:
+            attributes["id"] = ids[node]
+        if node in classes:
+            attributes["class"] = classes[node]
+        if node.is_constant and not node.label:
             attributes.setdefault("style", "")
-            dot.node(ids[node], write(node.data), shape="circle", fontsize="11",
-                     fontcolor=COLOR["constant"], color=COLOR["muted"], width="0.3",
-                     margin="0.02", **attributes)
+            target.node(ids[node], _plain(write(node.data)), shape="circle", fontsize="11",
+                        fontcolor=COLOR["constant"], color=COLOR["muted"], width="0.3",
+                        margin="0.02", **attributes)
             continue
-        if show_grad:
+        rows = [f"data {write(node.data)}"]
+        if show_grad and not node.is_constant:
             grad = grads.get(node, 0.0) if grads is not None else node.grad
-            rows = [f"data {write(node.data)}", f"{grad_name} {write(grad)}"]
-        else:
-            rows = [f"data {write(node.data)}"]
-        left_out = sum(parent not in drawn and not (hide_constants and parent.is_constant)
-                       for parent in node.parents)
+            rows.append(f"{grad_name} {grad if isinstance(grad, str) else write(grad)}")
+        left_out = sum(parent not in drawn and parent not in folded
+                       and not _skipped(parent, hide_constants) for parent in node.parents)
         if left_out:
             rows.append(f"+{left_out} input{'s' if left_out > 1 else ''} not drawn")
-        header = _header(node, name_of)
+        if folded and node in neuron_of and neuron_of[node].net is node:
+            rows.append(_parameter_row(neuron_of[node]))
+        header = _header(node, name_of, neuron_of)
         fields = [header] if header else []
         fields += rows
-        label = " | ".join(_record_escape(field) for field in fields)
-        if not vertical:
-            label = "{ " + label + " }"
+        label = _record(fields, rankdir)
         background = fill.get(node) or (COLOR["output"] if node in outputs else
+                                        COLOR["data"] if node.is_constant else
                                         COLOR["leaf"] if node.is_leaf else "white")
         if node in faded:
             attributes.update(color=COLOR["muted"], fontcolor=COLOR["muted"])
@@ -313,14 +387,24 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             attributes["penwidth"] = "2.5"
         if min_chars.get(node):  # keeps the width a frame's numbers will need: a steady layout
             attributes["width"] = f"{0.1 * min_chars[node] + 0.2:.2f}"
-        dot.node(ids[node], label, fillcolor=background,
-                 tooltip=_plain(", ".join(fields)), **attributes)
+        target.node(ids[node], label, fillcolor=background,
+                    tooltip=_plain(", ".join(fields)), **attributes)
+    for layer_box, neuron_boxes in boxes.get(_LAYERS, []):
+        for neuron_box in neuron_boxes:  # each box whole before it is copied into its parent
+            layer_box.subgraph(neuron_box)
+        dot.subgraph(layer_box)
+    edge_number = 0
     for node in nodes:
         for parent, local in zip(node.parents, node.local_grads):
-            if parent not in drawn or (parent.is_constant and hide_constants):
+            if parent not in drawn or _skipped(parent, hide_constants):
                 continue
-            attributes = {"label": write(local)}
-            if parent.is_constant:
+            attributes = {"label": _plain(write(local))}
+            if clusters and len(node.parents) > CROWDED and node in neuron_of:
+                del attributes["label"]  # a dense layer's edges: the numbers stay in tooltips
+            if node_ids is not None:
+                attributes["id"] = f"e{edge_number}"
+            edge_number += 1
+            if parent.is_constant and not parent.label:
                 attributes.update(style="dashed", color=COLOR["muted"],
                                   fontcolor=COLOR["constant"])
             if (parent, node) in edge_color:
@@ -334,16 +418,110 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             if child and above and not parent.is_constant:
                 attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}")
             dot.edge(ids[parent], ids[node], **attributes)
-    dot.nodes_drawn = sum(not (hide_constants and node.is_constant) for node in nodes)
+    dot.nodes_drawn = sum(not _skipped(node, hide_constants) for node in nodes)
     dot.nodes_total = dot.nodes_drawn if nodes_total is None else nodes_total
     return dot
 
 
-def _header(node: Value, name_of) -> str:
-    """``c = a + b`` when the parents have names, else ``c (+)``; a leaf shows its name."""
+def _new_drawing(rankdir: str, title: str | None) -> Drawing:
+    dot = Drawing(graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25",
+                              "ranksep": "0.5", "bgcolor": "white"},
+                  node_attr={"fontname": FONT, "fontsize": "12", "shape": "Mrecord",
+                             "style": "filled", "color": COLOR["border"], "height": "0.3"},
+                  edge_attr={"fontname": FONT, "fontsize": "11", "color": COLOR["edge"],
+                             "fontcolor": COLOR["edge_label"], "arrowsize": "0.7"})
+    if title:
+        dot.attr(label=_plain(title), labelloc="t", fontsize="12",
+                 fontcolor=COLOR["constant"])
+    return dot
+
+
+def _record(fields: list[str], rankdir: str) -> str:
+    label = " | ".join(_record_escape(field) for field in fields)
+    return _plain_record(label if rankdir in ("LR", "RL") else "{ " + label + " }")
+
+
+def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, write,
+                 rankdir: str, hide_constants: bool, title: str, total: int) -> Drawing:
+    """The layer view: the network's inputs as one box, one box per layer (its size, activation
+    and parameters) and the nodes after the network (a loss, say) one by one, or as one box when
+    there are more than ``TAIL_LIMIT``. Edges between boxes say how many values cross them."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    dot = _new_drawing(rankdir, title)
+    box_of: dict[Value, str] = {x: "inputs" for x in groups.inputs}
+    for layer in groups.layers:
+        for neuron in layer.neurons:
+            for node in neuron.nodes + neuron.parameters:
+                box_of[node] = f"layer{layer.index}"
+    first = groups.layers[0]
+    examples = [f"× {first.instances} examples"] if first.instances > 1 else []
+    per_example = len(first.neurons[0].inputs)
+    names = [x.label or groups.names.get(x, "") for x in groups.inputs[:per_example]]
+    listed = f"{names[0]} … {names[-1]}" if per_example > 2 else ", ".join(names)
+    dot.node("inputs", _record([f"inputs: {per_example}", listed] + examples, rankdir),
+             fillcolor=COLOR["data"], id="inputs")
+    for layer in groups.layers:
+        rows = [f"layer {layer.index}: {layer.size} {layer.activation}",
+                f"{len(layer.parameters):,} parameters"]
+        if layer.instances > 1:
+            rows.append(f"× {layer.instances} examples")
+        dot.node(f"layer{layer.index}", _record(rows, rankdir), fillcolor=COLOR["box"],
+                 penwidth="1.5", id=f"layer{layer.index}")
+    tail = [n for n in everything if n not in box_of and not (n.is_constant and not n.label)]
+    if len(tail) > TAIL_LIMIT:  # keep the outputs, fold the rest into one box
+        keep = set(outputs)
+        rest = [n for n in tail if n not in keep]
+        ops = {}
+        for node in rest:
+            ops[node.op or "leaf"] = ops.get(node.op or "leaf", 0) + 1
+        common = ", ".join(f"{count} {op}" for op, count in
+                           sorted(ops.items(), key=lambda item: -item[1])[:3])
+        dot.node("rest", _record([f"{len(rest):,} more nodes", common], rankdir),
+                 fillcolor=COLOR["box"], id="rest")
+        for node in rest:
+            box_of[node] = "rest"
+        tail = [n for n in tail if n in keep]
+    ids = {node: f"n{i}" for i, node in enumerate(tail)}
+
+    def name_of(node: Value) -> str | None:
+        if node.is_constant and not node.label:
+            return write(node.data)
+        return node.label or groups.names.get(node)
+
+    for node in tail:
+        rows = [_header(node, name_of, groups.neuron_of), f"data {write(node.data)}"]
+        if not node.is_constant:
+            rows.append(f"grad {write(node.grad)}")
+        dot.node(ids[node], _record([r for r in rows if r], rankdir), id=ids[node],
+                 fillcolor=COLOR["output"] if node in outputs else "white")
+    crossing: dict[tuple[str, str], dict[Value, object]] = {}
+    for node in everything:
+        child = box_of.get(node) or ids.get(node)
+        for parent, local in zip(node.parents, node.local_grads):
+            above = box_of.get(parent) or ids.get(parent)
+            if child and above and child != above:
+                crossing.setdefault((above, child), {})[parent] = local
+    for (above, child), parents in crossing.items():
+        if len(parents) == 1:
+            label = write(next(iter(parents.values())))
+        else:
+            label = f"{len(parents):,} values"
+        dot.edge(above, child, label=_plain(label), penwidth="1.5" if len(parents) > 1 else "1")
+    dot.nodes_drawn = len(groups.layers) + 1 + len(tail) + ("rest" in box_of.values())
+    dot.nodes_total = total
+    return dot
+
+
+def _header(node: Value, name_of, neuron_of: Mapping | None = None) -> str:
+    """``c = a + b`` when the parents have names, else ``c (+)``; a leaf shows its name; a
+    neuron's input sum reads ``z0[3] = w0[3,·]·x + b0[3]``."""
     name = node.label or name_of(node) or ""
     if not node.parents:
         return name
+    neuron = neuron_of.get(node) if neuron_of else None
+    if neuron is not None and neuron.net is node:
+        return f"{name} = {neuron.formula()}" if name else neuron.formula()
     text = formula(node, name_of)
     if text is None:
         return f"{name} ({node.op})" if name else node.op
@@ -353,14 +531,90 @@ def _header(node: Value, name_of) -> str:
 _RECORD_SPECIALS = {c: "\\" + c for c in '{}|<>"\\'}
 
 
+def _visible(text) -> str:
+    """One line of text that XML can carry: whitespace runs become one space, other control
+    characters their visible pictures (NUL is ␀), lone surrogates and non-characters U+FFFD."""
+    out = []
+    for c in " ".join(str(text).split()):
+        code = ord(c)
+        if code < 0x20:
+            out.append(chr(0x2400 + code))
+        elif code == 0x7F:
+            out.append("\u2421")
+        elif 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF) or \
+                unicodedata.category(c) == "Cc":
+            out.append("\ufffd")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def _record_escape(text: str) -> str:
     """A field of a record label: Graphviz gives {, }, |, <, >, quotes and \\ a meaning there."""
-    return "".join(_RECORD_SPECIALS.get(c, c) for c in " ".join(str(text).split()))
+    return "".join(_RECORD_SPECIALS.get(c, c) for c in _visible(text))
 
 
 def _plain(text: str) -> str:
-    """One line of text for a quoted DOT string (where a backslash starts an escape)."""
-    return " ".join(str(text).split()).replace("\\", "\\\\")
+    """One line of text for a quoted DOT string: never taken as an HTML-like label (a text in
+    <...> would be), with a backslash kept as a backslash."""
+    return graphviz.nohtml(_visible(text).replace("\\", "\\\\"))
+
+
+def _plain_record(label: str) -> str:
+    """A record label already escaped field by field: only kept from being read as HTML."""
+    return graphviz.nohtml(label)
+
+
+def _parameter_row(neuron) -> str:
+    """What a folded neuron's input sum says about its parameters."""
+    first, last = neuron.weights[0].label, neuron.weights[-1].label
+    if first and last and first != last:
+        row = f"{first} … {last}"
+    else:
+        row = f"{len(neuron.weights)} weight{'s' * (len(neuron.weights) != 1)}"
+    if neuron.bias is not None:
+        row += f", {neuron.bias.label or 'bias'}"
+    return row
+
+
+_LAYERS = "layers"  # the key of _cluster_boxes's list of (layer box, its neuron boxes)
+
+
+def _cluster_boxes(nodes: list[Value], groups: Groups) -> dict:
+    """node -> the cluster subgraph it is declared in; ``_LAYERS``: the layer clusters, each
+    with its neuron clusters (neurons in index order).
+
+    The caller declares nodes into these graphs, then nests them and adds them to the drawing.
+    """
+    drawn = set(nodes)
+    boxes: dict = {}
+    roots = []
+    for layer in groups.layers:
+        layer_box = graphviz.Digraph(name=f"cluster_l{layer.index}")
+        examples = f" × {layer.instances} examples" if layer.instances > 1 else ""
+        layer_box.attr(label=_plain(f"layer {layer.index}: {layer.size} {layer.activation}"
+                                    f"{examples}"),
+                       style="rounded,filled", fillcolor=COLOR["layer"],
+                       color=COLOR["layer_border"], fontsize="12", fontcolor="#334155",
+                       id=f"layer{layer.index}", labeljust="l")
+        inner = []
+        for neuron in layer.neurons:
+            members = [n for n in neuron.nodes + neuron.parameters if n in drawn and n not in boxes]
+            if not members:
+                continue
+            suffix = f"_{neuron.instance}" if neuron.instance else ""
+            box = graphviz.Digraph(name=f"cluster_l{layer.index}_n{neuron.index}{suffix}")
+            example = f" · example {neuron.instance + 1}" if layer.instances > 1 else ""
+            box.attr(label=_plain(f"neuron {neuron.index}{example}"), style="rounded,filled",
+                     fillcolor=COLOR["neuron"], color="#cbd5e0", fontsize="10",
+                     fontcolor="#64748b", id=f"layer{layer.index}_neuron{neuron.index}{suffix}")
+            for node in members:
+                boxes[node] = box
+            inner.append(box)
+        if inner:
+            roots.append((layer_box, inner))
+    boxes[_LAYERS] = roots
+    return boxes
 
 
 # -- rendering ---------------------------------------------------------------------------------
