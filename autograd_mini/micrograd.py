@@ -51,6 +51,11 @@ def _fill_nn(module) -> None:
 
     import nn
     from autograd_mini import Value
+    ours = os.path.join(os.path.dirname(engine_location()), "nn")
+    if os.path.dirname(os.path.abspath(getattr(nn, "__file__", None) or "?")) != ours:
+        raise ImportError(f"micrograd.nn is served by autograd_mini's nn package ({ours}), but "
+                          f"the name nn is taken by {getattr(nn, '__file__', None) or nn!r}; "
+                          "rename that module or folder")
     # micrograd's nn.py exposes exactly these (it imports random and Value at its top)
     module.random, module.Value = random, Value
     module.Module, module.Neuron, module.Layer, module.MLP = nn.Module, nn.Neuron, nn.Layer, nn.MLP

@@ -109,7 +109,19 @@ class _argv_and_path:
         sys.argv, sys.path[:] = self.saved[0], self.saved[1]
 
 
+def _refuse_a_shadowed_nn(folder: str) -> None:
+    """A module of the user's named nn would lose to this project's nn (micrograd.nn needs it)."""
+    from .cli import UsageError
+    ours = os.path.join(os.path.dirname(micrograd.engine_location()), "nn")
+    for candidate in (os.path.join(folder, "nn.py"), os.path.join(folder, "nn")):
+        if os.path.exists(candidate) and os.path.abspath(candidate) != ours:
+            raise UsageError(f"{candidate} would be hidden: in this run the name nn is "
+                             f"autograd_mini's nn package, which micrograd.nn is made of; rename "
+                             f"{os.path.basename(candidate)} or run from another folder")
+
+
 def _run(execute, argv: list, path0: str) -> int:
+    _refuse_a_shadowed_nn(path0)
     print(micrograd.engine_line(), file=sys.stderr, flush=True)
     with _argv_and_path(argv, path0), micrograd.aliased():
         try:

@@ -3,10 +3,12 @@ this project inside the run only. Scripts are written here, in tmp_path (no micr
 copied); a stand-in "real micrograd" package checks that an installed micrograd is left alone."""
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -209,3 +211,19 @@ def test_in_process_run_restores_argv_path_and_modules(capsys, tmp_path):
     assert "grads -3.0 -4.0" in out and "argv ['x']" in out
     assert (sys.argv, sys.path) == (argv_before, path_before)
     assert not micrograd.installed() and "micrograd" not in sys.modules
+
+
+def test_a_module_of_the_user_named_nn_is_refused_not_hidden(tmp_path):
+    write(tmp_path / "nn.py", "x = 1\n")  # the user's own nn.py, beside the script
+    script = write(tmp_path / "uses_nn.py", "import nn\nprint(nn.x)\n")
+    code, out, err = run_cli("run", str(script))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"autograd-mini: error: {tmp_path / 'nn.py'} would be hidden")
+
+
+def test_micrograd_nn_refuses_a_foreign_nn(monkeypatch, tmp_path):
+    foreign = types.ModuleType("nn")
+    foreign.__file__ = str(tmp_path / "nn.py")
+    monkeypatch.setitem(sys.modules, "nn", foreign)
+    with micrograd.aliased(), pytest.raises(ImportError, match="the name nn is taken by"):
+        importlib.import_module("micrograd.nn")
