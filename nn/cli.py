@@ -17,6 +17,7 @@ examples:
   autograd-mini train moons --epochs 100 --plot boundary.png
   autograd-mini train spirals --optimizer adam --batch-size 10 --epochs 30 --plot spirals.png
   autograd-mini train circles --loss bce --batch-size 16 --save circles.json
+  autograd-mini train moons --page training.html
 
 Defaults follow micrograd's demo: MLP(2, [16, 16, 1]) with ReLU, hinge loss + L2, SGD with the
 learning rate falling linearly from --lr to a tenth of it, full batch, 100 points, noise 0.1.
@@ -88,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--plot", metavar="PNG", help="save the decision boundary and the curves")
     out.add_argument("--save", metavar="JSON", help="save the trained model (nn.load reads it)")
+    out.add_argument("--page", metavar="HTML",
+                     help="write a training page: the run epoch by epoch in a browser "
+                          "(boundary, curves, parameters, the network for a point)")
     out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="show a progress bar (default: when the output is a terminal)")
     out.add_argument("--quiet", action="store_true", help="print only the final result")
@@ -138,6 +142,8 @@ def _run(args) -> int:
         nn.plot._matplotlib()
     if args.save:
         _writable(args.save, "model")
+    if args.page:
+        nn.plot._check_page_path(args.page)  # a missing folder, a directory, not a regular file
     spirals = args.dataset == "spirals"
     loss = args.loss or ("cross_entropy" if spirals else "hinge")
     n_classes = args.classes if spirals else 2
@@ -200,7 +206,7 @@ def _run(args) -> int:
     started = time.perf_counter()
     history = nn.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=args.epochs,
                      batch_size=args.batch_size, seed=args.seed, l2=args.l2, progress=progress,
-                     callback=report, compile=args.compile)
+                     callback=report, compile=args.compile, record=bool(args.page))
     seconds = time.perf_counter() - started
     final_loss, final_accuracy = nn.evaluate(model, X, y, loss=loss)
     print(f"done   {history.epochs} epochs in {seconds:.1f} s: training loss "
@@ -212,6 +218,10 @@ def _run(args) -> int:
     if args.save:
         model.save(args.save)
         say(f"saved  {args.save}")
+    if args.page:
+        nn.plot.training_page(model, X, y, history, args.page,
+                              title=f"{args.dataset}: {model!r}")
+        say(f"page   {args.page} (open it in a browser)")
     return 0
 
 

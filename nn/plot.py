@@ -1,12 +1,23 @@
-"""Pictures of training: the decision boundary with the data points, and the loss/accuracy curves.
+"""Pictures of training: the decision boundary with the data points, the loss/accuracy curves, a
+training page to replay a run in the browser, and a live plot for notebooks.
 
-Needs matplotlib (``pip install "autograd-mini[plot]"``), imported only when a plot is made.
-Figures are made without pyplot (no window, no global state), so they work in scripts, tests and
-notebooks alike; pass ``path`` to save a PNG (or any format matplotlib knows by the extension).
+The PNG figures need matplotlib (``pip install matplotlib``; from the project's folder,
+``pip install -e ".[plot]"``), imported only when a figure is made. They are made without pyplot
+(no window, no global state), so they work in scripts, tests and notebooks alike; pass ``path`` to
+save a PNG (or any format matplotlib knows by the extension). ``training_page`` and the live plot
+need no matplotlib (NumPy, when installed, only speeds up the boundary's grid).
 """
 from __future__ import annotations
 
+import base64
+import gzip
+import html
+import json
+import math
 import os
+import sys
+import time
+from array import array
 from typing import Sequence
 
 # class colours (colour-blind safe: Okabe-Ito)
@@ -17,8 +28,8 @@ def _matplotlib():
     try:
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install \"autograd-mini[plot]\" "
-                          "(or pip install matplotlib)") from None
+        raise ImportError("plotting needs matplotlib: pip install matplotlib (or, in the "
+                          "autograd-mini folder, pip install -e \".[plot]\")") from None
     import numpy
     return Figure, numpy
 
@@ -199,3 +210,381 @@ def training_report(model, X, y, history_, path=None, *, title: str | None = Non
         figure.suptitle(title, fontsize=13)
     _save(figure, path)
     return figure
+
+
+# -- the boundary's grid, without matplotlib ----------------------------------------------------
+
+def _plane(points: list[list[float]], resolution: int) -> tuple[list[float], list[float]]:
+    """The grid's x and y sample positions: the points' box, padded as ``decision_boundary``."""
+    xs0, ys0 = [p[0] for p in points], [p[1] for p in points]
+    pad = 0.25 * max(max(xs0) - min(xs0), max(ys0) - min(ys0), 1e-9)
+    x0, x1, y0, y1 = min(xs0) - pad, max(xs0) + pad, min(ys0) - pad, max(ys0) + pad
+    step_x, step_y = (x1 - x0) / (resolution - 1), (y1 - y0) / (resolution - 1)
+    return ([x0 + i * step_x for i in range(resolution)],
+            [y0 + j * step_y for j in range(resolution)])
+
+
+def _grid_scores(model, xs: list[float], ys: list[float]) -> list:
+    """The model's output at every grid point, row by row (y outer, x inner): a float per point
+    for one output, a list for several. The whole grid at once with NumPy (``_scores``), else
+    point by point with ``model.predict``."""
+    try:
+        import numpy
+    except ImportError:
+        return [model.predict([x, y]) for y in ys for x in xs]
+    points = numpy.array([[x, y] for y in ys for x in xs])
+    return _scores(model, points, numpy).tolist()
+
+
+def _threshold(model) -> float:
+    last = getattr(model, "layers", [model])[-1]
+    return 0.5 if getattr(last, "activation", None) == "sigmoid" else 0.0
+
+
+def _grid_bytes(scores: list, threshold: float) -> bytes:
+    """One byte per grid point. One output: >= 128 is class 1, < 128 class 0, and the distance
+    from 128 grows with the margin (tanh of it over its 95th percentile). Several: the class."""
+    if scores and isinstance(scores[0], list):
+        return bytes(max(range(len(s)), key=s.__getitem__) for s in scores)
+    margins = [s - threshold for s in scores]
+    ranked = sorted(abs(m) for m in margins)
+    spread = max(ranked[int(0.95 * (len(ranked) - 1))], 1e-9)
+    out = bytearray()
+    for m in margins:
+        v = math.floor(127 * math.tanh(2 * abs(m) / spread))
+        out.append(128 + v if m > 0 else 127 - v)
+    return bytes(out)
+
+
+# -- the engine's numbers at a snapshot ---------------------------------------------------------
+
+def _engine_pass(model, rows, targets, loss_fn, l2: float, correct):
+    """One forward and backward pass of the training loss (all rows, plus the L2 penalty) on the
+    engine, with the model's current parameters.
+
+    Returns (loss, accuracy or None, the parameters' gradients, and for each row, for each
+    neuron in order: its input sum node's value, its activation's value, and their gradients).
+    """
+    from autograd_mini.graph import collector_paused
+    from .layers import _lifted
+    from .losses import l2_penalty
+    from .train import _outputs
+    model.zero_grad()
+    outputs, nodes = [], []
+    with collector_paused():
+        for row in rows:
+            a = _lifted(list(row))  # the inputs as constants named x[0], x[1], ... (as model(x))
+            mine = []
+            for layer in model.layers:
+                a = [neuron._forward(a) for neuron in layer.neurons]
+                for neuron, act in zip(layer.neurons, a):
+                    mine.append((act if neuron.activation == "linear" else act.parents[0], act))
+            outputs.append(a[0] if len(a) == 1 else a)
+            nodes.append(mine)
+        loss = loss_fn(outputs, targets)
+        if l2:
+            loss = loss + l2_penalty(model, l2)
+        loss.backward()
+    accuracy = None
+    if correct is not None:
+        accuracy = sum(map(correct, map(_outputs, outputs), targets)) / len(targets)
+    neurons = [[(net.data, act.data, net.grad, act.grad) for net, act in mine] for mine in nodes]
+    return loss.data, accuracy, [p.grad for p in model.parameters()], neurons
+
+
+def _check_page_inputs(model, X, y, history):
+    from .layers import MLP
+    from .train import History
+    if not isinstance(model, MLP):
+        raise TypeError(f"training_page draws an nn.MLP, got {type(model).__name__}")
+    if not isinstance(history, History):
+        raise TypeError(f"training_page needs the History fit returned, got "
+                        f"{type(history).__name__}")
+    if history.recording is None or not history.recording.epochs:
+        raise ValueError("the history holds no snapshots of the parameters: train with "
+                         "nn.fit(..., record=True)")
+    if len(history.recording.names) != model.num_parameters():
+        raise ValueError(f"the history's snapshots hold {len(history.recording.names)} "
+                         f"parameters but the model has {model.num_parameters()}: is it the "
+                         "model that was trained?")
+    from .train import _input_width, _rows
+    rows = [[c.data for c in row] for row in _rows(X, _input_width(model, X), "X")]
+    targets = y.tolist() if hasattr(y, "tolist") else list(y)
+    if len(rows) != len(targets):
+        raise ValueError(f"X has {len(rows)} rows but y has {len(targets)} targets")
+    if not rows:
+        raise ValueError("training_page needs at least one data point")
+    return rows, targets
+
+
+def _snapshot_indices(count: int, most: int) -> list[int]:
+    """At most ``most`` indices of ``range(count)``, evenly spread, first and last included."""
+    if count <= most:
+        return list(range(count))
+    return sorted({round(k * (count - 1) / (most - 1)) for k in range(most)})
+
+
+def _short(x: float) -> float:
+    return float(f"{x:.6g}")
+
+
+def page_data(model, X, y, history, *, loss=None, l2: float | None = None,
+              resolution: int = 48, max_snapshots: int = 101, title: str | None = None) -> dict:
+    """Everything ``training_page`` puts in the page, as JSON-ready data (see there)."""
+    from .losses import get_loss
+    from .train import _correct_fn
+    rows, targets = _check_page_inputs(model, X, y, history)
+    recording = history.recording
+    loss = loss if loss is not None else recording.loss
+    if loss is None:
+        raise ValueError("this history was trained with a loss function of your own: pass it "
+                         "as training_page(..., loss=your_loss)")
+    loss_fn = get_loss(loss)
+    l2 = recording.l2 if l2 is None else float(l2)
+    if not isinstance(resolution, int) or not 4 <= resolution <= 200:
+        raise ValueError(f"resolution must be an integer from 4 to 200, got {resolution!r}")
+    if not isinstance(max_snapshots, int) or max_snapshots < 2:
+        raise ValueError(f"max_snapshots must be an integer >= 2, got {max_snapshots!r}")
+    correct = _correct_fn(loss_fn, None)
+    params = model.parameters()
+    chosen = _snapshot_indices(len(recording.epochs), max_snapshots)
+    two_d = model.nin == 2
+    if two_d:
+        xs, ys = _plane(rows, resolution)
+        threshold = _threshold(model)
+    floats, grid = array("f"), bytearray()
+    snapshot_loss, snapshot_accuracy = [], []
+    kept = [p.data for p in params]
+    try:
+        for k in chosen:
+            for p, value in zip(params, recording.parameters[k]):
+                p.data = value
+            value, accuracy, grads, neurons = _engine_pass(model, rows, targets, loss_fn, l2,
+                                                           correct)
+            snapshot_loss.append(_short(value))
+            snapshot_accuracy.append(accuracy)
+            floats.extend(recording.parameters[k])
+            floats.extend(grads)
+            for mine in neurons:
+                for numbers in mine:
+                    floats.extend(numbers)
+            if two_d:
+                grid += _grid_bytes(_grid_scores(model, xs, ys), threshold)
+    finally:
+        for p, value in zip(params, kept):
+            p.data = value
+    if sys.byteorder == "big":
+        floats.byteswap()  # the page reads little-endian float32
+    blob = gzip.compress(floats.tobytes() + bytes(grid), compresslevel=6, mtime=0)
+    layout, index = [], 0
+    for layer in model.layers:
+        mine = []
+        for neuron in layer.neurons:
+            mine.append({"w": list(range(index, index + neuron.nin)), "b": index + neuron.nin})
+            index += neuron.nin + 1
+        layout.append(mine)
+    outputs = model.nouts[-1]
+    labels = _classes(targets) if correct is not None else None
+    return {
+        "title": title or f"Training {model!r}",
+        "model": repr(model),
+        "loss": loss if isinstance(loss, str) else getattr(loss, "__name__", "your loss"),
+        "l2": l2,
+        "sizes": [model.nin] + model.nouts,
+        "activations": model.activations,
+        "layout": layout,
+        "names": recording.names,
+        "inputs": [[_short(v) for v in row] for row in rows],
+        "targets": [_short(float(t)) for t in targets],
+        "labels": labels,
+        "classes": max(2, outputs) if labels is not None else None,
+        "epochs": [recording.epochs[k] for k in chosen],
+        "epochs_trained": history.epochs,
+        "history": {"loss": [_short(v) for v in history.loss],
+                    "accuracy": [_short(v) for v in history.accuracy]},
+        "snapshot": {"loss": snapshot_loss, "accuracy": snapshot_accuracy},
+        "grid": None if not two_d else {
+            "size": resolution, "x": [xs[0], xs[-1]], "y": [ys[0], ys[-1]],
+            "kind": "margin" if outputs == 1 else "classes"},
+        "floats": len(floats),
+        "blob": base64.b64encode(blob).decode("ascii"),
+    }
+
+
+def _template() -> str:
+    from importlib.resources import files
+    return files(__package__).joinpath("templates", "training_page.html").read_text("utf-8")
+
+
+def training_page(model, X, y, history, path=None, *, loss=None, l2: float | None = None,
+                  resolution: int = 48, max_snapshots: int = 101, title: str | None = None
+                  ) -> str:
+    """Write a training run as one self-contained HTML page (no network needed); return its HTML.
+
+    ``history`` is what ``nn.fit(model, X, y, ..., record=True)`` returned, ``model`` the model
+    it trained. The page has a slider over the recorded epochs (and a play button); for 2-D
+    inputs the data and the decision boundary at that epoch; the loss and accuracy curves with
+    the epoch marked; the parameters' values and gradients; and, for the data point you click,
+    the network: every neuron's input sum w·x+b, its activation, and their gradients, with the
+    edges coloured by weight. Every number is the engine's: for each snapshot, the parameters
+    are set, and one forward and backward pass of the training loss (the mean over all points,
+    plus the L2 penalty) runs on the engine; the gradients shown are of that loss. ``loss`` and
+    ``l2`` default to the ones ``fit`` was given; ``max_snapshots`` (evenly spread, first and
+    last kept) and ``resolution`` (the grid's side) bound the file's size. The model's
+    parameters are left as they were.
+
+    >>> import os, tempfile
+    >>> import nn
+    >>> X, y = nn.datasets.make_moons(20, seed=0)
+    >>> model = nn.MLP(2, [4, 1], seed=0)
+    >>> history = nn.fit(model, X, y, loss="hinge", epochs=5, record=True)
+    >>> path = os.path.join(tempfile.mkdtemp(), "training.html")
+    >>> page = nn.plot.training_page(model, X, y, history, path)
+    >>> page.startswith("<!DOCTYPE html>"), "http" in page.split("<body")[1]
+    (True, False)
+    """
+    data = page_data(model, X, y, history, loss=loss, l2=l2, resolution=resolution,
+                     max_snapshots=max_snapshots, title=title)
+    text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    page = _template().replace("__TITLE__", html.escape(data["title"])).replace(
+        "__DATA__", text)
+    if path is not None:
+        from autograd_mini.files import write_atomic
+        _check_page_path(path)
+        write_atomic(path, page)
+    return page
+
+
+def _check_page_path(path) -> None:
+    """A page is written only over a regular file (or where nothing is)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write the training page to {path}: the directory "
+                                f"{directory} does not exist")
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise IsADirectoryError(f"cannot write the training page to {path}: it is a "
+                                "directory") if os.path.isdir(path) else \
+            FileExistsError(f"cannot write the training page to {path}: it exists and is not "
+                            "a regular file")
+
+
+# -- the live plot of fit(..., live=...) in a notebook ------------------------------------------
+
+class LiveTraining:
+    """What ``fit`` shows under a notebook cell while it trains: the loss curve and, for 2-D
+    inputs, the decision boundary with the data, redrawn in place (one display, updated).
+
+    ``display`` is ``IPython.display.display`` (or any function ``display(obj, display_id=True)``
+    returning a handle with ``update(obj)``). Redraws come at most every ``every`` seconds, and
+    once at the end.
+
+    >>> import nn
+    >>> shown = []
+    >>> class Handle:
+    ...     def update(self, obj): shown.append(obj)
+    >>> def display(obj, display_id=None): shown.append(obj); return Handle()
+    >>> X, y = nn.datasets.make_moons(20, seed=0)
+    >>> history = nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, loss="hinge", epochs=3, live=display)
+    >>> "<svg" in shown[-1]._repr_html_(), "epoch 3" in shown[-1]._repr_html_()
+    (True, True)
+    """
+
+    def __init__(self, model, rows, targets, display, *, every: float = 0.5,
+                 resolution: int = 30) -> None:
+        self.model, self.rows, self.targets = model, rows, targets
+        self.every, self.last = every, -math.inf
+        self.two_d = getattr(model, "nin", None) == 2 and hasattr(model, "predict")
+        if self.two_d:
+            self.xs, self.ys = _plane(rows, resolution)
+        self.handle = display(_Html(self._render(None)), display_id=True)
+
+    def update(self, history, last: bool = False) -> None:
+        now = time.perf_counter()
+        if not last and now - self.last < self.every:
+            return
+        self.last = now
+        self.handle.update(_Html(self._render(history)))
+
+    def _render(self, history) -> str:
+        loss = history.loss if history is not None else []
+        parts = [_loss_svg(loss)]
+        if self.two_d:
+            parts.append(self._boundary_svg())
+        caption = "training…" if not loss else \
+            f"epoch {len(loss)}: loss {loss[-1]:.4g}" + (
+                f", accuracy {history.accuracy[-1]:.1%}" if history.accuracy else "")
+        return ('<div style="display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start">'
+                + "".join(parts) + f'</div><div style="font:13px sans-serif">{caption}</div>')
+
+    def _boundary_svg(self) -> str:
+        xs, ys, size = self.xs, self.ys, 240
+        scores = _grid_scores(self.model, xs, ys)
+        codes = _grid_bytes(scores, _threshold(self.model))
+        multi = bool(scores) and isinstance(scores[0], list)
+        n = len(xs)
+        cell = size / n
+        rects = []
+        for j in range(n):
+            for i in range(n):
+                b = codes[j * n + i]
+                if multi:
+                    color = _mix(COLORS[b % len(COLORS)], 0.7)
+                else:
+                    color = _mix(COLORS[1] if b >= 128 else COLORS[0],
+                                 1 - 0.55 * abs(b - 127.5) / 127.5)
+                rects.append(f'<rect x="{i * cell:.1f}" y="{size - (j + 1) * cell:.1f}" '
+                             f'width="{cell + 0.5:.1f}" height="{cell + 0.5:.1f}" '
+                             f'fill="{color}"/>')
+        sx = lambda x: (x - xs[0]) / (xs[-1] - xs[0]) * size  # noqa: E731
+        sy = lambda y: size - (y - ys[0]) / (ys[-1] - ys[0]) * size  # noqa: E731
+        labels = _classes(self.targets) if all(
+            isinstance(t, (int, float)) for t in self.targets) else [0] * len(self.rows)
+        dots = "".join(f'<circle cx="{sx(r[0]):.1f}" cy="{sy(r[1]):.1f}" r="3" '
+                       f'fill="{COLORS[c % len(COLORS)]}" stroke="white" stroke-width="0.8"/>'
+                       for r, c in zip(self.rows, labels))
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
+                f'viewBox="0 0 {size} {size}" shape-rendering="crispEdges">{"".join(rects)}'
+                f'<g shape-rendering="auto">{dots}</g></svg>')
+
+
+class _Html:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.text
+
+
+def _mix(color: str, white: float) -> str:
+    """``color`` mixed with a share ``white`` of white, as #rrggbb."""
+    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c + (255 - c) * white):02x}" for c in rgb)
+
+
+def _loss_svg(loss: list[float], width: int = 320, height: int = 240) -> str:
+    """The loss per epoch as a line (log scale when it falls by more than 20 times)."""
+    left, right, top, bottom = 44, 10, 12, 28
+    frame = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">'
+             f'<rect x="{left}" y="{top}" width="{width - left - right}" '
+             f'height="{height - top - bottom}" fill="none" stroke="#bbb"/>'
+             f'<text x="{width / 2}" y="{height - 6}" text-anchor="middle">epoch</text>')
+    finite = [v for v in loss if math.isfinite(v)]
+    if not finite:
+        return frame + "</svg>"
+    log = min(finite) > 0 and max(finite) > 20 * min(finite)
+    f = math.log10 if log else (lambda v: v)
+    low, high = f(min(finite)), f(max(finite))
+    high = high if high > low else low + 1
+    n = max(len(loss) - 1, 1)
+    sx = lambda e: left + e / n * (width - left - right)  # noqa: E731
+    sy = lambda v: top + (high - f(v)) / (high - low) * (height - top - bottom)  # noqa: E731
+    line = " ".join(f"{sx(e):.1f},{sy(v):.1f}" for e, v in enumerate(loss) if math.isfinite(v))
+    return (frame + f'<polyline points="{line}" fill="none" stroke="{COLORS[0]}" '
+            f'stroke-width="2"/><text x="{left - 4}" y="{top + 10}" text-anchor="end">'
+            f'{max(finite):.3g}</text><text x="{left - 4}" y="{height - bottom}" '
+            f'text-anchor="end">{min(finite):.3g}</text><text x="{left + 4}" y="{top - 2}">'
+            f'loss{" (log scale)" if log else ""}</text>'
+            f'<text x="{width - right}" y="{height - 6}" text-anchor="end">{len(loss)}</text>'
+            f'</svg>')

@@ -1,4 +1,5 @@
-"""``fit``: the training loop of the texts (REFERENCE.md §5), with batches, a progress bar and a history.
+"""``fit``: the training loop (forward, loss, zero the gradients, backward, step), with batches, a
+progress bar, a history, snapshots of the parameters for a training page, and a live plot in notebooks.
 
 Each step: forward the batch through the model, compute the loss (plus the L2 penalty), zero the
 gradients, ``backward()``, and let the optimizer move every ``p.data``. ``batch_size=None`` is
@@ -37,6 +38,8 @@ class History:
     - ``val_loss[e]``, ``val_accuracy[e]``: the same on ``validation_data`` after epoch e
       (empty lists without it; ``val_loss`` without the penalty).
     - ``lr[e]``: the learning rate of epoch e's first step; ``seconds``: the wall time of ``fit``.
+    - ``recording``: the snapshots of the parameters kept by ``fit(..., record=True)`` (a
+      ``Recording``), None otherwise; ``nn.plot.training_page`` draws them.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -45,6 +48,7 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    recording: Recording | None = None
 
     @property
     def epochs(self) -> int:
@@ -62,6 +66,59 @@ class History:
         if self.val_accuracy:
             text += f", validation accuracy {self.val_accuracy[-1]:.1%}"
         return text + ")"
+
+
+@dataclass
+class Recording:
+    """The parameters as training went, kept by ``fit(..., record=True)`` (plain floats, JSON-ready).
+
+    - ``epochs[k]``: how many epochs had been trained when snapshot k was taken: 0 (the initial
+      parameters), then every ``stride``-th epoch, and always the end of training.
+    - ``parameters[k]``: every ``model.parameters()`` value at that moment, in that order. With a
+      full batch, snapshot k (k < the number of epochs) is what ``History.loss[k]`` measured.
+    - ``names``: the parameters' labels (``w0[3,1]``, ``b0[3]``, ...).
+    - ``loss``: the loss's name ("hinge", ...) when it is one of ``nn.losses.LOSSES``, else None;
+      ``l2``: the penalty's strength. Both let the page recompute the gradients at a snapshot.
+    """
+
+    epochs: list[int] = field(default_factory=list)
+    parameters: list[list[float]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    loss: str | None = None
+    l2: float = 0.0
+
+    def take(self, epoch: int, params) -> None:
+        self.epochs.append(epoch)
+        self.parameters.append([p.data for p in params])
+
+    def __repr__(self) -> str:
+        return (f"Recording({len(self.epochs)} snapshots of {len(self.names)} parameters, "
+                f"epochs {self.epochs[0] if self.epochs else '-'}..."
+                f"{self.epochs[-1] if self.epochs else '-'})")
+
+
+# most snapshots ``record=True`` keeps: for a longer run, every ``stride``-th epoch
+MAX_SNAPSHOTS = 201
+
+
+def _recording(record, model, loss_fn, l2, epochs: int) -> tuple[Recording | None, int]:
+    """(an empty Recording, the stride between snapshots), or (None, 0) when not recording."""
+    if record is False or record is None:
+        return None, 0
+    if record is True:
+        most = MAX_SNAPSHOTS
+    elif isinstance(record, Integral) and not isinstance(record, bool) and record >= 2:
+        most = int(record)
+    else:
+        raise ValueError(f"record must be True, False, or the most snapshots to keep (an integer "
+                         f">= 2), got {record!r}")
+    from .losses import LOSSES
+    names = [name for name, fn in LOSSES.items() if fn is loss_fn]
+    recording = Recording(names=[p.label or f"p{i}" for i, p in enumerate(model.parameters())],
+                          loss=names[0] if names else None, l2=float(l2))
+    # snapshots at 0, stride, 2 stride, ... (< epochs) and at the end: at most `most`
+    stride = max(1, -(-epochs // (most - 1)))
+    return recording, stride
 
 
 # -- accuracy: is one example's output right? -------------------------------------------------
@@ -164,7 +221,8 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
         batch_size: int | None = None, shuffle: bool = True, seed: int | None = 0,
         l2: float = 0.0, accuracy: Callable | bool | None = None, validation_data=None,
         progress: bool | None = None, callback: Callable | None = None,
-        compile: bool = False) -> History:
+        compile: bool = False, record: bool | int = False, live: bool | None | Callable = None
+        ) -> History:
     """Train ``model`` on inputs ``X`` and targets ``y``; return the ``History`` of the epochs.
 
     - ``loss``: "mse", "hinge", "bce", "cross_entropy", or any function
@@ -182,6 +240,13 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
     - ``callback(epoch, history)``: called after each epoch; returning True stops training.
     - ``compile``: run each step as a compiled program over the whole batch
       (``nn.compiled.CompiledSteps``); everything else, and the ``History``, is the same.
+    - ``record``: True keeps snapshots of the parameters in ``history.recording`` (at most
+      ``MAX_SNAPSHOTS``, evenly spaced; an integer sets that bound) for
+      ``nn.plot.training_page``.
+    - ``live``: in a notebook, a loss curve (and the decision boundary for 2-D inputs) drawn
+      under the cell and updated in place as training goes. None (the default) shows it in a
+      Jupyter kernel only (not under pytest), False never; a function ``display(obj,
+      display_id=True) -> handle`` with ``handle.update(obj)`` (IPython's) shows it there.
 
     >>> from nn import MLP, SGD, fit, datasets
     >>> X, y = datasets.make_moons(40, noise=0.1, seed=0)
@@ -189,6 +254,8 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
     >>> history = fit(model, X, y, loss="hinge", optimizer=SGD(model, lr=0.1), epochs=30)
     >>> history.epochs, history.loss[-1] < history.loss[0]
     (30, True)
+    >>> fit(model, X, y, loss="hinge", epochs=5, record=True).recording
+    Recording(6 snapshots of 97 parameters, epochs 0...5)
     """
     if not isinstance(model, Module):
         raise TypeError(f"fit needs a model (an nn.Module), got {type(model).__name__}")
@@ -227,15 +294,19 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
     else:
         Steps = EagerSteps
     steps = Steps(model, loss_fn, l2, optimizer, correct)
+    history = History()
+    history.recording, stride = _recording(record, model, loss_fn, l2, epochs)
+    params = model.parameters()
+    show = _live_display(live, model, [[c.data for c in row] for row in inputs], targets)
     inputs = steps.prepare(inputs)
     if validation_data is not None:
         val_inputs = steps.prepare(val_inputs)
-
-    history = History()
     started = time.perf_counter()
     bar = _progress_bar(epochs, progress)
     try:
         for epoch in range(epochs):
+            if stride and epoch % stride == 0:
+                history.recording.take(epoch, params)
             history.lr.append(optimizer.lr)
             total_loss, right = 0.0, 0
             for batch in batches(len(inputs), batch_size, rng):
@@ -255,12 +326,18 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
             if bar is not None:
                 bar.set_postfix_str(_summary(history), refresh=False)
                 bar.update(1)
+            if show is not None:
+                show.update(history)
             if callback is not None and callback(epoch, history):
                 break
     finally:
         if bar is not None:
             bar.close()
         history.seconds = time.perf_counter() - started
+        if stride and history.recording.epochs[-1:] != [history.epochs]:
+            history.recording.take(history.epochs, params)  # the parameters training ended with
+        if show is not None:
+            show.update(history, last=True)
     return history
 
 
@@ -305,6 +382,33 @@ def _summary(history: History) -> str:
     if history.val_accuracy:
         text += f", validation {history.val_accuracy[-1]:.1%}"
     return text
+
+
+def in_notebook() -> bool:
+    """Is this running in a Jupyter kernel (and not under pytest)? IPython is not imported here:
+    a kernel has loaded it already."""
+    import os
+    if "PYTEST_CURRENT_TEST" in os.environ:
+        return False
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _live_display(live, model, rows, targets):
+    """The live plot ``fit`` updates after each epoch, or None (see ``fit``'s ``live``)."""
+    if live is None:
+        live = in_notebook()
+    if live is False:
+        return None
+    if live is True:
+        from IPython.display import display
+    elif callable(live):
+        display = live
+    else:
+        raise TypeError(f"live must be True, False, None or a display function, got {live!r}")
+    from .plot import LiveTraining
+    return LiveTraining(model, rows, targets, display)
 
 
 def _progress_bar(epochs: int, progress: bool | None):
