@@ -1,38 +1,154 @@
-"""Writing a user's file so that nothing they saved is ever lost or half written."""
+"""Writing a user's file so that nothing they saved is ever lost or half written.
+
+``write_atomic(path, data)`` looks at what ``path`` is before writing:
+
+- a regular file, or nothing yet: the data goes to a temporary file beside it, reaches the disk,
+  and is renamed over the name, so at every instant the file is the old one or the new one (the
+  old file's permissions, and when allowed its owner, are kept);
+- a symbolic link: its target is written that way (the link stays a link);
+- a character device or a FIFO (``/dev/null``, ``/dev/full``, a named pipe, ``/dev/stdout`` and
+  other names of an open descriptor under ``/proc/self/fd``): the data is written straight through,
+  as ``cp`` or a shell redirection would, and a failure such as ``ENOSPC`` is reported;
+- a directory, a socket or a block device: refused with an error saying so.
+
+A save killed half-way (``kill -9``, power cut) leaves a temporary file ``.NAME.<hex>.tmp``
+beside ``NAME``; the next save to ``NAME`` removes it, and never one that a live save is still
+writing (each save holds a lock on its temporary file while it writes).
+
+>>> import os, tempfile
+>>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+>>> write_atomic(path, "first"); write_atomic(path, "second")
+>>> open(path).read(), os.listdir(os.path.dirname(path))
+('second', ['notes.txt'])
+"""
 from __future__ import annotations
 
+import errno
 import os
+import re
 import secrets
 import stat
+import time
+
+try:  # POSIX: a lock tells a live save's temporary file from a killed one's
+    import fcntl
+except ImportError:  # pragma: no cover (Windows)
+    fcntl = None
+
+_MAX_LINKS = 40  # as the kernel's ELOOP limit
+_DESCRIPTOR_DIRECTORIES = ("/proc/", "/dev/fd/")
+_LEFTOVER_AGE = 2.0  # seconds: younger temporary files may be a save that is just starting
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
-    """Replace ``path`` by ``data`` so that at every instant the file is the old one or the new one.
+    """Write ``data`` to ``path``: atomically for a regular file, straight through for a device
+    or FIFO, to the target of a symlink; a directory, socket or block device is refused.
 
-    The data goes to a temporary file beside it, reaches the disk, and is renamed over the old
-    name (the old file's permissions are kept); on any failure the temporary file is removed.
+    See the module's docstring for the rules. Errors are ``OSError``s whose message starts with
+    ``cannot save to PATH`` (and whose ``errno`` is the system's, e.g. ``ENOSPC``).
     """
     path = os.fspath(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot save to {path}: it is a directory")
+    if _names_a_descriptor(path):
+        _write_through(path, data)
+        return
+    try:
+        kind = os.stat(path).st_mode  # follows symlinks: the kind of what would be written
+    except FileNotFoundError:
+        kind = None
+    except OSError as error:  # ELOOP, EACCES, ENOTDIR...
+        raise _failure(error, path) from None
+    if kind is None or stat.S_ISREG(kind):
+        _replace(_final_target(path), data, path)
+    elif stat.S_ISDIR(kind):
+        raise IsADirectoryError(errno.EISDIR, f"cannot save to {path}: it is a directory")
+    elif stat.S_ISCHR(kind) or stat.S_ISFIFO(kind):
+        _write_through(path, data)
+    else:
+        what = "a socket" if stat.S_ISSOCK(kind) else "a block device" if stat.S_ISBLK(kind) \
+            else "not a regular file"
+        raise OSError(errno.EINVAL, f"cannot save to {path}: it is {what}, not a regular file, "
+                                    f"device or FIFO; refusing to write to it")
+
+
+def _failure(error: OSError, path: str) -> OSError:
+    """The same kind of error, saying which file and why, keeping the system's errno."""
+    reason = error.strerror or str(error)
+    failure = type(error)(f"cannot save to {path}: {reason}")
+    failure.errno = error.errno
+    return failure
+
+
+def _names_a_descriptor(path: str) -> bool:
+    """Whether ``path`` is (or links to) a name of an open descriptor, like ``/dev/stdout``.
+
+    Such a name must be written through: renaming over it would replace the link itself.
+    """
+    current = os.path.abspath(path)
+    for _ in range(_MAX_LINKS):
+        if current.startswith(_DESCRIPTOR_DIRECTORIES):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    return False
+
+
+def _final_target(path: str) -> str:
+    """The file a chain of symlinks ends at (which may not exist yet); ``path`` otherwise."""
+    if not os.path.islink(path):
+        return path
+    return os.path.realpath(path)
+
+
+def _write_through(path: str, data: bytes) -> None:
+    """Write to a device, FIFO or open descriptor as Unix tools do: no temporary file, no rename."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
+    except OSError as error:
+        raise _failure(error, path) from None
+    try:
+        if stat.S_ISREG(os.fstat(descriptor).st_mode):  # e.g. /dev/stdout redirected to a file:
+            os.lseek(descriptor, 0, os.SEEK_END)        # after what is already there
+        view = memoryview(data)
+        while view:
+            written = os.write(descriptor, view)
+            view = view[written:]
+    except OSError as error:
+        raise _failure(error, path) from None
+    finally:
+        os.close(descriptor)
+
+
+def _replace(target: str, data: bytes, named: str) -> None:
+    """The atomic replace of the regular file (or new name) ``target``; ``named`` is for errors."""
+    directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot save to {path}: the directory {directory} does not exist")
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+        raise FileNotFoundError(errno.ENOENT, f"cannot save to {named}: the directory {directory} "
+                                              f"does not exist")
+    base = os.path.basename(target)
+    _remove_leftovers(directory, base)
+    temporary = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
     try:
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
     except OSError as error:
-        raise type(error)(f"cannot save to {path}: {error.strerror}") from None
+        raise _failure(error, named) from None
     try:
+        if fcntl is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)  # released by the kernel if we are killed
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the name points at them
-        if os.path.exists(path):
-            os.chmod(temporary, stat.S_IMODE(os.stat(path).st_mode))
-        os.replace(temporary, path)
+            try:
+                old = os.stat(target)
+            except FileNotFoundError:
+                old = None
+            if old is not None:
+                os.chmod(temporary, stat.S_IMODE(old.st_mode))
+                _keep_owner(temporary, old)
+            os.replace(temporary, target)
     except BaseException:
         try:
             os.unlink(temporary)
@@ -40,6 +156,48 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
             pass
         raise
     _sync_directory(directory)
+
+
+def _keep_owner(temporary: str, old: os.stat_result) -> None:
+    """Root saving over another user's file leaves it theirs (others cannot change owners)."""
+    if not hasattr(os, "chown") or (old.st_uid, old.st_gid) == (os.getuid(), os.getgid()):
+        return
+    try:
+        os.chown(temporary, old.st_uid, old.st_gid)
+    except OSError:
+        pass
+
+
+def _remove_leftovers(directory: str, base: str) -> None:
+    """Delete the temporary files of earlier saves of ``base`` that were killed half-way.
+
+    Only names this module makes (``.BASE.<12 hex>.tmp``), only regular files, and only those no
+    live save holds locked; without locks (not POSIX) nothing is removed.
+    """
+    if fcntl is None:
+        return
+    pattern = re.compile(rf"\.{re.escape(base)}\.[0-9a-f]{{12}}\.tmp")
+    try:
+        names = [name for name in os.listdir(directory) if pattern.fullmatch(name)]
+    except OSError:
+        return
+    for name in names:
+        leftover = os.path.join(directory, name)
+        try:
+            descriptor = os.open(leftover, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                                 | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode) or time.time() - info.st_mtime < _LEFTOVER_AGE:
+                continue
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails if a save is live
+            os.unlink(leftover)
+        except OSError:
+            pass
+        finally:
+            os.close(descriptor)
 
 
 def _sync_directory(directory: str) -> None:
