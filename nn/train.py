@@ -255,7 +255,7 @@ def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs
     >>> history.epochs, history.loss[-1] < history.loss[0]
     (30, True)
     >>> fit(model, X, y, loss="hinge", epochs=5, record=True).recording
-    Recording(6 snapshots of 97 parameters, epochs 0...5)
+    Recording(6 snapshots of 105 parameters, epochs 0...5)
     """
     if not isinstance(model, Module):
         raise TypeError(f"fit needs a model (an nn.Module), got {type(model).__name__}")

@@ -187,3 +187,119 @@ def test_fit_needs_a_model_its_optimizer_and_a_loss_that_gives_a_value():
         nn.fit(model, [[1.0]], [1.0], loss="mse", optimizer=nn.SGD(nn.MLP(1, [1]), lr=0.1))
     with pytest.raises(TypeError, match="the loss function returned float"):
         nn.fit(model, [[1.0]], [1.0], loss=lambda p, t: 0.5)
+
+
+# -- fit(record=True): snapshots of the parameters -----------------------------------------------
+
+def test_record_keeps_the_parameters_after_each_epoch():
+    X, y = nn.datasets.make_moons(20, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    initial = [p.data for p in model.parameters()]
+    history = nn.fit(model, X, y, loss="hinge", l2=1e-3, epochs=4, record=True,
+                     optimizer=nn.SGD(model, lr=0.1))
+    recording = history.recording
+    assert recording.epochs == [0, 1, 2, 3, 4]
+    assert recording.parameters[0] == initial
+    assert recording.parameters[-1] == [p.data for p in model.parameters()]
+    assert recording.names[:3] == ["w0[0,0]", "w0[0,1]", "b0[0]"]
+    assert recording.loss == "hinge" and recording.l2 == 1e-3
+    # the oracle for snapshot 2: the same training stopped after 2 epochs
+    again = nn.MLP(2, [4, 1], seed=0)
+    nn.fit(again, X, y, loss="hinge", l2=1e-3, epochs=2, optimizer=nn.SGD(again, lr=0.1))
+    assert recording.parameters[2] == [p.data for p in again.parameters()]
+    # still JSON-ready, and the old fields are unchanged
+    saved = json.loads(json.dumps(history.as_dict()))
+    assert saved["recording"]["parameters"] == recording.parameters
+    assert saved["loss"] == history.loss
+
+
+def test_record_is_off_by_default_and_bounded_when_asked():
+    X, y = nn.datasets.make_moons(10, seed=0)
+    plain = nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, loss="hinge", epochs=3)
+    assert plain.recording is None and plain.as_dict()["recording"] is None
+    # at most 4 snapshots of 10 epochs: every 4th epoch, and the end
+    bounded = nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, loss="hinge", epochs=10, record=4)
+    assert bounded.recording.epochs == [0, 4, 8, 10]
+    # stopped early by the callback: the last snapshot is where training ended
+    stopped = nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, loss="hinge", epochs=10, record=True,
+                     callback=lambda epoch, h: epoch == 2)
+    assert stopped.recording.epochs == [0, 1, 2, 3]
+    # a loss of your own is recorded without a name (the page then asks for it)
+    own = nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, loss=lambda p, t: nn.hinge_loss(p, t),
+                 epochs=1, record=True)
+    assert own.recording.loss is None
+    for bad in (1, 0, "yes", 2.5):
+        with pytest.raises(ValueError, match="record must be True, False, or the most"):
+            nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, loss="hinge", epochs=1, record=bad)
+
+
+def test_record_with_compiled_steps_and_minibatches():
+    pytest.importorskip("numpy")
+    X, y = nn.datasets.make_moons(16, seed=0)
+    histories = []
+    for compile in (False, True):
+        model = nn.MLP(2, [4, 1], seed=0)
+        histories.append(nn.fit(model, X, y, loss="hinge", epochs=3, batch_size=5, record=True,
+                                compile=compile, optimizer=nn.SGD(model, lr=0.1)))
+    eager, compiled = (h.recording for h in histories)
+    assert eager.epochs == compiled.epochs == [0, 1, 2, 3]
+    for a, b in zip(eager.parameters, compiled.parameters):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-15)
+
+
+# -- fit(live=...): the live plot in a notebook, with a fake display ----------------------------
+
+class FakeDisplay:
+    """IPython's display(obj, display_id=True) -> handle, handle.update(obj), recorded."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, obj, display_id=None):
+        self.calls.append(("display", obj._repr_html_(), display_id))
+        return self
+
+    def update(self, obj):
+        self.calls.append(("update", obj._repr_html_(), None))
+
+
+def test_live_display_is_one_display_updated_in_place():
+    X, y = nn.datasets.make_moons(20, seed=0)
+    display = FakeDisplay()
+    history = nn.fit(nn.MLP(2, [4, 1], seed=0), X, y, loss="hinge", epochs=4, live=display)
+    kinds = [kind for kind, _, _ in display.calls]
+    assert kinds[0] == "display" and display.calls[0][2] is True
+    assert kinds.count("display") == 1 and kinds.count("update") >= 2  # the first epoch, the end
+    last = display.calls[-1][1]
+    assert f"epoch 4: loss {history.loss[-1]:.4g}" in last
+    assert f"accuracy {history.accuracy[-1]:.1%}" in last
+    assert last.count("<svg") == 2 and "<polyline" in last  # the loss curve and the boundary
+    assert last.count("<circle") == 20  # the data points on the boundary
+
+
+def test_live_display_without_a_plane_and_when_it_is_off(monkeypatch):
+    display = FakeDisplay()
+    X = [[0.0, 1.0, 2.0], [1.0, 0.0, 1.0]]
+    nn.fit(nn.MLP(3, [2, 1], seed=0), X, [0.0, 1.0], loss="mse", epochs=2, live=display)
+    assert display.calls[-1][1].count("<svg") == 1  # three inputs: the loss curve only
+    # off: by default outside a notebook (and in tests), and with live=False
+    monkeypatch.setattr(nn.plot, "LiveTraining", None)  # would fail if it were used
+    nn.fit(nn.MLP(3, [2, 1], seed=0), X, [0.0, 1.0], loss="mse", epochs=2)
+    nn.fit(nn.MLP(3, [2, 1], seed=0), X, [0.0, 1.0], loss="mse", epochs=2, live=False)
+    with pytest.raises(TypeError, match="live must be True, False, None or a display function"):
+        nn.fit(nn.MLP(3, [2, 1], seed=0), X, [0.0, 1.0], loss="mse", epochs=1, live="yes")
+
+
+def test_in_notebook_means_a_kernel_outside_pytest(monkeypatch):
+    import sys
+    import types
+    shell = types.SimpleNamespace(kernel=object())
+    fake = types.SimpleNamespace(get_ipython=lambda: shell)
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert nn.train.in_notebook() is False  # under pytest
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    assert nn.train.in_notebook() is True
+    shell.kernel = None  # a terminal IPython has no kernel
+    assert nn.train.in_notebook() is False
+    monkeypatch.setitem(sys.modules, "IPython", None)
+    assert nn.train.in_notebook() is False

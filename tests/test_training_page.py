@@ -1,0 +1,336 @@
+"""The training page (nn.plot.training_page) in a real headless browser, and its numbers.
+
+Every number the page shows must be the engine's for that point and epoch. The oracle here is
+independent of the page's code: the model's parameters are set to the recorded ones, and the
+network, the hinge loss and the L2 penalty are written out by hand with Values (products one by
+one, not the affine op; no nn loss function), then ``backward()``.
+
+Needs Debian's chromium and Playwright, as tests/test_player_browser.py. Screenshots go to a
+temporary folder; with ``AUTOGRAD_MINI_SCREENSHOTS=docs/images`` they are written there
+(docs/images/training-page.png and training-page-phone.png, used by the README).
+"""
+import base64
+import gzip
+import os
+import shutil
+import struct
+
+import pytest
+
+import nn
+from autograd_mini import Value
+
+CHROMIUM = os.environ.get("AUTOGRAD_MINI_CHROMIUM") or (
+    "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else shutil.which("chromium")
+) or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+L2 = 1e-4
+EPOCHS = 40
+
+
+@pytest.fixture(scope="module")
+def run():
+    """micrograd's demo network (2-16-16-1, ReLU, hinge + L2, SGD with a falling rate) on 100
+    moons, 40 epochs, full batch: what ``autograd-mini train moons --epochs 40 --page`` does."""
+    X, y = nn.datasets.make_moons(100, noise=0.1, seed=0)
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    history = nn.fit(model, X, y, loss="hinge", l2=L2, epochs=EPOCHS, record=True,
+                     optimizer=nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, EPOCHS)))
+    return model, X, y, history
+
+
+@pytest.fixture(scope="module")
+def page_path(run, tmp_path_factory):
+    model, X, y, history = run
+    path = tmp_path_factory.mktemp("page") / "training.html"
+    nn.plot.training_page(model, X, y, history, path, title="moons")
+    return path
+
+
+def by_hand(model, parameters, X, y, l2=L2):
+    """The oracle: every neuron's (input sum, activation) nodes for every point, after one
+    backward pass of mean hinge loss + (l2/2) * sum of squared weights, with ``parameters``."""
+    for p, value in zip(model.parameters(), parameters):
+        p.data = value
+        p.grad = 0.0
+    nodes, margins = [], []
+    for row, target in zip(X, y):
+        a = [Value(float(v)) for v in row]
+        mine = []
+        for layer in model.layers:
+            out = []
+            for neuron in layer.neurons:
+                net = neuron.b
+                for w, x in zip(neuron.w, a):
+                    net = net + w * x
+                act = net.relu() if layer.activation == "relu" else net
+                mine.append((net, act))
+                out.append(act)
+            a = out
+        nodes.append(mine)
+        sign = 1.0 if target > 0 else -1.0  # labels 0/1 are the hinge's -1/+1
+        margins.append((1 - sign * a[0]).relu())
+    loss = sum(margins[1:], margins[0]) * (1.0 / len(margins))
+    weights = [w for layer in model.layers for neuron in layer.neurons for w in neuron.w]
+    squares = [w * w for w in weights]
+    loss = loss + sum(squares[1:], squares[0]) * (0.5 * l2)
+    loss.backward()
+    return loss.data, nodes
+
+
+def close(shown: str, value: float) -> bool:
+    """The page shows 4 significant digits of a float32."""
+    return float(shown) == pytest.approx(value, rel=1e-3, abs=1e-30)
+
+
+# -- without a browser --------------------------------------------------------------------------
+
+def test_snapshot_losses_and_stored_numbers_are_the_engines(run):
+    model, X, y, history = run
+    data = nn.plot.page_data(model, X, y, history)
+    assert data["epochs"] == list(range(EPOCHS + 1)) and data["epochs_trained"] == EPOCHS
+    # full batch: the loss at snapshot k's parameters is the loss fit measured in epoch k
+    for k in range(EPOCHS):
+        assert data["snapshot"]["loss"][k] == pytest.approx(history.loss[k], rel=1e-5)
+    raw = gzip.decompress(base64.b64decode(data["blob"]))
+    floats = struct.unpack(f"<{data['floats']}f", raw[:4 * data["floats"]])
+    n_params, n_neurons = model.num_parameters(), 33
+    per_snapshot = 2 * n_params + len(X) * n_neurons * 4
+    assert data["floats"] == len(data["epochs"]) * per_snapshot
+    k, point = 17, 42
+    start = k * per_snapshot
+    kept = [p.data for p in model.parameters()]
+    loss, nodes = by_hand(model, history.recording.parameters[k], X, y)
+    grads = [p.grad for p in model.parameters()]
+    for p, value in zip(model.parameters(), kept):
+        p.data = value
+    assert data["snapshot"]["loss"][k] == pytest.approx(loss, rel=1e-5)
+    assert floats[start:start + n_params] == pytest.approx(history.recording.parameters[k],
+                                                           rel=1e-6)
+    assert floats[start + n_params:start + 2 * n_params] == pytest.approx(grads, rel=1e-5,
+                                                                           abs=1e-30)
+    at = start + 2 * n_params + point * n_neurons * 4
+    expected = [x for net, act in nodes[point] for x in (net.data, act.data, net.grad, act.grad)]
+    assert floats[at:at + n_neurons * 4] == pytest.approx(expected, rel=1e-5, abs=1e-30)
+    # the grid: 48 x 48 bytes per snapshot after the floats
+    assert len(raw) == 4 * data["floats"] + len(data["epochs"]) * 48 * 48
+
+
+def test_snapshots_are_the_parameters_after_that_many_epochs(run):
+    model, X, y, history = run
+    again = nn.MLP(2, [16, 16, 1], seed=0)
+    nn.fit(again, X, y, loss="hinge", l2=L2, epochs=7,
+           optimizer=nn.SGD(again, lr=nn.linear_decay(1.0, 0.1, EPOCHS)))
+    assert history.recording.parameters[7] == [p.data for p in again.parameters()]
+
+
+def test_page_is_self_contained_and_leaves_the_model_alone(run, page_path):
+    model, X, y, history = run
+    text = page_path.read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    body = text.split("<body", 1)[1]
+    assert "http://" not in body.replace("http://www.w3.org/2000/svg", "") and "https://" not in body
+    assert "<script src" not in text and "<link" not in text
+    final = history.recording.parameters[-1]
+    assert [p.data for p in model.parameters()] == final
+
+
+def test_page_errors_are_named(run, tmp_path):
+    model, X, y, history = run
+    plain = nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, loss="hinge", epochs=2)
+    with pytest.raises(ValueError, match=r"record=True"):
+        nn.plot.training_page(model, X, y, plain)
+    with pytest.raises(ValueError, match="is it the model that was trained"):
+        nn.plot.training_page(nn.MLP(2, [3, 1], seed=0), X, y, history)
+    with pytest.raises(TypeError, match="nn.MLP"):
+        nn.plot.training_page(nn.Neuron(2), X, y, history)
+    with pytest.raises(ValueError, match="X has 100 rows but y has 3"):
+        nn.plot.training_page(model, X, y[:3], history)
+    with pytest.raises(IsADirectoryError, match="it is a directory"):
+        nn.plot.training_page(model, X, y, history, tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        nn.plot.training_page(model, X, y, history, tmp_path / "no" / "t.html")
+    own = nn.MLP(2, [3, 1], seed=0)
+    mine = nn.fit(own, X, y, loss=lambda p, t: nn.hinge_loss(p, t), epochs=2, record=True)
+    with pytest.raises(ValueError, match="pass it as training_page"):
+        nn.plot.training_page(own, X, y, mine)
+    assert nn.plot.training_page(own, X, y, mine, loss="hinge", max_snapshots=2).count(
+        "<!DOCTYPE html>") == 1
+
+
+def test_other_shapes_of_data(tmp_path):
+    # three classes: the grid holds the class of each cell; three inputs: no plane at all
+    X, y = nn.datasets.make_spirals(30, n_classes=3, seed=0)
+    model = nn.MLP(2, [4, 3], seed=0)
+    history = nn.fit(model, X, y, loss="cross_entropy", epochs=3, record=True)
+    data = nn.plot.page_data(model, X, y, history, resolution=10)
+    assert data["grid"]["kind"] == "classes" and data["classes"] == 3
+    raw = gzip.decompress(base64.b64decode(data["blob"]))
+    assert set(raw[4 * data["floats"]:]) <= {0, 1, 2}
+    X3 = [[a, b, a * b] for a, b in X]
+    model3 = nn.MLP(3, [4, 1], seed=0)
+    history3 = nn.fit(model3, X3, [label % 2 for label in y], loss="bce", epochs=3, record=True)
+    assert nn.plot.page_data(model3, X3, [label % 2 for label in y], history3)["grid"] is None
+
+
+# -- in the browser -----------------------------------------------------------------------------
+
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+browser_test = pytest.mark.skipif(
+    sync_api is None or not os.path.exists(CHROMIUM),
+    reason="needs Playwright (pip install playwright) and Debian's chromium (apt-get install "
+           "chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=ARGS, headless=True,
+            viewport={"width": 1280, "height": 900})
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+def open_page(browser, path, width, height):
+    tab = browser.new_page()
+    tab.set_viewport_size({"width": width, "height": height})
+    tab.set_default_timeout(20_000)
+    tab.requests, tab.errors = [], []
+    tab.on("request", lambda request: tab.requests.append(request.url))
+    tab.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.on("console", lambda message: message.type == "error" and tab.errors.append(message.text))
+    tab.goto(path.as_uri())
+    tab.wait_for_selector("body[data-ready=true]")
+    return tab
+
+
+def set_epoch(tab, snapshot):
+    tab.eval_on_selector("#epoch", "(e, k) => { e.value = k; "
+                         "e.dispatchEvent(new Event('input', {bubbles: true})); }", snapshot)
+
+
+def boundary(tab):
+    return {"contour": tab.get_attribute("#contour", "d"),
+            "pixels": tab.eval_on_selector("#boundary", "c => c.toDataURL()")}
+
+
+def clickable_points(tab):
+    """The data points drawn on top (not hidden under another), as a user could click them."""
+    return tab.evaluate("""() => [...document.querySelectorAll('circle.point')].filter(c => {
+            const box = c.getBoundingClientRect();
+            return document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2) === c;
+        }).map(c => +c.dataset.index)""")
+
+
+def a_point_with_a_gradient(run, snapshot, candidates):
+    """One of ``candidates`` inside the hinge's margin at that snapshot (its gradients are not 0)."""
+    model, X, y, history = run
+    kept = [p.data for p in model.parameters()]
+    try:
+        _, nodes = by_hand(model, history.recording.parameters[snapshot], X, y)
+    finally:
+        for p, value in zip(model.parameters(), kept):
+            p.data = value
+    return next(i for i in candidates if nodes[i][-1][1].grad != 0)
+
+
+def shown_neurons(tab):
+    return tab.eval_on_selector_all(
+        "#neurons tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+
+
+def check_numbers(tab, run, snapshot, point):
+    """The neuron table and the parameter table against the oracle."""
+    model, X, y, history = run
+    kept = [p.data for p in model.parameters()]
+    try:
+        _, nodes = by_hand(model, history.recording.parameters[snapshot], X, y)
+        grads = [p.grad for p in model.parameters()]
+        values = [p.data for p in model.parameters()]
+    finally:
+        for p, value in zip(model.parameters(), kept):
+            p.data = value
+    rows = shown_neurons(tab)
+    assert len(rows) == len(nodes[point]) == 33
+    names = [f"{l}[{j}]" for l, layer in enumerate(model.layers) for j in range(layer.nout)]
+    assert [row[0] for row in rows] == names
+    nonzero = 0
+    for row, (net, act) in zip(rows, nodes[point]):
+        for shown, value in zip(row[1:], (net.data, act.data, net.grad, act.grad)):
+            assert close(shown, value), (row, net, act)
+        nonzero += act.grad != 0
+    params = tab.eval_on_selector_all(
+        "#parameters tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    assert [row[0] for row in params] == [p.label for p in model.parameters()]
+    for row, value, grad in zip(params, values, grads):
+        assert close(row[1], value) and close(row[2], grad), row
+    return nonzero
+
+
+@browser_test
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_training_page_in_a_browser(browser, run, page_path, size, tmp_path):
+    width, height = (1280, 900) if size == "desktop" else (390, 844)
+    tab = open_page(browser, page_path, width, height)
+    try:
+        assert tab.errors == []
+        assert all(url.startswith("file://") for url in tab.requests), tab.requests
+        assert tab.get_attribute("body", "data-epoch") == "0"
+        # nothing wider than the screen
+        assert tab.evaluate("document.documentElement.scrollWidth") <= width
+        # the slider moves the boundary, the marker and the label
+        first = boundary(tab)
+        set_epoch(tab, EPOCHS)
+        last = boundary(tab)
+        assert tab.get_attribute("body", "data-epoch") == str(EPOCHS)
+        assert tab.text_content("#epoch-label") == f"epoch {EPOCHS} / {EPOCHS}"
+        assert first["contour"] != last["contour"] and first["pixels"] != last["pixels"]
+        assert first["contour"].count("M") > 5  # a boundary is drawn
+        # clicking a point shows its network at that epoch, with the engine's numbers
+        snapshot = 12
+        set_epoch(tab, snapshot)
+        point = a_point_with_a_gradient(run, snapshot, clickable_points(tab))
+        tab.click(f"circle.point[data-index='{point}']")
+        assert tab.get_attribute("body", "data-point") == str(point)
+        assert tab.text_content("#point-info").startswith(f"point {point}:")
+        assert "at epoch 12" in tab.text_content("#point-info")
+        assert check_numbers(tab, run, snapshot, point) > 0  # some neurons' gradients are not 0
+        # another epoch, same point: the numbers follow
+        set_epoch(tab, 3)
+        check_numbers(tab, run, 3, point)
+        # edges coloured by weight: as many as weights, blue for negative, vermillion positive
+        edges = tab.eval_on_selector_all(
+            "#network line", "ls => ls.map(l => [l.getAttribute('stroke'), +l.dataset.weight])")
+        assert len(edges) == 2 * 16 + 16 * 16 + 16
+        assert all((color == "#D55E00") == (w >= 0) for color, w in edges)
+        assert tab.errors == []
+        set_epoch(tab, 20)
+        tab.click(f"circle.point[data-index='{point}']")
+        shots = os.environ.get("AUTOGRAD_MINI_SCREENSHOTS") or str(tmp_path)
+        name = "training-page.png" if size == "desktop" else "training-page-phone.png"
+        tab.screenshot(path=os.path.join(shots, name), full_page=size == "phone")
+    finally:
+        tab.close()
+
+
+@browser_test
+def test_play_button_runs_through_the_epochs(browser, page_path):
+    tab = open_page(browser, page_path, 1280, 900)
+    try:
+        tab.click("#play")
+        tab.wait_for_function(f"document.body.dataset.epoch === '{EPOCHS}'")
+        assert "Play" in tab.text_content("#play")  # it stopped at the end
+        tab.fill("#point-index", "7")
+        tab.dispatch_event("#point-index", "change")
+        assert tab.get_attribute("body", "data-point") == "7"
+        assert tab.errors == []
+    finally:
+        tab.close()
