@@ -35,6 +35,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -45,15 +46,22 @@ from .value import Value
 
 __all__ = ["trace", "Trace", "Frame", "DEFAULT_MAX_FRAMES"]
 
-DEFAULT_MAX_FRAMES = 400
-"""Frames a player draws by default (each is one Graphviz layout)."""
+DEFAULT_MAX_FRAMES = 20_000
+"""Frames a player holds by default (a frame is a few changes to one picture: 1,000 frames take
+about 100 KB)."""
+PLAYER_MAX_NODES = 600
+"""Nodes a player lays out by default (one Graphviz layout, a few seconds at most)."""
 
 KINDS = ("create", "seed", "send", "tangent_seed", "tangent")
 SENT = "#dc2626"        # the edge a derivative travels along
 RECEIVED = "#fdba74"    # the node whose pile just grew
-SENDER = "#bfdbfe"      # the node sending
+SENDER = "#f9a8d4"      # the node sending (not blue: blue is an input's colour)
 COMPLETE = "#bbf7d0"    # a node whose derivative is final
 NEW = "#fde68a"         # a node just made
+# A node's state in a frame: h hidden (not made yet), n new, s sending, r receiving, c complete
+# (its derivative is final), f faded (not part of this pass), "" nothing special.
+STATES = ("h", "n", "s", "r", "c", "f", "")
+FILL = {"n": NEW, "s": SENDER, "r": RECEIVED, "c": COMPLETE}
 
 
 @contextmanager
@@ -104,7 +112,7 @@ class Frame:
 
     def to_dot(self, **options):
         """This step as a ``graphviz.Digraph`` (options: ``rankdir``, ``number_format``,
-        ``hide_constants``)."""
+        ``hide_constants``, ``title``)."""
         return self._trace._draw(self, **options)
 
     def to_svg(self, backend: str = "auto", **options):
@@ -113,9 +121,11 @@ class Frame:
         return to_svg(self.to_dot(**options), backend=backend)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        """In Jupyter: the picture with the step's caption above it."""
         from .viz import RenderError
         try:
-            return {"image/svg+xml": str(self.to_svg()), "text/plain": repr(self)}
+            title = f"step {self.index + 1}: {self.caption}"
+            return {"image/svg+xml": str(self.to_svg(title=title)), "text/plain": repr(self)}
         except (RenderError, ValueError) as error:
             return {"text/plain": f"{self!r}\n(not drawn: {error})"}
 
@@ -208,11 +218,16 @@ class Trace:
             frames.append(Frame(len(frames), kind, caption, tuple(nodes), tuple(edges), self,
                                 current, step, created))
 
+        quiet = None  # in a reverse pass: the edges that carry nothing, to say why
+
         for kind, *details in self.events:
+            if kind != "send" and quiet is not None:
+                quiet.finish(add)
+                quiet = None
             if kind == "create":
                 node, = details
                 created += 1
-                text = _formula(node, name)
+                text = _formula(node, name, self._groups)
                 if text is None:
                     add(kind, f"{name(node)} = {write(node.data)}", [node])
                 else:
@@ -225,6 +240,7 @@ class Trace:
                 if mode == "reverse":
                     closer = _Completion(current)
                     closer.seed()
+                    quiet = _Silence(current, closer, node, seed, name, write)
                     caption = f"start at {name(node)}: d{name(node)}/d{name(node)} = {write(seed)}"
                 else:
                     current.members.update(self._downstream(node))
@@ -234,6 +250,8 @@ class Trace:
             elif kind in ("send", "tangent") and current is not None:
                 if kind == "send":
                     sender, receiver, local, incoming, amount, before, total = details
+                    if quiet is not None:
+                        quiet.before_send(sender, add)
                     edge = (receiver, sender)
                     verb = f"sends {write(incoming)} x {write(local)} = {write(amount)} to"
                 else:
@@ -245,11 +263,15 @@ class Trace:
                 step = len(current.updates)
                 if kind == "send":
                     closer.sent(sender, receiver, step)
+                    if quiet is not None:
+                        quiet.piles[receiver] = total
                 caption = f"{name(sender)} {verb} {name(receiver)}"
                 if not _is_zero(before):
                     caption += (f"; {name(receiver)} now holds {write(before)} + "
                                 f"{write(amount)} = {write(total)}")
                 add(kind, caption, [sender, receiver], [edge], step)
+        if quiet is not None:
+            quiet.finish(add)
         for frame in frames:  # the last step of each reverse pass: every derivative is final
             is_last = frame is frames[-1] or frames[frame.index + 1]._pass is not frame._pass
             if frame._pass is not None and frame._pass.mode == "reverse" and is_last:
@@ -275,8 +297,10 @@ class Trace:
         self._universe = universe
         self._made = made
         self._made_index = {node: i for i, node in enumerate(made)}
-        taken = {node.label for node in universe if node.label}
-        names: dict[Value, str] = {}
+        from .groups import find_groups  # neurons' nodes are named as drawings name them
+        self._groups = find_groups(universe)  # parents come first in it, as find_groups needs
+        names: dict[Value, str] = dict(self._groups.names)
+        taken = {node.label for node in universe if node.label} | set(names.values())
         counter = 0
         for node in made + universe:
             if node.label or node.is_constant or node in names:
@@ -288,13 +312,46 @@ class Trace:
         self._names = names
 
     def _name(self, node: Value) -> str:
-        if node.is_constant:
+        if node.is_constant and not node.label:
             return self._write(node.data)
         return node.label or self._names.get(node) or "?"
 
     # -- drawing --------------------------------------------------------------------------------
+    def _look(self, frame: Frame, write) -> tuple[dict, dict, str]:
+        """How ``frame`` shows each node: a state code (``STATES``), the text of its gradient
+        row (``"–"`` while nothing has piled up in it), and that row's name."""
+        hidden = set(self._made[frame._created:])
+        hidden |= {node for node in self._universe
+                   if node.is_constant and all(child in hidden for child in self._children(node))}
+        active = frame._pass
+        values = frame.values
+        complete = frame.complete
+        row = "grad"
+        if active is not None and active.mode == "forward":
+            row = f"∂/∂{self._name(active.root)}"
+        states, texts = {}, {}
+        for node in self._universe:
+            if node in hidden:
+                states[node] = "h"
+            elif active is not None and node not in active.members and not node.is_constant:
+                states[node] = "f"
+            else:
+                states[node] = "c" if node in complete else ""
+            if not node.is_constant:
+                value = values.get(node)
+                texts[node] = (write(value) if value is not None else
+                               "0" if node in complete else "–")
+        if frame.kind == "create":
+            states[frame.nodes[0]] = "n"
+        elif frame.kind in ("seed", "tangent_seed"):
+            states[frame.nodes[0]] = "r"
+        elif frame.nodes:
+            states[frame.nodes[0]], states[frame.nodes[1]] = "s", "r"
+        return states, texts, row
+
     def _draw(self, frame: Frame, *, rankdir: str = "LR", number_format: str | None = None,
-              hide_constants: bool = False, max_nodes: int | None = None):
+              hide_constants: bool = False, max_nodes: int | None = None,
+              title: str | None = None):
         from .viz import DEFAULT_MAX_NODES, draw_nodes, number_formatter
         frames = self.frames  # also prepares the universe and names
         limit = DEFAULT_MAX_NODES if max_nodes is None else max_nodes
@@ -302,34 +359,17 @@ class Trace:
             raise ValueError(f"this trace has {len(self._universe):,} nodes; a frame draws at "
                              f"most {limit} (max_nodes=...): trace a smaller computation")
         write = number_formatter(number_format or self.number_format)
-        hidden = {node for node in self._made[frame._created:]}
-        hidden |= {node for node in self._universe
-                   if node.is_constant and all(child in hidden for child in self._children(node))}
-        values = frame.values
-        active = frame._pass
-        fill = {node: COMPLETE for node in frame.complete}
-        edge_color = {}
-        if frame.kind == "create":
-            fill[frame.nodes[0]] = NEW
-        elif frame.kind in ("seed", "tangent_seed"):
-            fill[frame.nodes[0]] = RECEIVED
-        else:
-            sender, receiver = frame.nodes
-            fill[sender] = SENDER
-            fill[receiver] = RECEIVED
-            edge_color = {frame.edges[0]: SENT}
-        faded = set()
-        if active is not None:
-            faded = {node for node in self._universe
-                     if node not in active.members and not node.is_constant}
-        grad_name = "grad"
-        if active is not None and active.mode == "forward":
-            grad_name = f"∂/∂{self._name(active.root)}"
+        states, texts, row = self._look(frame, write)
+        fill = {node: FILL[code] for node, code in states.items() if code in FILL}
+        edge_color = {frame.edges[0]: SENT} if frame.kind == "send" else {}
         widths = self._widths(write, frames)
         return draw_nodes(self._universe, outputs=[], number_format=write, rankdir=rankdir,
-                          hide_constants=hide_constants, grads=values, grad_name=grad_name,
-                          names=self._names, fill=fill, bold=frame.nodes, hidden=hidden,
-                          faded=faded, edge_color=edge_color, min_chars=widths)
+                          hide_constants=hide_constants, grads=texts, grad_name=row,
+                          names=self._names, fill=fill, bold=frame.nodes,
+                          hidden=[n for n, code in states.items() if code == "h"],
+                          faded=[n for n, code in states.items() if code == "f"],
+                          edge_color=edge_color, min_chars=widths, title=title,
+                          groups=self._groups)
 
     def _downstream(self, start: Value) -> set[Value]:
         """``start`` and every traced node computed from it (what forward mode from it reaches)."""
@@ -384,7 +424,52 @@ class Trace:
                 f"{passes} backward and {forward} forward pass{'es' * (forward != 1)}>")
 
     # -- the player -----------------------------------------------------------------------------
-    def _rendered(self, frames, max_frames, backend, options) -> tuple[list[dict], str]:
+    def to_html(self, path: str | os.PathLike | None = None, *, frames=None,
+                title: str = "autograd-mini: step by step", max_frames: int = DEFAULT_MAX_FRAMES,
+                backend: str = "auto", group: str | None = "auto", **options) -> str:
+        """Write a self-contained HTML step-through player to ``path`` (or return it as text).
+
+        One file, no network: one picture of the graph, laid out once, and per step only what
+        changes (node colours, gradient rows, the edge in use, the caption), so a thousand steps
+        take about 100 KB. Previous / next / play buttons, a slider, the list of steps (a node's
+        three or more sends in a row are one step there, which opens), zoom and pan, and the
+        keyboard (arrows step, space plays, Home and End jump, + and - zoom). The last step
+        sums up every input's derivative. ``group="neuron"`` boxes each neuron (``"auto"``, the
+        default, does when the graph has neurons; ``None`` never). ``options`` (``rankdir``,
+        ``number_format``, ``hide_constants``, ``max_nodes``) style the picture. The file is
+        written whole or not at all. Returns the page's HTML.
+
+        >>> from autograd_mini import Value, trace
+        >>> with trace() as t:
+        ...     x = Value(3.0, label="x"); y = x * x; y.label = "y"
+        >>> t.backward(y)
+        >>> page = t.to_html(backend="wasm")
+        >>> page.count("<li data-frame="), "dy/dx = 6" in page    # 5 steps and the summary
+        (6, True)
+        """
+        from .files import write_atomic
+        page = _player_page(*self._player_data(frames, max_frames, backend, group, options),
+                            title)
+        if path is not None:
+            write_atomic(path, page)
+        return page
+
+    def player(self, *, widgets: bool | None = None, frames=None,
+               max_frames: int = DEFAULT_MAX_FRAMES, backend: str = "auto",
+               group: str | None = "auto", **options):
+        """The same player in Jupyter, in a cell (an isolated iframe).
+
+        Where scripts do not run (a notebook on GitHub, an untrusted notebook) the cell shows
+        the picture of the last step instead. ``widgets`` is accepted for compatibility and
+        ignored: the HTML player needs no widget library.
+        """
+        data, used = self._player_data(frames, max_frames, backend, group, options)
+        picture = data["svg"]
+        return InlinePlayer(_player_page(data, used, "autograd-mini: step by step"), picture)
+
+    def _player_data(self, frames, max_frames, backend, group, options) -> tuple[dict, str]:
+        """The picture (final state), and per frame its caption and changes; the renderer."""
+        from .viz import number_formatter, to_svg
         frames = self.frames if frames is None else list(frames)
         if not frames:
             raise ValueError("nothing to play: no steps were recorded (create Values or run "
@@ -393,46 +478,104 @@ class Trace:
             raise ValueError(f"this trace has {len(frames):,} frames; a player holds at most "
                              f"{max_frames} (max_frames=...): trace a smaller computation, or "
                              f"pass frames=t.frames[:{max_frames}]")
-        rendered, used = [], ""
-        for frame in frames:
-            svg = frame.to_svg(backend=backend, **options)
-            used = svg.backend
-            rendered.append({"kind": frame.kind, "caption": frame.caption,
-                             "svg": _svg_body(str(svg))})
-        return rendered, used
+        if group not in (None, "auto", "neuron"):
+            raise ValueError(f"group must be None, 'auto' or 'neuron', got {group!r}")
+        options = dict(options)
+        limit = options.pop("max_nodes", None) or PLAYER_MAX_NODES
+        if len(self._universe) > limit:
+            raise ValueError(f"this trace has {len(self._universe):,} nodes; a player lays out "
+                             f"at most {limit} (max_nodes=...): trace a smaller computation")
+        unknown = set(options) - {"rankdir", "number_format", "hide_constants"}
+        if unknown:
+            raise TypeError(f"unknown player option(s): {', '.join(sorted(unknown))} (allowed: "
+                            f"rankdir, number_format, hide_constants, max_nodes, group)")
+        write = number_formatter(options.pop("number_format", None) or self.number_format)
+        looks = [self._look(frame, write) for frame in frames]
+        summary = self._summary(frames, write)
+        if summary is not None:
+            looks.append(looks[-1])
+        drawing = self._picture(looks[-1], write, frames, group, options)
+        svg = to_svg(drawing, backend=backend)
+        universe = self._universe
+        index = {node: i for i, node in enumerate(universe)}
+        edge_ids = {edge: j for j, edge in enumerate(drawing.edge_list)}
+        data = {"nodes": len(universe), "svg": _compact(_svg_body(str(svg))),
+                "edges": [[index[parent], index[child]] for parent, child in drawing.edge_list],
+                "frames": [], "groups": []}
+        before_states: dict = {}
+        before_texts: dict = {}
+        for number, frame in enumerate(frames):
+            states, texts, row = looks[number]
+            texts = {node: f"{row} {text}" for node, text in texts.items()}
+            entry = {"c": frame.caption, "k": frame.kind,
+                     "s": [[index[n], code] for n, code in states.items()
+                           if before_states.get(n) != code],
+                     "t": [[index[n], text] for n, text in texts.items()
+                           if before_texts.get(n) != text],
+                     "f": [index[n] for n in frame.nodes if n in index]}
+            lit = [edge_ids[edge] for edge in frame.edges if edge in edge_ids]
+            if lit:
+                entry["e"] = lit
+            data["frames"].append(entry)
+            before_states, before_texts = states, texts
+        if summary is not None:
+            caption, focus, table = summary
+            data["frames"].append({"c": caption, "k": "summary",
+                                   "s": [[index[n], "c"] for n in focus
+                                         if before_states.get(n) != "c"],
+                                   "f": [index[n] for n in focus]})
+            data["table"] = table
+        for number, (first, last, sender, incoming) in enumerate(_send_runs(frames)):
+            receivers = len(frames[first:last + 1])
+            data["groups"].append({
+                "first": first, "last": last, "focus": [index[sender]],
+                "caption": f"{self._name(sender)} sends {write(incoming)} x its edges' "
+                           f"derivatives to its {receivers} inputs",
+                "edges": [edge_ids[e] for f in frames[first:last + 1] for e in f.edges
+                          if e in edge_ids]})
+            for f in range(first, last + 1):
+                data["frames"][f]["g"] = number
+        return data, svg.backend
 
-    def to_html(self, path: str | os.PathLike | None = None, *, frames=None,
-                title: str = "autograd-mini: step by step", max_frames: int = DEFAULT_MAX_FRAMES,
-                backend: str = "auto", **options) -> str:
-        """Write a self-contained HTML step-through player to ``path`` (or return it as text).
+    def _picture(self, look, write, frames, group, options):
+        """The one drawing a player restyles: every node, as the last step shows it."""
+        from .viz import draw_nodes
+        states, texts, row = look
+        kinds = {node: ("k-data" if node.label else "k-const") if node.is_constant else
+                 "k-input" if node.is_leaf else "k-op" for node in self._universe}
+        fill = {node: FILL[code] for node, code in states.items() if code in FILL}
+        return draw_nodes(self._universe, outputs=[], number_format=write,
+                          rankdir=options.get("rankdir", "LR"),
+                          hide_constants=options.get("hide_constants", False), grads=texts,
+                          grad_name=row, names=self._names, fill=fill,
+                          min_chars=self._widths(write, frames),
+                          node_ids={node: f"n{i}" for i, node in enumerate(self._universe)},
+                          classes=kinds, groups=self._groups, tooltips=False,
+                          clusters=self._clustered(group))
 
-        One file, no network: previous / next / play buttons, a slider, the list of steps, and
-        the keyboard (left and right arrows step, space plays, Home and End jump). ``options``
-        (``rankdir``, ``number_format``, ``hide_constants``) style each frame. The file is
-        written whole or not at all. Returns the page's HTML.
-        """
-        rendered, used = self._rendered(frames, max_frames, backend, options)
-        page = _player_page(rendered, title, used)
-        if path is not None:
-            from .files import write_atomic
-            write_atomic(path, page)
-        return page
+    def _clustered(self, group) -> bool:
+        """Box each neuron? ``"neuron"``: yes; ``"auto"``: when the trace ran a network on one
+        example (boxes repeated per example make a picture too big to follow)."""
+        if not group or not self._groups:
+            return False
+        return group == "neuron" or all(layer.instances == 1 for layer in self._groups.layers)
 
-    def player(self, *, widgets: bool | None = None, frames=None,
-               max_frames: int = DEFAULT_MAX_FRAMES, backend: str = "auto", **options):
-        """The stepper in Jupyter: ipywidgets when installed (or ``widgets=True``), else the HTML
-        player inline (``widgets=False``)."""
-        if widgets is None:
-            try:
-                import ipywidgets  # noqa: F401
-                widgets = True
-            except ImportError:
-                widgets = False
-        rendered, used = self._rendered(frames, max_frames, backend, options)
-        if widgets:
-            return _widget_player(rendered)
-        return InlinePlayer(_player_page(rendered, "autograd-mini: step by step", used))
-
+    def _summary(self, frames, write):
+        """The last step: every input's derivative after the last reverse pass, or None."""
+        passes = [f._pass for f in frames if f._pass is not None and f._pass.mode == "reverse"]
+        if not passes:
+            return None
+        record = passes[-1]
+        piles = dict(record.updates)
+        root = self._name(record.root)
+        inputs = [node for node in topological_order(record.root, forwards=True)
+                  if node.is_leaf and not node.is_constant]
+        table = [[f"d{root}/d{self._name(node)}", write(piles.get(node, 0.0))] for node in inputs]
+        listed = ", ".join(f"{name} = {value}" for name, value in table[:6])
+        more = f", … ({len(table)} inputs: the table lists them all)" if len(table) > 6 else ""
+        caption = f"every input's derivative: {listed}{more}" if table else \
+            f"{root} depends on no input"
+        return caption, inputs, table
 
 def _width(text: str) -> int:
     """Room for ``text`` in character widths (Graphviz may take a symbol such as ∂ as wide)."""
@@ -443,9 +586,63 @@ def _is_zero(x) -> bool:
     return not isinstance(x, Value) and x == 0.0
 
 
-def _formula(node: Value, name) -> str | None:
+def _formula(node: Value, name, groups=None) -> str | None:
+    neuron = groups.neuron_of.get(node) if groups else None
+    if neuron is not None and neuron.net is node:
+        return neuron.formula()
     from .viz import formula
     return formula(node, name)
+
+
+class _Silence:
+    """The edges of a reverse pass that carry nothing, each told as a step that says why.
+
+    The engine sends nothing along an edge whose local derivative is 0 (relu off, a factor of 0),
+    so those steps are not among its events: they are found here, when the pass has moved past
+    the node that would have sent them, in the engine's order (reverse topological).
+    """
+
+    def __init__(self, record: _Pass, closer: _Completion, root: Value, seed, name, write):
+        self.record, self.order, self.position = record, closer.order, closer.position
+        self.piles = {root: seed}
+        self.name, self.write = name, write
+        self.sender: Value | None = None
+        self.next = len(self.order) - 1  # nodes at or below this position are still to come
+
+    def before_send(self, sender: Value, add) -> None:
+        if sender is self.sender:
+            return
+        position = self.position.get(sender)
+        if position is None:  # a pass over part of the graph (stop_at): leave it be
+            return
+        self._pass_by(position, add)  # the sender itself is closed after its own sends
+        self.sender = sender
+
+    def finish(self, add) -> None:
+        self._pass_by(-1, add)
+
+    def _pass_by(self, position: int, add) -> None:
+        """Close the nodes the engine is done with, those above ``position``: their zero edges."""
+        while self.next > position:
+            self._zero_edges(self.order[self.next], add)
+            self.next -= 1
+
+    def _zero_edges(self, node: Value, add) -> None:
+        incoming = self.piles.get(node, 0.0)
+        if _is_zero(incoming):
+            return
+        for parent, local in zip(node.parents, node.local_grads):
+            if parent.is_constant or not _is_zero(local):
+                continue
+            name, write = self.name, self.write
+            if len(node.parents) - sum(p.is_constant for p in node.parents) == 1 and \
+                    len(node.parents) <= 2 and node.op not in ("*", "/", "+", "-", "**"):
+                why = f"{node._rule.name} is off"
+            else:
+                why = f"d{name(node)}/d{name(parent)} = 0"
+            add("send", f"{name(node)} sends nothing to {name(parent)}: {why}: "
+                f"{write(incoming)} x 0 = 0", [node, parent], [(parent, node)],
+                len(self.record.updates))
 
 
 class _Completion:
@@ -502,223 +699,114 @@ def _svg_body(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
+_COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
+_TITLE = re.compile(r"<title>[^<]*</title>\s*")
+_FONT = re.compile(r' font-family="[^"]*"')
+_GEOMETRY = re.compile(r'\b(d|points|x|y|transform)="([^"]*)"')
+_DIGITS = re.compile(r"(\.\d)\d+")
+
+
+def _compact(svg: str) -> str:
+    """Graphviz's SVG, smaller for a player: no comments, no per-element titles (the player's
+    ids name things), one font for the whole picture, coordinates to 0.1 pt."""
+    svg = _COMMENT.sub("", svg)
+    svg = _TITLE.sub("", svg)
+    svg = _FONT.sub("", svg)
+    svg = svg.replace("<svg ", f'<svg font-family="{_font()}" ', 1)
+    return _GEOMETRY.sub(lambda m: m.group(1) + '="' + _DIGITS.sub(r"\1", m.group(2)) + '"', svg)
+
+
+def _font() -> str:
+    from .viz import FONT
+    return FONT
+
+
 def _script_json(data) -> str:
     """JSON that can sit inside a <script> element: no "</script>" or "<!--" can end it early."""
     return (json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _player_page(frames: list[dict], title: str, backend: str) -> str:
-    steps = "\n".join(
-        f'<li data-index="{i}" class="{html.escape(frame["kind"])}">'
-        f'{html.escape(frame["caption"])}</li>' for i, frame in enumerate(frames))
-    return (_PAGE.replace("__TITLE__", html.escape(title))
-            .replace("__BACKEND__", html.escape(backend))
-            .replace("__COUNT__", str(len(frames)))
-            .replace("__LAST__", str(len(frames) - 1))
-            .replace("__STEPS__", steps)
-            .replace("__FRAMES__", _script_json(frames)))
+def _player_page(data: dict, backend: str, title: str) -> str:
+    from .viz import _visible
+    svg = data.pop("svg")
+    table = data.pop("table", None)
+    lines = []
+    group_at = {group["first"]: (number, group) for number, group in enumerate(data["groups"])}
+    for number, frame in enumerate(data["frames"]):
+        if number in group_at:
+            g, group = group_at[number]
+            lines.append(f'<li data-group="{g}" class="group"><button class="toggle" '
+                         f'aria-label="show the steps">&#x25B8;</button><span class="n">'
+                         f'{group["first"] + 1}&ndash;{group["last"] + 1}</span><span class="t">'
+                         f'{html.escape(_visible(group["caption"]))}</span></li>')
+        member = ' class="member"' if "g" in frame else ""
+        lines.append(f'<li data-frame="{number}"{member}><span class="n">{number + 1}</span>'
+                     f'<span class="t">{html.escape(_visible(frame["c"]))}</span></li>')
+    summary = ""
+    if table:
+        rows = "".join(f"<tr><td>{html.escape(_visible(name))}</td><td>{html.escape(value)}</td></tr>"
+                       for name, value in table)
+        summary = f"<table><tbody>{rows}</tbody></table>"
+    page = _template()
+    for key, value in (("__TITLE__", html.escape(_visible(title))),
+                       ("__BACKEND__", html.escape(backend)),
+                       ("__COUNT__", str(len(data["frames"]))),
+                       ("__LAST__", str(len(data["frames"]) - 1)),
+                       ("__SUMMARY__", summary),
+                       ("__STEPS__", "\n".join(lines)),
+                       ("__SVG__", svg),
+                       ("__DATA__", _script_json(data))):
+        page = page.replace(key, value, 1) if key in ("__SVG__", "__DATA__") else \
+            page.replace(key, value)
+    return page
+
+
+def _template() -> str:
+    """The player page (HTML, CSS and script), shipped as package data."""
+    from importlib import resources
+    return resources.files(__package__).joinpath("templates", "player.html").read_text("utf-8")
+
+
+def _send_runs(frames: list[Frame]):
+    """(first, last, sender, incoming) for each run of three or more sends in a row from one
+    node (a neuron's input sum sending to its weights, inputs and bias): one step in a player."""
+    run: list[Frame] = []
+
+    def close():
+        if len(run) >= 3:
+            sender = run[0].nodes[0]
+            incoming = dict(run[0]._pass.updates[:run[0]._step]).get(sender, 0.0)
+            yield run[0].index, run[-1].index, sender, incoming
+
+    for frame in frames:
+        if run and (frame.kind != "send" or frame.nodes[0] is not run[0].nodes[0]
+                    or frame._pass is not run[0]._pass):
+            yield from close()
+            run = []
+        if frame.kind == "send":
+            run.append(frame)
+    yield from close()
 
 
 class InlinePlayer:
-    """The HTML player for a notebook cell, isolated in an iframe; ``.html`` is the page."""
+    """The HTML player for a notebook cell, isolated in an iframe; ``.html`` is the page.
 
-    def __init__(self, page: str) -> None:
+    Where HTML with scripts is not shown (GitHub, an untrusted notebook), the picture of the
+    last step (``.svg``) stands in for it.
+    """
+
+    def __init__(self, page: str, svg: str = "") -> None:
         self.html = page
+        self.svg = svg
 
     def _repr_html_(self) -> str:
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
                 f'style="width:100%;height:640px;border:1px solid #ddd" '
                 f'sandbox="allow-scripts"></iframe>')
 
-
-def _widget_player(frames: list[dict]):
-    import ipywidgets as widgets
-
-    last = len(frames) - 1
-    play = widgets.Play(value=0, min=0, max=last, step=1, interval=900, description="play")
-    slider = widgets.IntSlider(value=0, min=0, max=last, description="step",
-                               continuous_update=True)
-    previous = widgets.Button(description="◀ prev", layout=widgets.Layout(width="80px"))
-    following = widgets.Button(description="next ▶", layout=widgets.Layout(width="80px"))
-    caption = widgets.HTML()
-    picture = widgets.HTML()
-    widgets.jslink((play, "value"), (slider, "value"))
-
-    def show(change=None) -> None:
-        frame = frames[slider.value]
-        caption.value = (f"<b>{slider.value + 1} / {last + 1}</b> &nbsp; "
-                         f"{html.escape(frame['caption'])}")
-        picture.value = frame["svg"]
-
-    previous.on_click(lambda _: setattr(slider, "value", max(0, slider.value - 1)))
-    following.on_click(lambda _: setattr(slider, "value", min(last, slider.value + 1)))
-    slider.observe(show, names="value")
-    show()
-    return widgets.VBox([widgets.HBox([previous, play, following, slider]), caption, picture])
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="autograd-mini (Graphviz: __BACKEND__)">
-<title>__TITLE__</title>
-<style>
-  :root { --ink: #1a202c; --muted: #718096; --line: #e2e8f0; --accent: #dc2626; }
-  * { box-sizing: border-box; }
-  body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial,
-         sans-serif; color: var(--ink); background: #f7fafc; }
-  main { display: grid; grid-template-columns: minmax(0, 1fr) 300px; gap: 16px; padding: 16px;
-         max-width: 1400px; margin: 0 auto; }
-  h1 { font-size: 17px; margin: 0 0 8px; font-weight: 600; }
-  .panel { background: white; border: 1px solid var(--line); border-radius: 8px; padding: 12px; }
-  #caption { font-size: 18px; font-weight: 600; min-height: 1.5em; margin: 4px 0 10px; }
-  #kind { display: inline-block; font-size: 12px; font-weight: 600; text-transform: uppercase;
-          letter-spacing: .04em; padding: 2px 8px; border-radius: 10px; margin-right: 8px;
-          vertical-align: 2px; background: #edf2f7; color: #4a5568; }
-  #kind.create { background: #fef3c7; color: #92400e; }
-  #kind.seed, #kind.send { background: #fee2e2; color: #991b1b; }
-  #kind.tangent_seed, #kind.tangent { background: #dbeafe; color: #1e40af; }
-  #stage { overflow: auto; text-align: center; min-height: 200px; }
-  #stage svg { width: 100%; height: auto; max-height: 72vh; }
-  .controls { display: flex; align-items: center; gap: 8px; margin-top: 10px; flex-wrap: wrap; }
-  button { font: inherit; padding: 5px 12px; border: 1px solid #cbd5e0; border-radius: 6px;
-           background: white; cursor: pointer; }
-  button:hover { background: #edf2f7; }
-  button:disabled { color: #a0aec0; cursor: default; background: white; }
-  #slider { flex: 1; min-width: 120px; }
-  select { font: inherit; padding: 4px; border: 1px solid #cbd5e0; border-radius: 6px; }
-  #counter { font-variant-numeric: tabular-nums; color: var(--muted); min-width: 5em;
-             text-align: right; }
-  ol { margin: 0; padding-left: 2.2em; max-height: 70vh; overflow: auto; font-size: 13px; }
-  li { padding: 2px 4px; border-radius: 4px; cursor: pointer; }
-  li:hover { background: #edf2f7; }
-  li.current { background: #fde68a; font-weight: 600; }
-  .legend { font-size: 12px; color: var(--muted); margin-top: 10px; }
-  .swatch { display: inline-block; width: 11px; height: 11px; border: 1px solid #4a5568;
-            border-radius: 2px; margin: 0 3px 0 10px; vertical-align: -1px; }
-  .help { font-size: 12px; color: var(--muted); margin-top: 8px; }
-  @media (max-width: 800px) { main { grid-template-columns: 1fr; } }
-</style>
-</head>
-<body>
-<main>
-  <section class="panel">
-    <h1>__TITLE__</h1>
-    <div><span id="kind"></span><span id="caption" aria-live="polite"></span></div>
-    <div id="stage"></div>
-    <div class="controls">
-      <button id="first" title="first step (Home)">|&#x25C0;</button>
-      <button id="prev" title="previous step (left arrow)">&#x25C0; Prev</button>
-      <button id="play" title="play / pause (space)">&#x25B6; Play</button>
-      <button id="next" title="next step (right arrow)">Next &#x25B6;</button>
-      <button id="last" title="last step (End)">&#x25B6;|</button>
-      <input id="slider" type="range" min="0" max="__LAST__" value="0" aria-label="step">
-      <span id="counter">1 / __COUNT__</span>
-      <select id="speed" title="play speed" aria-label="play speed">
-        <option value="0.5">0.5&times;</option><option value="1" selected>1&times;</option>
-        <option value="2">2&times;</option><option value="4">4&times;</option>
-      </select>
-    </div>
-    <div class="legend">
-      <span class="swatch" style="background:#fde68a"></span>just made
-      <span class="swatch" style="background:#bfdbfe"></span>sending
-      <span class="swatch" style="background:#fdba74"></span>receiving
-      <span class="swatch" style="background:#bbf7d0"></span>derivative final
-      <span class="swatch" style="background:#dc2626;border-color:#dc2626"></span>edge in use
-      &nbsp; Edges carry the local derivative d(child)/d(parent).
-    </div>
-    <div class="help">Keys: &larr; &rarr; step, space play / pause, Home / End.</div>
-  </section>
-  <aside class="panel">
-    <h1>Steps</h1>
-    <ol id="steps">
-__STEPS__
-    </ol>
-  </aside>
-</main>
-<script id="frames" type="application/json">__FRAMES__</script>
-<script>
-(function () {
-  "use strict";
-  var frames = JSON.parse(document.getElementById("frames").textContent);
-  var stage = document.getElementById("stage"), caption = document.getElementById("caption");
-  var kind = document.getElementById("kind"), slider = document.getElementById("slider");
-  var counter = document.getElementById("counter"), playButton = document.getElementById("play");
-  var items = document.querySelectorAll("#steps li");
-  var labels = {create: "build", seed: "backward", send: "backward",
-                tangent_seed: "forward", tangent: "forward"};
-  var current = -1, timer = null, last = frames.length - 1;
-
-  function show(index) {
-    index = Math.max(0, Math.min(last, index));
-    if (index === current) return;
-    if (current >= 0) items[current].classList.remove("current");
-    current = index;
-    var frame = frames[index];
-    stage.innerHTML = frame.svg;
-    var svg = stage.querySelector("svg"), natural = svg && parseFloat(svg.getAttribute("width"));
-    if (natural) svg.style.maxWidth = Math.round(natural * 1.333 * 2) + "px"; // at most 2x
-    caption.textContent = frame.caption;
-    kind.textContent = labels[frame.kind] || frame.kind;
-    kind.className = frame.kind;
-    slider.value = index;
-    counter.textContent = (index + 1) + " / " + frames.length;
-    items[index].classList.add("current");
-    items[index].scrollIntoView({block: "nearest"});
-    document.body.setAttribute("data-frame", index);
-    document.getElementById("prev").disabled = document.getElementById("first").disabled = index === 0;
-    document.getElementById("next").disabled = document.getElementById("last").disabled = index === last;
-  }
-  function stop() {
-    if (timer !== null) { clearInterval(timer); timer = null; }
-    playButton.innerHTML = "&#x25B6; Play";
-    document.body.removeAttribute("data-playing");
-  }
-  function play() {
-    if (timer !== null) { stop(); return; }
-    if (current === last) show(0);
-    playButton.innerHTML = "&#x275A;&#x275A; Pause";
-    document.body.setAttribute("data-playing", "");
-    timer = setInterval(advance, 900 / speed());
-  }
-  function advance() {
-    if (current >= last) { stop(); return; }
-    show(current + 1);
-    if (current >= last) stop();
-  }
-  function speed() { return parseFloat(document.getElementById("speed").value) || 1; }
-  document.getElementById("speed").onchange = function () {
-    if (timer !== null) { clearInterval(timer); timer = setInterval(advance, 900 / speed()); }
-  };
-  function step(delta) { stop(); show(current + delta); }
-
-  document.getElementById("first").onclick = function () { stop(); show(0); };
-  document.getElementById("prev").onclick = function () { step(-1); };
-  document.getElementById("next").onclick = function () { step(1); };
-  document.getElementById("last").onclick = function () { stop(); show(last); };
-  playButton.onclick = play;
-  slider.oninput = function () { stop(); show(parseInt(slider.value, 10)); };
-  items.forEach(function (item) {
-    item.onclick = function () { stop(); show(parseInt(item.getAttribute("data-index"), 10)); };
-  });
-  document.addEventListener("keydown", function (event) {
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
-    if (event.target === slider && event.key.indexOf("Arrow") === 0) return; // the slider steps
-    var keys = {ArrowRight: function () { step(1); }, ArrowDown: function () { step(1); },
-                ArrowLeft: function () { step(-1); }, ArrowUp: function () { step(-1); },
-                Home: function () { stop(); show(0); }, End: function () { stop(); show(last); },
-                " ": play};
-    if (keys[event.key] && !(event.key === " " && event.target.tagName === "BUTTON")) {
-      event.preventDefault();
-      keys[event.key]();
-    }
-  });
-  show(0);
-})();
-</script>
-</body>
-</html>
-"""
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = {"text/html": self._repr_html_(), "text/plain": "<step-through player>"}
+        if self.svg:
+            bundle["image/svg+xml"] = self.svg
+        return bundle

@@ -314,7 +314,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
                nodes_total: int | None = None, groups: Groups | None = None,
                clusters: bool = False,
                folded: Iterable[Value] = (), node_ids: Mapping[Value, str] | None = None,
-               classes: Mapping[Value, str] | None = None) -> Drawing:
+               classes: Mapping[Value, str] | None = None, tooltips: bool = True) -> Drawing:
     """Draw exactly ``nodes`` (parents before children); the engine room of ``to_dot``.
 
     The step-through frames use the extra knobs: ``grads`` (the numbers to show instead of
@@ -325,7 +325,8 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
     ``clusters`` box each neuron inside a box per layer;
     ``folded`` parameters are not drawn but named in their neuron's input sum. ``node_ids`` are
     the nodes' ids in the SVG (default n0, n1, ...; edge i is e{i}) and ``classes`` extra SVG
-    classes per node: the player restyles the picture through them.
+    classes per node: the player restyles the picture through them. ``tooltips=False`` leaves
+    out the hover texts (a smaller SVG).
     """
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
@@ -387,13 +388,15 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             attributes["penwidth"] = "2.5"
         if min_chars.get(node):  # keeps the width a frame's numbers will need: a steady layout
             attributes["width"] = f"{0.1 * min_chars[node] + 0.2:.2f}"
-        target.node(ids[node], label, fillcolor=background,
-                    tooltip=_plain(", ".join(fields)), **attributes)
+        if tooltips:
+            attributes["tooltip"] = _plain(", ".join(fields))
+        target.node(ids[node], label, fillcolor=background, **attributes)
     for layer_box, neuron_boxes in boxes.get(_LAYERS, []):
         for neuron_box in neuron_boxes:  # each box whole before it is copied into its parent
             layer_box.subgraph(neuron_box)
         dot.subgraph(layer_box)
     edge_number = 0
+    dot.edge_list = []  # (parent, child) of edge e0, e1, ... (their SVG ids with node_ids)
     for node in nodes:
         for parent, local in zip(node.parents, node.local_grads):
             if parent not in drawn or _skipped(parent, hide_constants):
@@ -404,6 +407,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             if node_ids is not None:
                 attributes["id"] = f"e{edge_number}"
             edge_number += 1
+            dot.edge_list.append((parent, node))
             if parent.is_constant and not parent.label:
                 attributes.update(style="dashed", color=COLOR["muted"],
                                   fontcolor=COLOR["constant"])
@@ -415,7 +419,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             if node in hidden or parent in hidden:
                 attributes["style"] = "invis"
             child, above = name_of(node), name_of(parent)
-            if child and above and not parent.is_constant:
+            if child and above and not parent.is_constant and tooltips:
                 attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}")
             dot.edge(ids[parent], ids[node], **attributes)
     dot.nodes_drawn = sum(not _skipped(node, hide_constants) for node in nodes)

@@ -136,7 +136,7 @@ def test_every_frame_draws_with_one_layout(recorded):
     assert len(boxes) == 1
     first = ET.fromstring(t.frames[0].to_svg(backend="wasm"))
     drawn = {"".join(x.itertext()) for x in first.iter(f"{SVG_NS}text")}
-    assert drawn == {"a", "data 2", "grad 0"}  # nodes not made yet are not drawn
+    assert drawn == {"a", "data 2", "grad –"}  # nodes not made yet are not drawn; no grad yet
 
 
 def test_html_player_is_one_self_contained_file(recorded, tmp_path):
@@ -148,13 +148,106 @@ def test_html_player_is_one_self_contained_file(recorded, tmp_path):
     assert "<link" not in page and "@import" not in page
     urls = set(re.findall(r"https?://[^\s\\\"'<>]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
-    data = json.loads(re.search(r'<script id="frames" type="application/json">(.*?)</script>',
-                                page, re.S).group(1))
-    assert [frame["caption"] for frame in data] == [f.caption for f in t.frames]
-    for frame in data:
-        assert ET.fromstring(frame["svg"]).tag == f"{SVG_NS}svg"
+    data = player_data(page)
+    captions = [frame["c"] for frame in data["frames"]]
+    assert captions[:-1] == [f.caption for f in t.frames]
+    assert captions[-1] == "every input's derivative: de/da = 2, de/db = 5"  # REFERENCE §1
+    picture = ET.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))
+    assert page.count("<svg") == 1  # one picture; the frames only restyle it
+    ids = {g.get("id") for g in picture.iter(f"{SVG_NS}g")}
+    assert {f"n{i}" for i in range(data["nodes"])} <= ids
+    assert {f"e{j}" for j in range(len(data["edges"]))} <= ids
     for control in ('id="prev"', 'id="next"', 'id="play"', 'id="slider"', 'id="caption"'):
         assert control in page
+
+
+def player_data(page):
+    return json.loads(re.search(r'<script id="player-data" type="application/json">(.*?)</script>',
+                                page, re.S).group(1))
+
+
+def replay(data):
+    """Each frame's full state, rebuilt from the page's changes as the player's script does."""
+    states, texts, out = {}, {}, []
+    for frame in data["frames"]:
+        states.update(dict(map(tuple, frame.get("s", []))))
+        texts.update(dict(map(tuple, frame.get("t", []))))
+        out.append((dict(states), dict(texts)))
+    return out
+
+
+def test_player_frames_tell_the_texts_story(recorded):
+    """Grads read "–" until backward reaches a node, then the hand-derived piles; inputs keep
+    their own kind; each step lights its edge."""
+    t, (a, b, c, d, e) = recorded
+    page = t.to_html(backend="wasm")
+    data = player_data(page)
+    names = {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4}
+    picture = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    index = {}
+    for node_id, text in re.findall(r'<g id="(n\d+)" class="node[^"]*">.*?>([^<]+)</text>',
+                                    picture, re.S):
+        index[text.split(" ")[0]] = int(node_id[1:])
+    assert set(names) <= set(index)
+    states = replay(data)
+    build_states, build_texts = states[4]
+    assert all(build_texts[index[n]] == "grad –" for n in names)
+    final_states, final_texts = states[-2]
+    assert {n: final_texts[index[n]] for n in names} == {
+        "a": "grad 2", "b": "grad 5", "c": "grad 2", "d": "grad 3", "e": "grad 1"}
+    assert 'class="node k&#45;input"' in picture or 'class="node k-input"' in picture
+    for frame, recorded_frame in zip(data["frames"][5:], t.frames[5:]):
+        if recorded_frame.kind == "send":
+            assert len(frame["e"]) == 1
+            assert data["edges"][frame["e"][0]] == [index[recorded_frame.edges[0][0].label],
+                                                     index[recorded_frame.edges[0][1].label]]
+
+
+def test_a_step_that_sends_nothing_says_why():
+    """relu is off at z = -1: its edge carries 0 (not an event of the engine) and the step says
+    so; w * x with x = 0 sends nothing to w either."""
+    with trace() as t:
+        w = Value(2.0, label="w"); x = Value(0.0, label="x"); b = Value(-1.0, label="b")
+        z = w * x + b; z.label = "z"
+        a = z.relu(); a.label = "a"
+        out = a + w; out.label = "out"
+    t.backward(out)
+    captions = [f.caption for f in t.frames]
+    assert "a sends nothing to z: relu is off: 1 x 0 = 0" in captions
+    assert w.grad == 1.0 and x.grad == 0.0 and z.grad == 0.0  # the engine's numbers are unchanged
+    silent = next(f for f in t.frames if f.caption.startswith("a sends nothing"))
+    assert silent.edges == ((z, a),) and silent.grads.get(z, 0.0) == 0.0
+
+
+def test_a_neurons_sends_are_one_step_in_the_player():
+    """A neuron's input sum sends to w1, x1, ..., b: one step in the list, which opens."""
+    xs = [Value(float(k), label=f"x{k}") for k in range(3)]
+    ws = [Value(0.5, label=f"w{k}") for k in range(3)]
+    with trace() as t:
+        z = Value.affine(ws, xs, Value(0.1, label="b")); z.label = "z"
+    t.backward(z)
+    data = player_data(t.to_html(backend="wasm"))
+    assert len(data["groups"]) == 1
+    group = data["groups"][0]
+    sends = [f for f in t.frames if f.kind == "send"]
+    assert (group["first"], group["last"]) == (sends[0].index, sends[-1].index)
+    assert len(sends) == 7 and len(group["edges"]) == 7  # 3 weights, 3 inputs, the bias
+    assert group["caption"] == "z sends 1 x its edges' derivatives to its 7 inputs"
+
+
+def test_a_thousand_frames_fit_in_two_megabytes(tmp_path):
+    """One picture plus per-frame changes: a trace of 1,000+ frames stays small."""
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(3, [8, 8, 1], seed=0)
+    with trace() as t:
+        loss = sum((model([0.1 * i, -0.2, 0.3 * i]) - 1.0) ** 2 for i in range(6))
+    t.backward(loss)
+    assert len(t.frames) >= 1000
+    path = tmp_path / "steps.html"
+    t.to_html(path)
+    size = path.stat().st_size
+    assert size <= 2_000_000, size
+    assert len(player_data(path.read_text(encoding="utf-8"))["frames"]) == len(t.frames) + 1
 
 
 def test_player_text_is_escaped():
@@ -179,10 +272,17 @@ def test_player_limits(recorded):
 
 def test_player_in_jupyter(recorded):
     t, _ = recorded
-    inline = t.player(widgets=False, backend="wasm")
+    inline = t.player(backend="wasm")
     assert inline._repr_html_().startswith("<iframe srcdoc=")
-    widgets = pytest.importorskip("ipywidgets")
-    box = t.player(widgets=True, backend="wasm")
-    assert isinstance(box, widgets.VBox)
+    bundle = inline._repr_mimebundle_()
+    assert "player-data" in bundle["text/html"]
+    assert ET.fromstring(bundle["image/svg+xml"]).tag == f"{SVG_NS}svg"  # where scripts don't run
+    assert t.player(widgets=True, backend="wasm").html == inline.html  # one player everywhere
     assert isinstance(Trace._repr_mimebundle_(t)["image/svg+xml"], str)
-    assert "<svg" in t.frames[3]._repr_mimebundle_()["image/svg+xml"]
+
+
+def test_a_frame_in_jupyter_shows_its_caption(recorded):
+    t, _ = recorded
+    svg = t.frames[3]._repr_mimebundle_()["image/svg+xml"]
+    texts = {"".join(x.itertext()) for x in ET.fromstring(svg).iter(f"{SVG_NS}text")}
+    assert "step 4: d = b + 1 = 2" in texts
