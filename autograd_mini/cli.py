@@ -198,6 +198,8 @@ def run_graph(args) -> int:
                "hide_constants": args.hide_constants}
 
     if chosen == "html":
+        if args.output is None:  # a page of HTML is not for the terminal: steps.html, said so
+            args.output = _default_player_path()
         from .trace import trace
         with trace(args.number_format) as recording:
             built = expression.evaluate(values)
@@ -227,6 +229,17 @@ def run_graph(args) -> int:
     cut = (f", {drawing.nodes_drawn} of {drawing.nodes_total} nodes drawn"
            if drawing.nodes_drawn < drawing.nodes_total else f", {drawing.nodes_drawn} nodes")
     return _emit(args, data, (f"Graphviz: {used}" if used else "DOT") + cut)
+
+
+DEFAULT_PLAYER = "steps.html"
+
+
+def _default_player_path() -> str:
+    """Where ``--steps`` without ``-o`` writes: steps.html, never over a file already there."""
+    if os.path.lexists(DEFAULT_PLAYER):
+        raise UsageError(f"--steps without -o writes {DEFAULT_PLAYER}, which already exists "
+                         f"here: give -o NAME.html (or -o - to print the page)")
+    return DEFAULT_PLAYER
 
 
 def _emit(args, data: bytes, note: str) -> int:

@@ -286,3 +286,19 @@ def test_a_frame_in_jupyter_shows_its_caption(recorded):
     svg = t.frames[3]._repr_mimebundle_()["image/svg+xml"]
     texts = {"".join(x.itertext()) for x in ET.fromstring(svg).iter(f"{SVG_NS}text")}
     assert "step 4: d = b + 1 = 2" in texts
+
+
+def test_steps_without_output_writes_steps_html_and_says_so(capsys, tmp_path, monkeypatch):
+    """Not 110 KB of HTML on the terminal: steps.html, named on stderr; never over a file."""
+    from autograd_mini import cli
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["graph", "c = a + b; d = b + 1; e = c * d", "a=2", "b=1", "--steps",
+                     "--backend", "wasm"])
+    out, err = capsys.readouterr()
+    assert code == 0 and out == "" and "wrote steps.html (11 steps)" in err
+    assert (tmp_path / "steps.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    (tmp_path / "steps.html").write_text("the user's own page")
+    code = cli.main(["graph", "a * b", "a=2", "b=1", "--steps", "--backend", "wasm"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "steps.html, which already exists" in err and "-o NAME.html" in err
+    assert (tmp_path / "steps.html").read_text() == "the user's own page"
