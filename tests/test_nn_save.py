@@ -118,8 +118,10 @@ def test_a_file_of_another_shape_says_what_does_not_match(tmp_path, edit, messag
 
 
 def test_missing_and_foreign_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no saved model at"):
+    with pytest.raises(nn.ModelFileError, match="no saved model at .*nothing.json"):
         nn.load(tmp_path / "nothing.json")
+    with pytest.raises(nn.ModelFileError, match="is a directory, not a saved model"):
+        nn.load(tmp_path)
     (tmp_path / "bytes.json").write_bytes(b"\x80\x81\xff")
     with pytest.raises(nn.ModelFileError, match="not UTF-8"):
         nn.load(tmp_path / "bytes.json")
@@ -192,3 +194,196 @@ def test_saving_over_a_file_keeps_its_permissions(tmp_path):
     os.chmod(path, 0o640)
     nn.MLP(2, [1], seed=1).save(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+# -- hostile files: only ModelFileError, naming the file, ever leaves nn.load ----------------------
+
+def test_nan_sign_and_payload_survive_bit_for_bit(tmp_path):
+    patterns = [0x7FF8000000000000, 0xFFF8000000000000, 0x7FF0000000000001, 0xFFF4000000000123,
+                0x7FFFFFFFFFFFFFFF]
+    nans = [struct.unpack(">d", struct.pack(">Q", p))[0] for p in patterns]
+    model = nn.MLP(2, [2, 1], seed=0)
+    for p, x in zip(model.parameters(), nans):
+        p.data = x
+    model.save(tmp_path / "m.json")
+    loaded = nn.load(tmp_path / "m.json")
+    got = [struct.unpack(">Q", bits(p.data))[0] for p in loaded.parameters()[:len(nans)]]
+    assert [hex(g) for g in got] == [hex(p) for p in patterns]
+    assert json.loads((tmp_path / "m.json").read_text())["parameters"]  # still plain JSON
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.booleans(), st.integers(1, 2**52 - 1))
+def test_any_nan_survives(tmp_path_factory, negative, payload):
+    pattern = (negative << 63) | (0x7FF << 52) | payload
+    model = nn.Neuron(1, seed=0)
+    model.b.data = struct.unpack(">d", struct.pack(">Q", pattern))[0]
+    path = tmp_path_factory.mktemp("nan") / "m.json"
+    model.save(path)
+    assert bits(nn.load(path).b.data) == struct.pack(">Q", pattern)
+
+
+def write_document(tmp_path, document, name="m.json"):
+    path = tmp_path / name
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    return path
+
+
+def test_the_architecture_is_checked_before_anything_is_built(tmp_path, monkeypatch):
+    """A 264-byte file asking for a billion inputs is refused without building the model."""
+    def must_not_build(config):
+        raise AssertionError(f"built {config} before checking the parameters")
+
+    monkeypatch.setattr(serialize, "from_config", must_not_build)
+    document = {"format": "autograd_mini.nn", "version": 1,
+                "architecture": {"type": "MLP", "nin": 1000000000, "nouts": [1],
+                                 "activations": ["linear"]},
+                "parameter_count": 2, "parameters": {"layers.0.weight": [[0.5]],
+                                                     "layers.0.bias": [0.0]}, "sha256": "0"}
+    path = write_document(tmp_path, document)
+    with pytest.raises(nn.ModelFileError, match=r"m.json: .*nin should be a whole number from 1 "
+                                                r"to 10,000,000, got 1000000000"):
+        nn.load(path, verify=False)
+    document["architecture"].update(nin=100_000, nouts=[100_000])  # each fine, together too big
+    path = write_document(tmp_path, document)
+    with pytest.raises(nn.ModelFileError, match=r"m.json: .* has 10,000,100,000 parameters; files "
+                                                r"of at most 10,000,000 are loaded"):
+        nn.load(path, verify=False)
+    document["architecture"].update(nin=2, nouts=[1])
+    path = write_document(tmp_path, document)
+    with pytest.raises(nn.ModelFileError, match=r"layers.0.weight\[0\] should be a row of 2"):
+        nn.load(path, verify=False)
+    document["parameters"]["layers.0.weight"] = [[0.5, 0.25]]
+    path = write_document(tmp_path, document)
+    with pytest.raises(nn.ModelFileError, match=r"parameter_count is 2, but .* has 3"):
+        nn.load(path, verify=False)
+
+
+def test_expected_shapes_agree_with_the_models(tmp_path):
+    for model in (nn.Neuron(3, seed=0), nn.Layer(2, 4, seed=0), nn.MLP(3, [4, 2, 1], seed=0),
+                  nn.MLP(1, [1], seed=0)):
+        shapes = {name: shape for name, (shape, _) in model._layout().items()}
+        assert serialize.expected_shapes(model.config()) == shapes
+
+
+@pytest.mark.parametrize("replacement, message", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("[" * 1000 + "0.5" + "]" * 1000, "nested too deeply|should be a number"),
+    (str(10**400), "beyond the range of a float|digits"),
+    ("1e400", "beyond the range of a float"),
+    ("-1e999", "beyond the range of a float"),
+    ("1" * 5000, r"integer of [\d,]+ digits"),
+])
+def test_hostile_numbers_and_nesting(tmp_path, replacement, message):
+    path = saved(tmp_path)
+    text = path.read_text()
+    document = json.loads(text)
+    first = json.dumps(document["parameters"]["layers.0.bias"][0])
+    path.write_text(text.replace(first, replacement, 1))
+    for verify in (True, False):
+        with pytest.raises(nn.ModelFileError, match=rf"m.json: .*({message})"):
+            nn.load(path, verify=verify)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_devices_and_fifos_are_not_read(tmp_path):
+    """/dev/zero never ends: load regular files only (checked in a process with little memory,
+    so a regression fails instead of filling the machine's memory)."""
+    program = ("import resource, nn\n"
+               "resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+               "try:\n    nn.load('/dev/zero')\n"
+               "except nn.ModelFileError as error:\n    print('refused:', error)\n")
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=120)
+    assert done.stdout.startswith("refused: /dev/zero: not a regular file"), done.stderr[-500:]
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # no writer: opening it for reading must not wait
+    with pytest.raises(nn.ModelFileError, match="pipe: not a regular file"):
+        nn.load(fifo)
+
+
+def test_a_file_over_the_size_cap_is_refused(tmp_path, monkeypatch):
+    path = saved(tmp_path)
+    monkeypatch.setattr(serialize, "MAX_FILE_BYTES", 100)
+    with pytest.raises(nn.ModelFileError, match=r"m.json: .*larger than"):
+        nn.load(path)
+
+
+VALID = None
+
+
+def valid_text() -> str:
+    global VALID
+    if VALID is None:
+        model = nn.MLP(2, [3, 1], seed=0)
+        model.parameters()[0].data = math.nan
+        VALID = serialize.dumps(model)
+    return VALID
+
+
+hostile_pieces = st.one_of(
+    st.integers(-10**6, 10**6).map(str),
+    st.sampled_from(["1e400", "-1e999", "NaN", "Infinity", "-0.0", "true", "null", '"x"', "{}",
+                     "[]", '"NaN:0x7ff8000000000001"', '"NaN:0x0000000000000001"',
+                     str(10**400), "1" * 5000, "9" * 30, "1000000000", "-1", "0"]),
+    st.integers(1, 3000).map(lambda n: "[" * n + "1" + "]" * n),
+    st.integers(1, 3000).map(lambda n: '{"a":' * n + "1" + "}" * n),
+)
+
+
+@st.composite
+def hostile_files(draw):
+    text = valid_text()
+    how = draw(st.sampled_from(["truncate", "replace", "flip", "architecture", "count"]))
+    if how == "truncate":
+        return text[:draw(st.integers(0, len(text)))]
+    if how == "flip":
+        position = draw(st.integers(0, len(text) - 1))
+        return text[:position] + draw(st.characters(max_codepoint=0x7F)) + text[position + 1:]
+    document = json.loads(text)
+    if how == "architecture":
+        field = draw(st.sampled_from(["nin", "nouts", "activations", "type"]))
+        if draw(st.booleans()):
+            document["architecture"][field] = "@hostile@"
+            return json.dumps(document).replace('"@hostile@"', draw(hostile_pieces))
+        document["architecture"][field] = draw(st.lists(st.integers(-5, 10**7), max_size=3))
+        return json.dumps(document)
+    if how == "count":
+        document["parameter_count"] = draw(st.integers(-10, 10**12))
+        return json.dumps(document)
+    # replace one number (or bracket) of the parameters by a hostile piece
+    numbers = [m.start() for m in __import__("re").finditer(r"-?\d[\d.e+-]*|NaN", text)]
+    start = draw(st.sampled_from(numbers))
+    end = start + len(__import__("re").match(r"-?\d[\d.e+-]*|NaN", text[start:])[0])
+    return text[:start] + draw(hostile_pieces) + text[end:]
+
+
+@settings(max_examples=150, deadline=None)
+@given(hostile_files(), st.booleans())
+def test_hostile_files_give_a_model_or_a_model_file_error(tmp_path_factory, text, verify):
+    path = tmp_path_factory.mktemp("hostile") / "hostile.json"
+    path.write_text(text)
+    try:
+        model = nn.load(path, verify=verify)
+    except nn.ModelFileError as error:
+        assert str(path) in str(error)
+    else:
+        assert isinstance(model, nn.Module)
+        assert len(model.parameters()) <= serialize.MAX_PARAMETERS
+
+
+def test_an_architecture_of_another_type_is_bounded_before_building(tmp_path, monkeypatch):
+    def must_not_build(config):
+        raise AssertionError(f"built {config} before checking its size")
+
+    monkeypatch.setattr(serialize, "from_config", must_not_build)
+    document = {"format": "autograd_mini.nn", "version": 1,
+                "architecture": {"type": "Maxout", "nin": 10**9, "nout": 10**9, "k": 2},
+                "parameter_count": 1, "parameters": {"weight": [0.5]}, "sha256": "0"}
+    with pytest.raises(nn.ModelFileError, match=r"m.json: .*size of 1,000,000,000"):
+        nn.load(write_document(tmp_path, document), verify=False)
+    document["architecture"].update(nin=5000, nout=5000, k=4)
+    with pytest.raises(nn.ModelFileError, match=r"m.json: .*too large to load"):
+        nn.load(write_document(tmp_path, document), verify=False)
