@@ -686,14 +686,16 @@ def save(output, path: str | os.PathLike, *, backend: str = "auto", **options) -
 def value_mimebundle(value: Value, include=None, exclude=None) -> dict[str, str]:
     """What Jupyter shows for a Value: the SVG of its graph, and its repr as text.
 
-    If no renderer works, the text says why instead of failing the cell.
+    A network too big to draw whole shows as its layers, with a line saying how to see more
+    (``to_dot(..., group="auto")``). If no renderer works, the text says why instead of failing
+    the cell.
     """
     bundle = {"text/plain": repr(value)}
     wanted = (include is None or "image/svg+xml" in include) and \
         not (exclude and "image/svg+xml" in exclude)
     if wanted:
         try:
-            bundle["image/svg+xml"] = str(to_svg(value))
+            bundle["image/svg+xml"] = str(to_svg(value, group="auto"))
         except RenderError as error:
             bundle["text/plain"] += f"\n(graph not drawn: {error})"
     return bundle

@@ -284,3 +284,149 @@ def test_ipython_displays_every_graph_object_as_svg(seed_graph):
         assert ET.fromstring(data["image/svg+xml"]).tag == f"{SVG_NS}svg", type(shown)
     data, _ = shell.display_formatter.format(t.player(widgets=False))
     assert data["text/html"].startswith("<iframe srcdoc=")
+
+
+# -- networks: neurons and layers --------------------------------------------------------------
+
+def clusters_of(svg):
+    """{cluster id: (label, bounding box)} and {node id: centre} read from the SVG."""
+    root = ET.fromstring(svg)
+    clusters, centres = {}, {}
+    for group in root.iter(f"{SVG_NS}g"):
+        shape = group.find(f".//{SVG_NS}path")
+        if shape is None:
+            shape = group.find(f".//{SVG_NS}polygon")
+        if shape is None:
+            continue
+        numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", shape.get("d") or
+                                                 shape.get("points"))]
+        xs, ys = numbers[0::2], numbers[1::2]
+        box = (min(xs), min(ys), max(xs), max(ys))
+        text = group.find(f".//{SVG_NS}text")
+        if group.get("class") == "cluster":
+            clusters[group.get("id")] = ("".join(text.itertext()) if text is not None else "", box)
+        elif group.get("class") == "node":
+            centres[group.get("id")] = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    return clusters, centres
+
+
+def inside(point, box):
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_neuron_boxes_match_the_models_layers_and_neurons(backend):
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [4, 3, 1], seed=0)
+    out = model([0.5, -1.0])
+    out.backward()
+    drawing = to_dot(out, group="neuron")
+    svg = to_svg(drawing, backend=backend)
+    clusters, centres = clusters_of(svg)
+    expected = {f"layer{i}" for i in range(3)} | {
+        f"layer{i}_neuron{j}" for i, layer in enumerate(model.layers)
+        for j in range(layer.nout)}
+    assert set(clusters) == expected
+    for i, layer in enumerate(model.layers):
+        assert clusters[f"layer{i}"][0] == f"layer {i}: {layer.nout} {layer.activation}"
+        for j in range(layer.nout):
+            assert clusters[f"layer{i}_neuron{j}"][0] == f"neuron {j}"
+    # every node of neuron j of layer i (sum, activation, its weights and bias) sits in its box
+    nodes, _ = svg_nodes_and_edges(svg)
+    title_of = {texts[0].split(" ")[0]: title for title, texts in nodes.items()}
+    root = ET.fromstring(svg)
+    centre_by_title = {}
+    for group in root.iter(f"{SVG_NS}g"):
+        if group.get("class") == "node":
+            centre_by_title[group.find(f"{SVG_NS}title").text] = centres[group.get("id")]
+    for i, layer in enumerate(model.layers):
+        for j, neuron in enumerate(layer.neurons):
+            box = clusters[f"layer{i}_neuron{j}"][1]
+            names = [f"z{i}[{j}]", f"w{i}[{j},0]", f"b{i}[{j}]"]
+            if neuron.activation != "linear":
+                names.append(f"a{i}[{j}]")
+            for name in names:
+                assert inside(centre_by_title[title_of[name]], box), (name, i, j)
+    # the network's inputs are named, and drawn outside every box
+    assert "x[0]" in title_of and "x[1]" in title_of
+    for name in ("x[0]", "x[1]"):
+        assert not any(inside(centre_by_title[title_of[name]], box) for _, box in clusters.values())
+
+
+def test_neurons_appear_in_index_order():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(3, [5, 1], seed=2)
+    source = to_dot(model([1.0, 2.0, 3.0]), group="neuron").source
+    order = re.findall(r"subgraph cluster_l0_n(\d+)", source)
+    assert order == ["0", "1", "2", "3", "4"]
+    assert re.search(r'label="z0\[3\] = w0\[3,·\]·x \+ b0\[3\]', source)  # as the texts write it
+    assert re.search(r'label="a0\[3\] = relu\(z0\[3\]\)', source)
+
+
+def test_layer_view_one_box_per_layer_with_size_and_activation():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    loss = sum((model([0.1 * i, 0.2]) - 1.0) ** 2 for i in range(5))
+    svg = to_svg(loss, group="layer", backend="wasm")
+    nodes, edges = svg_nodes_and_edges(svg)
+    assert nodes["layer0"][:2] == ["layer 0: 16 relu", "48 parameters"]   # 16 x (2 + 1)
+    assert nodes["layer1"][:2] == ["layer 1: 16 relu", "272 parameters"]  # 16 x (16 + 1)
+    assert nodes["layer2"][:2] == ["layer 2: 1 linear", "17 parameters"]
+    assert all("× 5 examples" in nodes[f"layer{i}"] for i in range(3))
+    assert nodes["inputs"][:2] == ["inputs: 2", "x[0], x[1]"]
+    assert ("inputs", "layer0") in edges and ("layer0", "layer1") in edges
+    assert ("layer1", "layer2") in edges and ("layer0", "layer2") not in edges
+    assert edges["layer0", "layer1"] == "80 values"  # 16 activations x 5 examples
+
+
+def test_a_hand_built_network_groups_by_structure():
+    """No nn labels: neurons are sums of the same op over the same inputs."""
+    xs = [Value(1.0, label="p"), Value(2.0, label="q")]
+    hidden = [Value.affine([Value(0.1 * j), Value(0.2)], xs, Value(0.0)).tanh() for j in range(3)]
+    out = Value.affine([Value(1.0), Value(-1.0), Value(0.5)], hidden)
+    nodes, _ = svg_nodes_and_edges(to_svg(out, group="layer", backend="wasm"))
+    assert nodes["layer0"][0] == "layer 0: 3 tanh" and nodes["layer1"][0] == "layer 1: 1 linear"
+    with pytest.raises(ValueError, match="group must be"):
+        to_dot(out, group="neurons")
+    assert "no neurons found" in to_dot(Value(1.0) * 2, group="layer").source
+
+
+def test_jupyter_shows_a_big_network_as_its_layers(monkeypatch):
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    loss = sum((model([0.1 * i, 0.2]) - 1.0) ** 2 for i in range(3))
+    svg = loss._repr_mimebundle_()["image/svg+xml"]
+    nodes, _ = svg_nodes_and_edges(svg)
+    assert {"inputs", "layer0", "layer1", "layer2"} <= set(nodes)
+    texts = {"".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")}
+    note = next(t for t in texts if t.startswith("layer view of"))
+    assert "group='neuron'" in note and "max_nodes=None" in note
+    small = nn.MLP(2, [2, 1], seed=0)([1.0, 2.0])  # small enough: drawn node by node
+    nodes, _ = svg_nodes_and_edges(small._repr_mimebundle_()["image/svg+xml"])
+    assert "layer0" not in nodes
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_control_characters_in_labels_give_well_formed_svg(backend):
+    x = Value(1.0, label="nul\x00bell\x07esc\x1bdel\x7f")
+    y = x * 2
+    y.label = "tab\tand\nnewline\x0c"
+    svg = to_svg(y, backend=backend, title="title\x00with nul")
+    root = ET.fromstring(svg)  # well-formed XML
+    texts = {"".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")}
+    assert "nul␀bell␇esc␛del␡" in texts
+    assert any(t.startswith("tab and newline = nul␀") for t in texts)
+    assert "title␀with nul" in texts
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_title_is_text_not_html(backend):
+    title = "<b>bold?</b> & <i>x</i>"
+    drawing = to_dot(Value(1.0, label="a") * 2, title=title)
+    assert 'label="<b>bold?</b> & <i>x</i>"' in drawing.source  # a quoted string, not <...>
+    texts = {"".join(t.itertext()) for t in ET.fromstring(to_svg(drawing, backend=backend))
+             .iter(f"{SVG_NS}text")}
+    assert title in texts
+    html_like = to_dot(Value(1.0, label="<b>x</b>"), title="<<b>x</b>>")
+    assert 'label="<<b>x</b>>"' in html_like.source
+    assert ET.fromstring(to_svg(html_like, backend=backend)) is not None
