@@ -15,10 +15,17 @@ ACTIVE = [0]  # number of switches currently entered, in any thread
 grad_enabled: ContextVar[bool] = ContextVar("grad_enabled", default=True)
 anomaly_enabled: ContextVar[bool] = ContextVar("anomaly_enabled", default=False)
 listeners: ContextVar[tuple] = ContextVar("listeners", default=())
+# the name of the op whose derivative rule is running on Values (create_graph), else None
+rule_running: ContextVar[str | None] = ContextVar("rule_running", default=None)
 
 
 class AnomalyError(FloatingPointError):
     """Raised inside ``detect_anomaly()`` at the first NaN or infinity an op produces."""
+
+
+class GraphCutError(TypeError):
+    """A derivative rule run on Values (``create_graph``) took a number out of one (math.exp(x),
+    float(x)): the derivatives it builds would not reach the next order."""
 
 
 @contextmanager

@@ -13,35 +13,45 @@ from __future__ import annotations
 import functools
 import gc
 import math
-from contextlib import contextmanager
+import operator
 from typing import Iterable, Sequence
 
 from . import context
-from .value import CONSTANT, Value, constant
+from .value import CLOSURE, CONSTANT, MANY, Value, closure_refusal, constant
 
 _ACTIVE = context.ACTIVE
 
 
-@contextmanager
-def collector_paused():
+class collector_paused:
     """Pause Python's cycle collector inside this block (as it was, after).
 
     A graph holds no reference cycles, so the collector can find nothing in what building or
-    walking one allocates (nodes, stacks, orders, gradient nodes); yet on a big graph it would be
-    triggered thousands of times and rescan every live node, which can cost more than the work
-    itself. Graph walks run inside it; so does each step of ``nn.fit``.
+    walking one allocates. The engine itself no longer needs this (a node is one tracked object
+    and the walks allocate none per node: see bench/results.md), but a loop that builds very
+    large graphs may still use it; ``nn.fit`` runs each step inside it.
+
+    >>> import gc
+    >>> from autograd_mini import collector_paused
+    >>> with collector_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
     """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+
+    __slots__ = ("_was_enabled",)
+
+    def __enter__(self) -> None:
+        self._was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc) -> None:
+        if self._was_enabled:
+            gc.enable()
 
 
 def _collector_paused(walk):
+    """Decorator form of ``collector_paused`` (for code that allocates many objects per node)."""
     @functools.wraps(walk)
     def paused(*args, **kwargs):
         with collector_paused():
@@ -49,7 +59,17 @@ def _collector_paused(walk):
     return paused
 
 
-@_collector_paused
+def _parents(node: Value) -> tuple:
+    """node.parents without the property call (the walks run it once per node)."""
+    b = node._b
+    if b is None:
+        a = node._a
+        return () if a is None else (a,)
+    if b is MANY or b is CLOSURE:
+        return node._a
+    return (node._a, b)
+
+
 def topological_order(root: Value, stop_at: Iterable[Value] = (), *,
                       forwards: bool = False) -> list[Value]:
     """Every node ``root`` depends on, each after all of its parents (``root`` last).
@@ -58,59 +78,151 @@ def topological_order(root: Value, stop_at: Iterable[Value] = (), *,
     mode) reaches a node's parents in their written order: for e = (a+b)*(b+1), c before d, as
     in the texts. ``forwards=True`` gives that written order reading the list forwards (what a
     drawing wants, to place c above d). Nodes in ``stop_at`` are treated as leaves: the walk
-    does not go above them.
+    does not go above them, and they are not listed.
+
+    >>> from autograd_mini import Value
+    >>> a = Value(2.0, label="a"); b = Value(1.0, label="b")
+    >>> [n.label or n.op or n.data for n in topological_order((a + b) * (b + 1))]
+    [1.0, 'b', '+', 'a', '+', '*']
     """
-    order: list[Value] = []
-    seen = set(stop_at)
-    if root in seen or not root._parents:
+    stop = set(stop_at)
+    if root in stop or root._a is None:
         return [root]
-    seen.add(root)
-    parents_of = iter if forwards else reversed
-    stack = [(root, parents_of(root._parents))]
-    push, pop, emit_node, visit = stack.append, stack.pop, order.append, seen.add
+    # A depth-first walk with an explicit stack (no recursion: a 10^6-node chain is fine) that
+    # allocates nothing per node: a node is pushed once to be expanded and once more, under its
+    # parents, to be placed; ``placed`` maps it to False in between and to True once listed.
+    order: list[Value] = []
+    placed: dict[Value, bool] = {}
+    stack = [root]
+    pop, push, extend, emit, state = stack.pop, stack.append, stack.extend, order.append, placed.get
     while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent not in seen:
-                visit(parent)
-                if parent._parents:
-                    push((parent, parents_of(parent._parents)))
-                    break
-                emit_node(parent)
-        else:
-            pop()
-            emit_node(node)
+        node = pop()
+        done = state(node)
+        if done is None:
+            if node in stop:
+                continue
+            parents = _parents(node)
+            if not parents:
+                placed[node] = True
+                emit(node)
+                continue
+            placed[node] = False
+            push(node)
+            extend(reversed(parents) if forwards else parents)  # the one to visit first on top
+        elif done is False:
+            placed[node] = True
+            emit(node)
     return order
 
 
-@_collector_paused
-def backward(root: Value, gradient: float = 1.0, *, create_graph: bool = False) -> None:
+_op_node = operator.attrgetter("_a")  # truthy for a node with parents, None for a leaf
+
+
+def _ops_in_order(root: Value) -> list[Value]:
+    """The op nodes under ``root`` (root included) in ``topological_order``'s order, leaves
+    left out, each one's ``grad`` reset to 0.0: what reverse mode walks."""
+    order: list[Value] = []
+    placed: dict[Value, bool] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        done = placed.get(node)
+        if done is None:  # leaves are never pushed: they have nothing to order
+            placed[node] = False
+            stack.append(node)
+            a = node._a
+            b = node._b
+            if b is None:
+                if a._a is not None:
+                    stack.append(a)
+            elif b is MANY or b is CLOSURE:
+                stack.extend(filter(_op_node, a))  # in C: an affine node's leaves cost ~nothing
+            else:
+                if a._a is not None:
+                    stack.append(a)
+                if b._a is not None:
+                    stack.append(b)
+        elif done is False:
+            placed[node] = True
+            node.grad = 0.0  # intermediate grads are recomputed on each call
+            order.append(node)
+    return order
+
+
+def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> None:
     """``root.backward()``: fill ``.grad`` of every node reachable from ``root``."""
-    if not isinstance(root, Value):
+    if root.__class__ is not Value and not isinstance(root, Value):
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
-    order = topological_order(root)
-    for node in order:  # intermediate grads are recomputed on each call; leaves accumulate
-        if node._parents:
-            node.grad = 0.0
+    if gradient.__class__ is not float:
+        gradient = _seed(gradient)
+    if root._a is not None:
+        order = _ops_in_order(root)
+    elif create_graph or _ACTIVE[0]:
+        order = [root]
+    else:  # a leaf: d root / d root = 1
+        if root._rule is not CONSTANT:
+            root.grad += gradient
+        return
     if create_graph or _ACTIVE[0]:
         grads = gradients(root, None, gradient, create_graph=create_graph, order=order)
         for node, g in grads.items():
-            if node._parents:
+            if node._a is not None:
                 node.grad = g
             elif node._rule is not CONSTANT:
                 node.grad = _pile(node.grad, g)
         return
-    root.grad += float(gradient)
+    root.grad = gradient
+    # The hot loop of training, written out: one branch per way a node keeps its parents.
+    # An exact 0 (a local derivative or an incoming gradient) sends nothing, nan included.
     for node in reversed(order):
         g = node.grad
         if g:
-            for parent, local in zip(node._parents, node._local):
-                if local and parent._rule is not CONSTANT:  # an exact 0 sends nothing, nan included
-                    parent.grad += local * g
+            a = node._a
+            b = node._b
+            if b is None:
+                d = node._da
+                if d and a._rule is not CONSTANT:
+                    a.grad += d * g
+            elif b is MANY:
+                for parent, d in zip(a, node._da):
+                    if d and parent._rule is not CONSTANT:
+                        parent.grad += d * g
+            elif b is CLOSURE:
+                node._da()  # micrograd's way: the closure sends node.grad to the children
+            else:
+                d = node._da
+                if d and a._rule is not CONSTANT:
+                    a.grad += d * g
+                d = node._db
+                if d and b._rule is not CONSTANT:
+                    b.grad += d * g
+
+
+def _seed(gradient) -> float:
+    try:
+        return float(gradient)
+    except (TypeError, ValueError):
+        raise TypeError(f"backward(gradient=...) must be a number, got "
+                        f"{type(gradient).__name__}") from None
 
 
 def _is_zero(x) -> bool:
     return not isinstance(x, Value) and x == 0.0
+
+
+def _carries_nothing(d, g) -> bool:
+    """The exact-zero rule in every mode: an edge whose local derivative or incoming gradient is
+    exactly 0 sends nothing. As floats, a 0 either way; as Values (create_graph), a 0 VALUE
+    against an inf or nan one, whose product would be nan (a 0 against a finite number is
+    still multiplied, so that its own derivative reaches the next order)."""
+    if d.__class__ is not Value and g.__class__ is not Value:
+        return d == 0.0 or g == 0.0
+    dn, gn = _number(d), _number(g)
+    if dn == 0.0:
+        return _is_zero(d) or not math.isfinite(gn)
+    if gn == 0.0:
+        return _is_zero(g) or not math.isfinite(dn)
+    return False
 
 
 def _pile(before, amount):
@@ -118,12 +230,46 @@ def _pile(before, amount):
     return amount if _is_zero(before) else before + amount
 
 
-def _local_derivatives(node: Value, create_graph: bool) -> tuple:
-    """The edge derivatives: the floats stored at creation, or the table's rule rerun on Values."""
-    return node._rule.local_grads(node, node._parents) if create_graph else node._local
+def _local_derivatives(node: Value, create_graph: bool, mode: str) -> tuple:
+    """The edge derivatives: the floats stored at creation, or the table's rule rerun on Values.
+
+    Rerun on Values, the rule may build derivative nodes for edges that are never used (the
+    exponent's edge of x ** 2, when 2 is a constant): detect_anomaly does not judge those
+    while they are built; the pass checks what each used edge sends. A rule that turns a Value
+    into a float (math.exp(x), float(x)) would cut the graph of the next order: it raises.
+    """
+    if node._b is CLOSURE:
+        raise closure_refusal(node, mode)
+    if not create_graph:
+        return node.local_grads
+    rule = node._rule
+    anomaly_token = context.anomaly_enabled.set(False)
+    rule_token = context.rule_running.set(rule.name)
+    try:
+        return rule.local_grads(node, _parents(node))
+    finally:
+        context.rule_running.reset(rule_token)
+        context.anomaly_enabled.reset(anomaly_token)
 
 
-@_collector_paused
+def _run_closure(node: Value, g: float) -> list:
+    """What a user's ``_backward`` closure sends to each child when its node holds ``g``, read
+    off the children's ``.grad`` (each set to 0 first and restored after)."""
+    children = list(dict.fromkeys(node._a))
+    saved = [child.grad for child in children]
+    saved_own = node.grad
+    try:
+        for child in children:
+            child.grad = 0.0
+        node.grad = g
+        node._da()
+        return [(child, child.grad) for child in children]
+    finally:
+        for child, before in zip(children, saved):
+            child.grad = before
+        node.grad = saved_own
+
+
 def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
               create_graph: bool = False, stop_at: Iterable[Value] = (),
               order: list[Value] | None = None) -> dict[Value, object]:
@@ -132,6 +278,12 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
     With ``create_graph`` the results are Values built from the op table's derivative rules, so
     they can be differentiated again. A node that ``root`` does not depend on gets 0.0. Nodes in
     ``stop_at`` are treated as inputs: the pass does not go above them.
+
+    >>> from autograd_mini import Value, gradients
+    >>> a = Value(2.0); b = Value(1.0)
+    >>> e = (a + b) * (b + 1)
+    >>> found = gradients(e, [a, b]); found[a], found[b]
+    (2.0, 5.0)
     """
     stop = set(stop_at)
     if order is None:
@@ -145,17 +297,24 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
         context.emit("seed", root, seed)
     for node in reversed(order):
         g = grad.get(node, 0.0)
-        if _is_zero(g) or not node._parents or (node in stop and node is not root):
+        if _is_zero(g) or node._a is None or (node in stop and node is not root):
             continue
-        local = _local_derivatives(node, create_graph)
-        for parent, d in zip(node._parents, local):
-            if parent._rule is CONSTANT or _is_zero(d):
+        if node._b is CLOSURE and not create_graph:
+            for child, amount in _run_closure(node, _number(g)):
+                if child._rule is CONSTANT or amount == 0.0:
+                    continue
+                _check_sent(checking, node, child, None, g, amount)
+                before = grad.get(child, 0.0)
+                total = grad[child] = _pile(before, amount)
+                if listening:  # no local derivative to show: the closure only gives the amount
+                    context.emit("closure_send", node, child, g, amount, before, total)
+            continue
+        local = _local_derivatives(node, create_graph, "backward(create_graph=True)")
+        for parent, d in zip(_parents(node), local):
+            if parent._rule is CONSTANT or _carries_nothing(d, g):
                 continue
             amount = d * g
-            if checking and not math.isfinite(_number(amount)):
-                raise context.AnomalyError(
-                    f"backward: the gradient sent from {_describe(node)} to {_describe(parent)} is "
-                    f"{_number(amount)!r} (local derivative {_number(d)!r} x incoming {_number(g)!r})")
+            _check_sent(checking, node, parent, d, g, amount)
             before = grad.get(parent, 0.0)
             total = _pile(before, amount)
             grad[parent] = total
@@ -166,13 +325,28 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
     return {node: grad.get(node, 0.0) for node in wrt}
 
 
-@_collector_paused
+def _check_sent(checking: bool, node: Value, parent: Value, d, g, amount) -> None:
+    if checking and not math.isfinite(_number(amount)):
+        how = ("sent by its _backward closure" if d is None
+               else f"local derivative {_number(d)!r} x incoming {_number(g)!r}")
+        raise context.AnomalyError(
+            f"backward: the gradient sent from {_describe(node)} to {_describe(parent)} is "
+            f"{_number(amount)!r} ({how})")
+
+
 def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = False,
              order: list[Value] | None = None) -> dict[Value, object]:
     """Forward mode: d node / d (seeded inputs) for every node, following the arrows once.
 
     ``seeds`` maps input nodes to their tangents (1.0 for d / d that input). Only edges leaving a
-    node with a tangent are multiplied, as in the texts' one pass per input.
+    node with a tangent are multiplied, as in the texts' one pass per input. A node whose
+    derivative is a user's ``_backward`` closure cannot be crossed (TypeError).
+
+    >>> from autograd_mini import Value, tangents
+    >>> a = Value(2.0); b = Value(1.0)
+    >>> e = (a + b) * (b + 1)
+    >>> tangents(e, {b: 1.0})[e]
+    5.0
     """
     if order is None:
         order = topological_order(root)
@@ -182,17 +356,17 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
         for node, t in seeds.items():
             context.emit("tangent_seed", node, t)
     for node in order:
-        if node in seeds or not node._parents:
+        if node in seeds or node._a is None:
             continue
         local = None
         total = 0.0
-        for i, parent in enumerate(node._parents):
+        for i, parent in enumerate(_parents(node)):
             t = tangent.get(parent)
             if t is None or _is_zero(t):
                 continue
             if local is None:
-                local = _local_derivatives(node, create_graph)
-            if _is_zero(local[i]):
+                local = _local_derivatives(node, create_graph, "forward mode")
+            if _carries_nothing(local[i], t):
                 continue
             amount = local[i] * t
             before = total

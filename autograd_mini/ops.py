@@ -9,6 +9,8 @@ made and differentiable Values under ``backward(create_graph=True)``.
 from __future__ import annotations
 
 import inspect
+from functools import reduce
+from operator import add as _plus, mul as _times
 from typing import Callable
 
 from . import floats
@@ -46,6 +48,44 @@ def sigmoid(x):
     return x.sigmoid() if isinstance(x, Value) else floats.sigmoid(x)
 
 
+def tanh(x):
+    return x.tanh() if isinstance(x, Value) else floats.tanh(x)
+
+
+def sqrt(x):
+    return x.sqrt() if isinstance(x, Value) else floats.sqrt(x)
+
+
+def log1p(x):
+    return x.log1p() if isinstance(x, Value) else floats.log1p(x)
+
+
+def softplus(x):
+    return x.softplus() if isinstance(x, Value) else floats.softplus(x)
+
+
+def relu(x):
+    return x.relu() if isinstance(x, Value) else floats.relu(x)
+
+
+def logsumexp(*xs):
+    if any(isinstance(x, Value) for x in xs):
+        return Value.logsumexp(xs)
+    return floats.logsumexp(*xs)
+
+
+RULE_FUNCTIONS = ("div", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid",
+                  "softplus", "relu", "logsumexp", "step", "sign")
+"""What a ``defop`` derivative rule may call besides arithmetic: each takes floats and gives a
+float, or takes Values and gives a Value (so second derivatives see it). ``math.exp(x)`` or
+``float(x)`` inside a rule would turn a Value into a float: under ``create_graph`` that raises.
+
+>>> from autograd_mini import Value, ops
+>>> ops.tanh(0.5) == Value(0.5).tanh().data, ops.tanh(Value(0.5)).op
+(True, 'tanh')
+"""
+
+
 def _number(x) -> float:
     return x.data if isinstance(x, Value) else x
 
@@ -76,6 +116,14 @@ def first_max(xs) -> tuple:
     return tuple(1.0 if i == top else 0.0 for i in range(len(xs)))
 
 
+def power_rule(x, y):
+    """d(x**y)/dx = y * x**(y - 1), taken as 0 where y == 0 (x**0 is 1 everywhere, so its
+    derivative is 0 even at x = 0, where 0 * 0**-1 would be nan), as PyTorch and JAX do."""
+    if isinstance(x, Value) or isinstance(y, Value):  # m = [y != 0]: y * x**(y - m), 0 at y = 0
+        return y * pow(x, y - nonzero(y))
+    return 0.0 if y == 0.0 else y * floats.pow(x, y - 1.0)
+
+
 def xlogy(out, x):
     """d(x**y)/dy = x**y * log(x), taken as 0 where x == 0 (the limit for y > 0, as PyTorch)."""
     x_number = x.data if isinstance(x, Value) else x
@@ -86,20 +134,16 @@ def _affine(p):
     """w1*x1 + ... + wn*xn (+ b when the operand count is odd), summed from b on, in order, as
     micrograd's neuron does, so both give the same floats."""
     paired = len(p) - len(p) % 2
-    if paired < len(p):
-        total, start = p[paired], 0
-    else:
-        total, start = p[0] * p[1], 2
-    for i in range(start, paired, 2):
-        total = total + p[i] * p[i + 1]
-    return total
+    products = map(_times, p[0:paired:2], p[1:paired:2])  # one add after another, in C
+    return reduce(_plus, products, p[paired]) if paired < len(p) else reduce(_plus, products)
 
 
 def _affine_derivative(p) -> tuple:
     """d/dw_k = x_k, d/dx_k = w_k (each operand's partner in its pair), d/db = 1."""
-    local = [p[i ^ 1] for i in range(len(p) - len(p) % 2)]
-    if len(p) % 2:
-        local.append(1.0)
+    paired = len(p) - len(p) % 2
+    local = [1.0] * len(p)  # the bias's 1.0 stays at the end
+    local[0:paired:2] = p[1:paired:2]
+    local[1:paired:2] = p[0:paired:2]
     return tuple(local)
 
 
@@ -108,7 +152,9 @@ def _interleave(weights, inputs, bias=None) -> list:
     if len(weights) != len(inputs):
         raise ValueError(f"affine: {len(weights)} weight(s) for {len(inputs)} input(s); "
                          "give one weight per input")
-    operands = [term for pair in zip(weights, inputs) for term in pair]
+    operands = [None] * (2 * len(weights))
+    operands[0::2] = weights
+    operands[1::2] = inputs
     if bias is not None:
         operands.append(bias)
     return operands
@@ -135,16 +181,33 @@ class Op:
         return self.derivative(out, *xs)
 
     def __call__(self, *args) -> Value:
-        if self.arity is not None and len(args) != self.arity:
-            raise TypeError(f"{self.name} takes {self.arity} operand(s), got {len(args)}")
-        parents = tuple(lift(a, self.symbol) for a in args)
-        if self.arity is None and not parents:
+        return self.apply(args)
+
+    def apply(self, operands) -> Value:
+        """This op's node for a sequence of operands (Values; numbers become constants)."""
+        parents = operands if operands.__class__ is tuple else tuple(operands)
+        n = len(parents)
+        if n != self.arity and self.arity is not None:
+            raise TypeError(f"{self.name} takes {self.arity} operand(s), got {n}")
+        if not n:
             raise ValueError(f"{self.name} needs at least one operand")
+        if list(map(type, parents)).count(Value) != n:  # (a C-speed check) a number among them
+            parents = tuple(lift(a, self.symbol) for a in parents)
         if ACTIVE[0]:
             return apply_slow(self, parents)
         xs = [p.data for p in parents]
         out = self.value(*xs)
         return make_node(out, parents, self.derivative(out, *xs), self)
+
+    # A pickled or copied node refers to its op by name (rules are code, often lambdas).
+    def __reduce__(self):
+        return (op_named, (self.name,))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
     def __repr__(self) -> str:
         return f"<op {self.name} ({self.symbol}), arity {self.arity if self.arity else 'n'}>"
@@ -228,7 +291,7 @@ _register("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a),
           lambda sp, a, b: a * b, ("__mul__", "__rmul__"), "a * b")
 _register("div", "/", floats.div, lambda out, a, b: (div(1.0, b), div(-out, b)),
           lambda sp, a, b: a / b, ("__truediv__", "__rtruediv__"), "a / b")
-_register("pow", "**", floats.pow, lambda out, x, y: (y * pow(x, y - 1.0), xlogy(out, x)),
+_register("pow", "**", floats.pow, lambda out, x, y: (power_rule(x, y), xlogy(out, x)),
           lambda sp, x, y: x ** y, ("__pow__", "__rpow__"), "x ** y")
 _register("neg", "neg", lambda x: -x, lambda out, x: (-1.0,),
           lambda sp, x: -x, ("__neg__",), "-x")
@@ -272,3 +335,19 @@ _register("logsumexp", "logsumexp", floats.logsumexp,
           lambda out, *xs: tuple(exp(x - out) for x in xs),
           lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])), None,
           "log(e ** x1 + ... + e ** xn), never overflowing")
+
+
+def op_named(name: str) -> Op:
+    """The table's op called ``name`` (how pickled and copied nodes find their op again).
+
+    >>> op_named("tanh") is OPS["tanh"]
+    True
+    """
+    op = OPS.get(name)
+    if op is None:
+        helper = getattr(globals().get(name), "op", None)  # a rule helper's own op (step, sign)
+        if isinstance(helper, Op):
+            return helper
+        raise ValueError(f"no op named {name!r} in the table: define it (autograd_mini.defop) "
+                         "before loading nodes that use it")
+    return op

@@ -5,6 +5,13 @@ itself with respect to each parent (the number written on each edge of the texts
 operations themselves live in one table, ``autograd_mini.ops``; this file only knows how to make
 a node from a table entry. Nodes hold no closures and point only at their parents, so a graph
 has no reference cycles and is freed by reference counting the moment it is dropped.
+
+How a node is stored (it matters for speed and memory, see bench/): one or two parents and their
+local derivatives sit in the node itself (``_a``, ``_b``, ``_da``, ``_db``), so a binary node is
+ONE object tracked by Python's cycle collector, not three (node, parents tuple, derivatives tuple).
+With three or more parents, ``_a`` and ``_da`` hold tuples and ``_b`` is the marker ``MANY``.
+A node made in micrograd's way (``Value(data, children, op)`` and a ``_backward`` closure) keeps
+its children in ``_a``, its closure in ``_da`` and the marker ``CLOSURE`` in ``_b``.
 """
 from __future__ import annotations
 
@@ -18,6 +25,31 @@ _ACTIVE = context.ACTIVE  # non-zero while no_grad / detect_anomaly / a trace is
 _new = object.__new__
 
 
+class _Marker:
+    """A named singleton stored in a node's ``_b`` slot to say how its parents are kept."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __reduce__(self):
+        return self.name  # pickles as the module-level singleton of that name
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+MANY = _Marker("MANY")        # three or more parents: _a is the parents tuple, _da the derivatives
+CLOSURE = _Marker("CLOSURE")  # a user's _backward closure: _a is the children tuple, _da the closure
+
+
 class Value:
     """A scalar in a computational graph.
 
@@ -29,17 +61,51 @@ class Value:
 
     Attributes: ``data`` (float), ``grad`` (float; a Value after ``backward(create_graph=True)``),
     ``label``; read-only ``parents``, ``local_grads`` (d self / d parent, same order) and ``op``.
+    A Value takes attributes of your own (``p.m = 0.0`` for an optimizer's moment,
+    ``node.color = "red"`` for a drawing); they live in a dictionary made on the first one, so
+    nodes without any cost nothing extra.
+
+    micrograd's constructor works too: ``Value(data, _children=(), _op='', label='')``. A node
+    made that way gets its gradient rule from a closure you set, as in micrograd's lecture:
+
+    >>> x = Value(0.5, label="x")
+    >>> t = math.tanh(x.data)
+    >>> out = Value(t, (x,), "tanh")
+    >>> def _backward():
+    ...     x.grad += (1 - t ** 2) * out.grad
+    >>> out._backward = _backward
+    >>> out.backward(); round(x.grad, 12), out.op, out.parents == (x,)
+    (0.786447732966, 'tanh', True)
+
+    The trade-off against a table op (``autograd_mini.defop``): reverse mode calls the closure
+    in topological order like micrograd, and drawings show the node's children and op; but the
+    derivative is hidden inside code, so the engine cannot show the number on each edge (a trace
+    says "no edge derivative known"), cannot run forward mode, ``backward(create_graph=True)``
+    or ``compile`` through it (each refuses with a message), and cannot pickle it. A ``defop``
+    row gives the same op every mode of differentiation.
     """
 
-    __slots__ = ("data", "grad", "label", "_parents", "_local", "_rule")
+    __slots__ = ("data", "grad", "_rule", "_a", "_b", "_da", "_db", "__dict__")
 
-    def __init__(self, data: float | int, label: str = "") -> None:
-        self.data = _to_float(data, "Value(data)")
+    label = ""  # the default; a node's own label goes into its attribute dictionary
+
+    def __init__(self, data: float | int, _children: Iterable[Value] = (), _op: str = "",
+                 label: str = "") -> None:
+        if data.__class__ is not float:
+            data = _to_float(data, "Value(data)")
+        self.data = data
         self.grad = 0.0
-        self.label = label if isinstance(label, str) else _bad_label(label)
-        self._parents = ()
-        self._local = ()
         self._rule = None  # None: a leaf that owes gradients; CONSTANT: a number lifted into a graph
+        self._a = None
+        self._b = None
+        self._da = None
+        self._db = None
+        if label.__class__ is not str and not isinstance(label, str):
+            _bad_label(label)
+        if label:
+            self.label = label
+        if _children or _op:
+            _adopt(self, _children, _op)
         if _ACTIVE[0]:
             context.emit("create", self)
 
@@ -47,32 +113,55 @@ class Value:
     @property
     def parents(self) -> tuple[Value, ...]:
         """The nodes this one was computed from (empty for a leaf)."""
-        return self._parents
+        b = self._b
+        if b is None:
+            a = self._a
+            return () if a is None else (a,)
+        if b is MANY or b is CLOSURE:
+            return self._a
+        return (self._a, b)
 
     @property
-    def local_grads(self) -> tuple[float, ...]:
-        """d self / d parent for each parent, computed when the node was made."""
-        return self._local
+    def local_grads(self) -> tuple:
+        """d self / d parent for each parent, computed when the node was made (None for each
+        parent of a node whose backward step is a closure: its derivatives are not known)."""
+        b = self._b
+        if b is None:
+            return () if self._a is None else (self._da,)
+        if b is MANY:
+            return self._da
+        if b is CLOSURE:
+            return (None,) * len(self._a)
+        return (self._da, self._db)
+
+    # older spellings, still read by some modules
+    _parents = parents
+    _local = local_grads
 
     @property
     def op(self) -> str:
         """The op's short name ("+", "*", "tanh", ...); "" for a leaf or a constant."""
         rule = self._rule
-        return "" if rule is None or rule is CONSTANT else rule.symbol
+        return "" if rule is None else rule.symbol
 
     @property
     def is_leaf(self) -> bool:
-        return not self._parents
+        return not self.parents
 
     @property
     def is_constant(self) -> bool:
         """True for a number mixed into an expression: no gradient is owed to it."""
         return self._rule is CONSTANT
 
+    @property
+    def has_closure(self) -> bool:
+        """True for a node whose backward step is a user's ``_backward`` closure (micrograd's way)."""
+        return self._b is CLOSURE
+
     # -- micrograd compatibility (its lecture's draw_dot reads _prev and _op, and calls _backward) --
     @property
     def _prev(self) -> set[Value]:
-        return set(self._parents)
+        return set(self.parents)
 
     @property
     def _op(self) -> str:
@@ -80,12 +169,31 @@ class Value:
 
     @property
     def _backward(self) -> Callable[[], None]:
-        """micrograd's one-node backward step: send this node's grad to its parents."""
+        """micrograd's one-node backward step: send this node's grad to its parents.
+
+        For a table op it is made from the stored local derivatives; a closure you assign
+        (``out._backward = fn``) becomes the node's gradient rule for reverse mode.
+        """
+        if self._b is CLOSURE:
+            return self._da
+
         def step() -> None:
-            for parent, local in zip(self._parents, self._local):
-                if parent._rule is not CONSTANT:
-                    parent.grad += local * self.grad
+            g = self.grad
+            for parent, local in zip(self.parents, self.local_grads):
+                if local and parent._rule is not CONSTANT:
+                    parent.grad += local * g
         return step
+
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None]) -> None:
+        if not callable(closure):
+            raise TypeError(f"_backward must be a function of no arguments, got "
+                            f"{type(closure).__name__}")
+        if self._rule is CONSTANT:
+            raise TypeError("a constant (a number lifted into a graph) cannot take a _backward")
+        children = self.parents
+        self._rule = user_op(self.op)
+        self._a, self._b, self._da, self._db = children, CLOSURE, closure, None
 
     # -- reverse and forward mode (implemented in graph.py) --------------------------------------
     def backward(self, gradient: float = 1.0, *, create_graph: bool = False) -> None:
@@ -101,8 +209,7 @@ class Value:
         >>> y.backward(); x.grad     # leaves accumulate
         12.0
         """
-        from .graph import backward
-        backward(self, gradient, create_graph=create_graph)
+        _graph_backward(self, gradient, create_graph)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Jupyter shows a Value as the SVG of its graph (see ``autograd_mini.viz``)."""
@@ -111,14 +218,18 @@ class Value:
 
     # -- plain-number conveniences ----------------------------------------------------------
     def item(self) -> float:
+        if _ACTIVE[0]:
+            _read(self)
         return self.data
 
     def __float__(self) -> float:
+        if _ACTIVE[0]:
+            _read(self)
         return self.data
 
     def detach(self) -> Value:
         """A new leaf holding the same number, cut off from this graph."""
-        return Value(self.data, self.label)
+        return Value(self.data, label=self.label)
 
     def __repr__(self) -> str:
         if self._rule is CONSTANT:
@@ -130,12 +241,22 @@ class Value:
             text += f", op={self.op!r}"
         return text + ")"
 
+    # -- copying and pickling: ops travel by name, constants stay constants ---------------------
+    def __reduce_ex__(self, protocol):
+        if self._b is CLOSURE:
+            raise TypeError(
+                f"cannot copy or pickle a Value whose backward step is a closure (a {self.op!r} "
+                "node made with micrograd's constructor): a closure is code bound to other "
+                "nodes. Use a table op (autograd_mini.defop), or detach() the node")
+        return (_rebuild, (self.data, self.grad, self._rule, self.parents, self.local_grads,
+                           _own_attributes(self)))
+
     # Comparisons read the numbers (they are not differentiable). Equality stays identity, so
     # Values can be dict keys and set members, as the graph algorithms need.
-    def __lt__(self, other): return self.data < _number(other)
-    def __le__(self, other): return self.data <= _number(other)
-    def __gt__(self, other): return self.data > _number(other)
-    def __ge__(self, other): return self.data >= _number(other)
+    def __lt__(self, other): return (_read(self, other) if _ACTIVE[0] else self).data < _number(other)
+    def __le__(self, other): return (_read(self, other) if _ACTIVE[0] else self).data <= _number(other)
+    def __gt__(self, other): return (_read(self, other) if _ACTIVE[0] else self).data > _number(other)
+    def __ge__(self, other): return (_read(self, other) if _ACTIVE[0] else self).data >= _number(other)
 
     __hash__ = object.__hash__
 
@@ -149,8 +270,82 @@ class _Constant:
     def __repr__(self) -> str:
         return "CONSTANT"
 
+    def __reduce__(self):
+        return "CONSTANT"
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
 
 CONSTANT = _Constant()
+
+
+class UserOp:
+    """The op of a node made with micrograd's constructor: a name to draw, its rule a closure."""
+
+    __slots__ = ("symbol", "name")
+
+    def __init__(self, symbol: str) -> None:
+        self.symbol = symbol
+        self.name = symbol or "closure"
+
+    def local_grads(self, out, xs):
+        raise closure_refusal(out, "this")
+
+    def __repr__(self) -> str:
+        return f"<micrograd-style op {self.symbol!r} (a _backward closure)>"
+
+    def __reduce__(self):
+        return (user_op, (self.symbol,))
+
+
+_USER_OPS: dict[str, UserOp] = {}
+
+
+def user_op(symbol: str) -> UserOp:
+    op = _USER_OPS.get(symbol)
+    if op is None:
+        op = _USER_OPS[symbol] = UserOp(symbol)
+    return op
+
+
+def closure_refusal(node: Value, mode: str) -> TypeError:
+    """The error forward mode and create_graph raise at a node whose derivative is a closure."""
+    return TypeError(
+        f"{mode} needs the local derivatives of every node, but the {node.op or 'unnamed'!r} "
+        f"node (value {node.data!r}) has a user _backward closure: its derivative is hidden in "
+        "code. Only reverse mode (backward()) runs closures; define the op with "
+        "autograd_mini.defop to get every mode")
+
+
+def _adopt(node: Value, children, op) -> None:
+    """micrograd's ``Value(data, _children, _op)``: a node with children and no rule yet (its
+    ``_backward`` does nothing until a closure is assigned, as in micrograd)."""
+    if isinstance(children, (str, bytes)):
+        raise TypeError(f"Value(data, _children, _op, label): _children must be Values, got the "
+                        f"string {children!r}; pass a label as label=...")
+    try:
+        children = tuple(children)
+    except TypeError:
+        raise TypeError(f"Value(_children=...) must be a tuple of Values, got "
+                        f"{type(children).__name__}") from None
+    for child in children:
+        if not isinstance(child, Value):
+            raise TypeError(f"Value(_children=...) must hold Values, got {type(child).__name__} "
+                            f"{child!r:.40}")
+    if not isinstance(op, str):
+        raise TypeError(f"Value(_op=...) must be a str, got {type(op).__name__}")
+    node._rule = user_op(op)
+    if children:
+        node._a, node._b, node._da = children, CLOSURE, _no_step
+
+
+def _no_step() -> None:
+    """micrograd's default ``_backward`` of a node: nothing."""
+
 
 ACCEPTED = "a Value, an int or a float"
 
@@ -160,14 +355,14 @@ def _to_float(x, where: str) -> float:
     if cls is float:
         return x
     if cls is Value:
-        return x.data
+        return (_read(x) if _ACTIVE[0] else x).data
     if cls is int or isinstance(x, Real):  # int, bool, fractions, NumPy scalars
         try:
             return float(x)
         except OverflowError:
             raise OverflowError(f"{where}: {x!r} is too large for a float") from None
     if isinstance(x, Value):  # a subclass
-        return x.data
+        return _read(x).data
     raise TypeError(f"{where} got {type(x).__name__} {x!r:.40}; expected {ACCEPTED}")
 
 
@@ -175,22 +370,58 @@ def _bad_label(label) -> str:
     raise TypeError(f"Value(label=...) must be a str, got {type(label).__name__}")
 
 
+def _graph_cut(value: Value):
+    op = context.rule_running.get()
+    raise context.GraphCutError(
+        f"op {op!r}: its derivative rule turned a Value (data {value.data!r}) into a float "
+        "(math.exp(x), float(x) or x.item() on an input), which cuts the graph that "
+        "backward(create_graph=True) builds, so second derivatives would be wrong. Write the "
+        "rule with arithmetic and autograd_mini.ops' functions (exp, log, tanh, sigmoid, ...), "
+        "which take floats or Values")
+
+
 def _number(x) -> float:
     return x.data if isinstance(x, Value) else _to_float(x, "comparison with a Value")
 
 
+def _read(value: Value, other=None) -> Value:
+    """A Value's number taken out (float(), a comparison, Value(x)): listeners hear "read" (the
+    compiler refuses to replay a branch on a value); inside a derivative rule run on Values
+    (create_graph) it would cut the graph of the next order, so it raises, naming the op."""
+    if _ACTIVE[0]:
+        for node in (value, other):
+            if isinstance(node, Value):
+                context.emit("read", node)
+                if context.rule_running.get() is not None:
+                    _graph_cut(node)
+    return value
+
+
 def constant(x: float) -> Value:
     """A constant leaf: a number mixed into an expression."""
-    return make_node(x, (), (), CONSTANT)
+    node = _new(Value)
+    node.data = x
+    node.grad = 0.0
+    node._rule = CONSTANT
+    node._a = node._b = node._da = node._db = None
+    return node
 
 
 def lift(x, op_symbol: str = "") -> Value:
     """A Value as is; a number as a constant leaf; anything else a clear TypeError."""
     cls = x.__class__
-    if cls is float:
-        return constant(x)
-    if cls is int:
-        return constant(_to_float(x, "operand"))
+    if cls is float or cls is int:
+        if cls is int:
+            try:
+                x = float(x)
+            except OverflowError:
+                _to_float(x, "operand")  # raises, saying what was wrong
+        node = _new(Value)  # constant(), inlined: `x * 2` makes one on every call
+        node.data = x
+        node.grad = 0.0
+        node._rule = CONSTANT
+        node._a = node._b = node._da = node._db = None
+        return node
     if isinstance(x, Value):
         return x
     if isinstance(x, Real):  # numbers.Real is a slow check, so the common types go first
@@ -200,14 +431,23 @@ def lift(x, op_symbol: str = "") -> Value:
 
 
 def make_node(data: float, parents: tuple, local: tuple, rule) -> Value:
-    """Make an op's output node (the hot path: no checks, no hooks)."""
+    """Make an op's output node (no checks, no hooks): parents stored as the module doc says."""
     node = _new(Value)
     node.data = data
     node.grad = 0.0
-    node.label = ""
-    node._parents = parents
-    node._local = local
     node._rule = rule
+    n = len(parents)
+    if n == 2:
+        node._a, node._b = parents
+        node._da, node._db = local
+    elif n == 1:
+        node._a, = parents
+        node._da, = local
+        node._b = node._db = None
+    elif n == 0:
+        node._a = node._b = node._da = node._db = None
+    else:
+        node._a, node._b, node._da, node._db = tuple(parents), MANY, tuple(local), None
     return node
 
 
@@ -234,8 +474,13 @@ def unary_method(rule) -> Callable[[Value], Value]:
         x = self.data
         out = value(x)
         node = _new(Value)  # make_node, inlined: the call would cost a fifth of the op
-        node.data, node.grad, node.label = out, 0.0, ""
-        node._parents, node._local, node._rule = (self,), derivative(out, x), rule
+        node.data = out
+        node.grad = 0.0
+        node._rule = rule
+        node._a = self
+        node._b = None
+        node._da, = derivative(out, x)
+        node._db = None
         return node
 
     method.__name__ = rule.name
@@ -255,8 +500,12 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
         b = other.data
         out = value(a, b)
         node = _new(Value)  # make_node, inlined: the call would cost a fifth of the op
-        node.data, node.grad, node.label = out, 0.0, ""
-        node._parents, node._local, node._rule = (self, other), derivative(out, a, b), rule
+        node.data = out
+        node.grad = 0.0
+        node._rule = rule
+        node._a = self
+        node._b = other
+        node._da, node._db = derivative(out, a, b)
         return node
 
     def reflected(self: Value, other) -> Value:  # other <op> self, with other a number
@@ -266,18 +515,49 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
         a = other.data
         b = self.data
         out = value(a, b)
-        return make_node(out, (other, self), derivative(out, a, b), rule)
+        node = _new(Value)
+        node.data = out
+        node.grad = 0.0
+        node._rule = rule
+        node._a = other
+        node._b = self
+        node._da, node._db = derivative(out, a, b)
+        return node
 
     forward.__doc__ = reflected.__doc__ = f"{rule.name}: {rule.doc}"
     return forward, reflected
 
 
 def nary_function(rule) -> Callable[[Iterable], Value]:
-    operands = rule.operands
+    operands, apply = rule.operands, rule.apply
 
     def function(*args) -> Value:
-        return rule(*operands(*args))  # Op.__call__: lifts numbers, makes one node
+        return apply(operands(*args))  # Op.apply: one node, numbers lifted
 
     function.__name__ = rule.name
     function.__doc__ = f"{rule.name}(iterable): {rule.doc}"
     return staticmethod(function)
+
+
+def _own_attributes(node: Value):
+    """The node's attribute dictionary, or None, without creating one where there is none."""
+    if _GETSTATE is not None:
+        state = _GETSTATE(node)
+        attributes = state[0] if state.__class__ is tuple else state
+        return dict(attributes) if attributes else None
+    return dict(node.__dict__) or None  # Python 3.10: reading __dict__ makes one
+
+
+_GETSTATE = getattr(object, "__getstate__", None)  # Python 3.11+
+
+
+def _rebuild(data, grad, rule, parents, local, attributes) -> Value:
+    """Unpickling and deepcopy: the node as it was (its rule found again by name)."""
+    node = make_node(data, parents, local, rule)
+    node.grad = grad
+    if attributes:
+        node.__dict__.update(attributes)
+    return node
+
+
+from .graph import backward as _graph_backward  # noqa: E402  (graph.py imports this module)
