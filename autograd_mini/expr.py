@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import ast
 import math
+import sys
+import threading
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from numbers import Real
@@ -34,9 +37,10 @@ from .ops import OPS
 from .value import Value
 
 __all__ = ["ExpressionError", "Expression", "Evaluation", "parse", "evaluate",
-           "MAX_LENGTH", "MAX_EXPONENT"]
+           "MAX_LENGTH", "MAX_NESTING", "MAX_EXPONENT"]
 
 MAX_LENGTH = 10_000   # characters of text accepted
+MAX_NESTING = 100     # levels of brackets, calls, unary signs and ** towers (a flat sum is 1)
 MAX_EXPONENT = 1024   # |y| of a number used as an exponent: beyond it x ** y is 0, 1 or inf
 
 BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
@@ -137,6 +141,7 @@ class Expression:
         assigned: list[str] = []
         if not self._tree.body:
             raise ExpressionError("the expression is empty")
+        self._check_nesting()
         for statement in self._tree.body:
             if isinstance(statement, ast.Expr):
                 value = statement.value
@@ -160,6 +165,21 @@ class Expression:
                                       target)
                 assigned.append(target.id)
         return tuple(inputs), tuple(assigned)
+
+    def _check_nesting(self) -> None:
+        """Refuse real nesting deeper than ``MAX_NESTING``. A chain of one operator (``a+b+c``,
+        ``a*b*c``) is not nesting, however long: Python's tree hangs it on its left operands."""
+        stack = [(statement, 0) for statement in self._tree.body]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_NESTING:
+                raise self._error(f"the expression is nested more than {MAX_NESTING} levels "
+                                  f"deep (brackets, calls, signs or ** inside each other); "
+                                  f"name parts with `name = ...;` statements", node)
+            for child in ast.iter_child_nodes(node):
+                chained = isinstance(node, ast.BinOp) and child is node.left \
+                    and isinstance(child, ast.BinOp)
+                stack.append((child, depth if chained else depth + 1))
 
     def _check_node(self, node: ast.AST, functions, inputs: list, assigned: list) -> None:
         if isinstance(node, ast.Constant):
@@ -217,7 +237,7 @@ class Expression:
 
         Every input needs a value; names the expression does not use are ignored.
         """
-        values = dict(values or {})
+        values = _as_names(values or {})
         missing = [name for name in self.inputs if name not in values]
         if missing:
             wanted = " ".join(f"{name}=1.5" if i == 0 else f"{name}=..." for i, name in
@@ -327,6 +347,27 @@ def _number(value, name: str) -> float:
         raise ExpressionError(f"the value of {name} is too large for a float") from None
 
 
+def normalize_name(name: str) -> str:
+    """A name as Python reads it in the expression: NFKC-normalised (PEP 3131), so the
+    ligature ``ﬁ`` is the name ``fi``.
+
+    >>> normalize_name("ﬁ"), normalize_name("x₁")
+    ('fi', 'x1')
+    """
+    return unicodedata.normalize("NFKC", name)
+
+
+def _as_names(values: Mapping[str, float]) -> dict[str, float]:
+    """``values`` keyed by the names as the expression has them; two keys for one name: refused."""
+    named: dict[str, float] = {}
+    for key, value in dict(values).items():
+        name = normalize_name(key) if isinstance(key, str) else key
+        if name in named:
+            raise ExpressionError(f"{name} is given twice ({key!r} is the same name)")
+        named[name] = value
+    return named
+
+
 def _short(number) -> str:
     text = str(int(number)) if isinstance(number, float) and number.is_integer() else str(number)
     return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"
@@ -350,9 +391,7 @@ def parse(text: str) -> Expression:
     if not text.strip():
         raise ExpressionError("the expression is empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "1 is 1": refused below
-            tree = ast.parse(text, filename="<expression>", mode="exec")
+        tree = _parse_tree(text)
     except SyntaxError as error:
         message = (error.msg or "invalid syntax").split(" (")[0]
         if error.offset and error.lineno:
@@ -365,6 +404,26 @@ def parse(text: str) -> Expression:
     except ValueError as error:  # e.g. NUL characters, on some Python versions
         raise ExpressionError(f"the expression cannot be read: {error}") from None
     return Expression(text, tree)
+
+
+_recursion_lock = threading.Lock()
+
+
+def _parse_tree(text: str) -> ast.Module:
+    """``ast.parse``, with room for a long flat chain: Python 3.11 builds the tree of ``a+a+...``
+    recursively, one level per term, and would stop at the recursion limit (1,000) although the
+    text is under ``MAX_LENGTH``. The real nesting limit is checked on the tree afterwards."""
+    needed = len(text) + 200  # a tree is never deeper than its text is long
+    with _recursion_lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. SyntaxWarning for "1 is 1": refused later
+        old = sys.getrecursionlimit()
+        if needed > old:
+            sys.setrecursionlimit(needed)
+        try:
+            return ast.parse(text, filename="<expression>", mode="exec")
+        finally:
+            if needed > old:
+                sys.setrecursionlimit(old)
 
 
 def evaluate(text: str, values: Mapping[str, float] | None = None, **more: float) -> Value:

@@ -62,22 +62,69 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     if kind is None or stat.S_ISREG(kind):
         _replace(_final_target(path), data, path)
     elif stat.S_ISDIR(kind):
-        raise IsADirectoryError(errno.EISDIR, f"cannot save to {path}: it is a directory")
+        raise _error(IsADirectoryError, errno.EISDIR,
+                     f"cannot save to {path}: it is a directory")
     elif stat.S_ISCHR(kind) or stat.S_ISFIFO(kind):
         _write_through(path, data)
     else:
         what = "a socket" if stat.S_ISSOCK(kind) else "a block device" if stat.S_ISBLK(kind) \
             else "not a regular file"
-        raise OSError(errno.EINVAL, f"cannot save to {path}: it is {what}, not a regular file, "
-                                    f"device or FIFO; refusing to write to it")
+        raise _error(OSError, errno.EINVAL, f"cannot save to {path}: it is {what}, not a regular "
+                                            f"file, device or FIFO; refusing to write to it")
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise the error ``write_atomic(path, ...)`` would raise for the kind of path or its
+    directory, without writing anything: call it before spending time on what will be saved.
+
+    >>> check_writable("/no/such/directory/model.json")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: cannot save to /no/such/directory/model.json: the directory /no/such/directory does not exist
+    """
+    path = os.fspath(path)
+    if _names_a_descriptor(path):
+        kind = None
+    else:
+        try:
+            kind = os.stat(path).st_mode
+        except FileNotFoundError:
+            kind = None
+        except OSError as error:
+            raise _failure(error, path) from None
+    if kind is not None and stat.S_ISDIR(kind):
+        raise _error(IsADirectoryError, errno.EISDIR,
+                     f"cannot save to {path}: it is a directory")
+    if kind is not None and not (stat.S_ISREG(kind) or stat.S_ISCHR(kind)
+                                 or stat.S_ISFIFO(kind)):
+        raise _error(OSError, errno.EINVAL, f"cannot save to {path}: it is not a regular file, "
+                                            f"device or FIFO; refusing to write to it")
+    if _names_a_descriptor(path) or (kind is not None and not stat.S_ISREG(kind)):
+        if not os.access(path, os.W_OK):
+            raise _error(PermissionError, errno.EACCES,
+                         f"cannot save to {path}: Permission denied")
+        return
+    directory = os.path.dirname(os.path.abspath(_final_target(path)))
+    if not os.path.isdir(directory):
+        raise _error(FileNotFoundError, errno.ENOENT,
+                     f"cannot save to {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK) or \
+            (kind is not None and not os.access(path, os.W_OK)):
+        raise _error(PermissionError, errno.EACCES,
+                     f"cannot save to {path}: Permission denied")
+
+
+def _error(kind: type, number: int, message: str) -> OSError:
+    """``kind(message)`` with ``errno`` set: its text is the message alone (no "[Errno n]")."""
+    error = kind(message)
+    error.errno = number
+    return error
 
 
 def _failure(error: OSError, path: str) -> OSError:
     """The same kind of error, saying which file and why, keeping the system's errno."""
     reason = error.strerror or str(error)
-    failure = type(error)(f"cannot save to {path}: {reason}")
-    failure.errno = error.errno
-    return failure
+    return _error(type(error), error.errno, f"cannot save to {path}: {reason}")
 
 
 def _names_a_descriptor(path: str) -> bool:
@@ -125,8 +172,8 @@ def _replace(target: str, data: bytes, named: str) -> None:
     """The atomic replace of the regular file (or new name) ``target``; ``named`` is for errors."""
     directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, f"cannot save to {named}: the directory {directory} "
-                                              f"does not exist")
+        raise _error(FileNotFoundError, errno.ENOENT,
+                     f"cannot save to {named}: the directory {directory} does not exist")
     base = os.path.basename(target)
     _remove_leftovers(directory, base)
     temporary = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")

@@ -137,16 +137,36 @@ def test_missing_and_conflicting_values():
 def test_limits_of_size_and_depth():
     with pytest.raises(ExpressionError, match="at most 10,000"):
         parse("a+" * 6000 + "a")
-    for depth in (5000, 9000):  # Python's parser may or may not cope, by the stack left
+    for depth in (101, 5000, 9000):  # real nesting: refused, by Python's parser or by ours
         result = parse_and_build("-" * depth + "a", {"a": 1.5})
-        if isinstance(result, ExpressionError):
-            assert str(result) == "the expression is nested too deeply"
-        else:
-            assert result.data == 1.5
+        assert isinstance(result, ExpressionError) and "nested" in str(result)
+    assert parse_and_build("-" * 90 + "a", {"a": 1.5}).data == 1.5
+    assert isinstance(parse_and_build("exp(" * 101 + "a" + ")" * 101, {"a": 0.0}),
+                      ExpressionError)
     with pytest.raises(ExpressionError, match="syntax error"):
         parse("(" * 300 + "a" + ")" * 300)
     long_sum = parse("+".join(["a"] * 900)).evaluate({"a": 1.0}).output
     assert long_sum.data == 900.0  # a deep tree, built without recursion
+
+
+@pytest.mark.parametrize("operator", ["+", "-", "*", "/"])
+def test_a_long_flat_chain_under_the_length_limit_is_not_nesting(operator):
+    """3,333 terms (9,999 characters) is one level of nesting, not 3,333."""
+    text = operator.join(["a"] * 3333)
+    assert len(text) < 10_000
+    out = parse(text).evaluate({"a": 1.0}).output
+    assert out.data == {"+": 3333.0, "-": -3331.0, "*": 1.0, "/": 1.0}[operator]
+    out.backward()
+    assert len(text.split(operator)) == 3333
+
+
+def test_names_given_values_are_normalised_as_names_in_the_expression():
+    """Python reads the ligature ﬁ in the text as the name fi (NFKC); a value for ﬁ is for fi."""
+    assert parse("ﬁ + 1").inputs == ("fi",)
+    assert parse("ﬁ + 1").evaluate({"ﬁ": 2}).output.data == 3.0
+    assert evaluate("\uff58 * 2", **{"\uff58": 4}).data == 8.0  # a full-width x is x
+    with pytest.raises(ExpressionError, match="fi is given twice"):
+        parse("ﬁ + 1").evaluate({"ﬁ": 2, "fi": 3})
 
 
 def test_a_huge_exponent_from_a_value_is_instant_inf():
