@@ -90,29 +90,50 @@ def _number(x) -> float:
     return x.data if isinstance(x, Value) else x
 
 
-def step(x) -> float:
-    """relu's derivative: a constant 0 or 1 (its own derivative is 0 almost everywhere)."""
-    return floats.step(x.data if isinstance(x, Value) else x)
+class _Indicator:
+    """A helper that is constant between kinks (a step, a sign): a number on numbers; on Values
+    a node of its own op, whose derivative is 0, so that a gradient graph built with
+    ``create_graph`` recomputes it at other inputs (what ``compile`` replays) instead of keeping
+    the number it had when the graph was built."""
+
+    def __init__(self, name, value, numpy, doc):
+        self.op = Op(name, name, _arity_of(value), value, lambda out, *xs: (0.0,) * len(xs),
+                     None, (), doc, numpy=numpy)
+
+    def __call__(self, *xs):
+        if any(isinstance(x, Value) for x in xs):
+            return self.op(*xs)
+        return self.op.value(*xs)
 
 
-def sign(x) -> float:
-    """abs's derivative: a constant -1, 0 or 1."""
-    return floats.sign(x.data if isinstance(x, Value) else x)
+def _first_max_at(i, *xs) -> float:
+    return 1.0 if floats.argmax(xs) == i else 0.0
+
+
+def _first_max_at_array(np, i, *xs):
+    stacked = np.stack(np.broadcast_arrays(*xs))
+    top = np.argmax(np.where(np.isnan(stacked), np.inf, stacked), axis=0)  # the first nan wins
+    return np.where(top == i, 1.0, 0.0)
 
 
 def leaky_slope(x, slope):
     """d leaky_relu(x, slope) / dx: 1 where x > 0, else the slope (PyTorch's choice at 0)."""
-    return 1.0 if _number(x) > 0.0 else slope
+    if isinstance(x, Value):
+        s = step(x)
+        return s + (1.0 - s) * slope  # 1 or slope exactly
+    return 1.0 if x > 0.0 else slope
 
 
 def below_zero(x):
     """d leaky_relu(x, slope) / d slope: 0 where x > 0, else x."""
-    return 0.0 if _number(x) > 0.0 else x
+    return (1.0 - step(x)) * x if isinstance(x, Value) else (0.0 if x > 0.0 else x)
 
 
 def first_max(xs) -> tuple:
     """max's local derivatives: 1 for the first largest operand, 0 for the others."""
-    top = floats.argmax([_number(x) for x in xs])
+    if any(isinstance(x, Value) for x in xs):
+        return tuple(first_max_at(float(i), *xs) for i in range(len(xs)))
+    top = floats.argmax(xs)
     return tuple(1.0 if i == top else 0.0 for i in range(len(xs)))
 
 
@@ -126,8 +147,10 @@ def power_rule(x, y):
 
 def xlogy(out, x):
     """d(x**y)/dy = x**y * log(x), taken as 0 where x == 0 (the limit for y > 0, as PyTorch)."""
-    x_number = x.data if isinstance(x, Value) else x
-    return 0.0 if x_number == 0.0 else out * log(x)
+    if isinstance(x, Value):  # m = [x != 0]: m * (out * log(x + 1 - m)) is 0 at x = 0, as a graph
+        m = nonzero(x)
+        return m * (out * log(x + (1.0 - m)))
+    return 0.0 if x == 0.0 else out * log(x)
 
 
 def _affine(p):
@@ -167,15 +190,21 @@ class Op:
     """One row of the table. Call it to apply the op: ``OPS["exp"](2.0)`` is ``Value(2.0).exp()``."""
 
     __slots__ = ("name", "symbol", "arity", "value", "derivative", "sympy", "methods", "doc",
-                 "operands")
+                 "operands", "numpy", "code", "pairs")
 
     def __init__(self, name, symbol, arity, value, derivative, sympy, methods, doc,
-                 operands=None):
+                 operands=None, numpy=None, code=None, pairs=False):
         self.name, self.symbol, self.arity = name, symbol, arity
         self.value, self.derivative, self.sympy = value, derivative, sympy
         self.methods, self.doc = methods, doc
         # an n-ary op's method form: its arguments -> the operand list (default: one iterable)
         self.operands = operands or tuple
+        # the array rule ``numpy(np, *arrays)`` (default: the float rule element by element),
+        # how generated code writes the op ("{0} + {1}"; default ``name(operands)``), and
+        # ``pairs``: the value is (last operand if odd) + x0*x1 + x2*x3 + ... (a group of such
+        # nodes sharing the odd operands is a matrix product, for the compiler)
+        self.numpy = numpy or _elementwise(value)
+        self.code, self.pairs = code, pairs
 
     def local_grads(self, out: float, xs) -> tuple:
         return self.derivative(out, *xs)
@@ -216,12 +245,20 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
+def _elementwise(value: Callable) -> Callable:
+    """The default array rule: the float rule applied element by element."""
+    def apply(np, *arrays):
+        return np.vectorize(value, otypes=[float])(*arrays)
+    return apply
+
+
 def _register(name, symbol, value, derivative, sympy=None, methods=None, doc="", arity=None,
-              operands=None) -> Op:
+              operands=None, numpy=None, code=None, pairs=False) -> Op:
     if arity is None:
         arity = _arity_of(value)
     methods = (name,) if methods is None else methods
-    op = Op(name, symbol, arity, value, derivative, sympy, methods, doc or name, operands)
+    op = Op(name, symbol, arity, value, derivative, sympy, methods, doc or name, operands,
+            numpy, code, pairs)
     for method in methods:
         if hasattr(Value, method):
             raise ValueError(f"defop: Value already has an attribute {method!r}; pick another name")
@@ -245,15 +282,17 @@ def _arity_of(fn: Callable) -> int | None:
 
 
 def defop(name: str, value_fn: Callable, derivative_fn: Callable, *, symbol: str | None = None,
-          sympy: Callable | None = None, method: str | None = None, doc: str = "") -> Op:
+          sympy: Callable | None = None, method: str | None = None, doc: str = "",
+          numpy: Callable | None = None) -> Op:
     """Add an op to the table; every mode of differentiation and the graph labels pick it up.
 
     ``value_fn(*inputs) -> float`` computes the value on floats. ``derivative_fn(out, *inputs)``
     returns d out / d input for each input (one value for a unary op), using arithmetic and the
     functions of ``autograd_mini.ops`` so that it works on floats and on Values (the latter is what
     makes second derivatives work). ``sympy(sp, *symbols)`` optionally gives the same function in
-    sympy, for the property tests. The op becomes a method ``Value.<method or name>`` and the
-    returned ``Op`` is callable on Values or numbers.
+    sympy, for the property tests. ``numpy(np, *arrays)`` optionally gives it on NumPy arrays
+    (for compiled batches; by default ``value_fn`` runs element by element). The op becomes a
+    method ``Value.<method or name>`` and the returned ``Op`` is callable on Values or numbers.
 
     >>> from autograd_mini import Value, defop
     >>> cube = defop("cube", lambda x: x ** 3, lambda out, x: 3 * x * x)
@@ -279,62 +318,118 @@ def defop(name: str, value_fn: Callable, derivative_fn: Callable, *, symbol: str
         return tuple(float(d) if isinstance(d, int) else d for d in local)
 
     return _register(name, symbol or name, value_fn, derivative, sympy, (method or name,), doc,
-                     arity)
+                     arity, numpy=numpy)
 
+
+# -- array rules (NumPy passed in, so the engine itself never imports it) ------------------------
+
+
+def _where_positive(np, x, then, otherwise):
+    """x > 0 (or nan, which stays nan) -> then, else otherwise: relu and leaky_relu's branches."""
+    return np.where((x > 0.0) | np.isnan(x), then, otherwise)
+
+
+def _sigmoid_array(np, x):  # floats.sigmoid's two branches, so that exp never overflows
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0.0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def _logsumexp_array(np, *xs):
+    top = np.maximum.reduce(np.broadcast_arrays(*xs))
+    finite = np.isfinite(top)
+    shift = np.where(finite, top, 0.0)
+    total = sum(np.exp(x - shift) for x in xs)
+    return np.where(finite, shift + np.log(total), top)
+
+
+def _sum_array(np, *xs):
+    return sum(xs[1:], xs[0])
+
+
+step = _Indicator("step", floats.step, lambda np, x: np.where(x > 0.0, 1.0, 0.0),
+                  "relu's derivative: 1 where x > 0, else 0")
+sign = _Indicator("sign", floats.sign, lambda np, x: np.sign(x), "abs's derivative: -1, 0 or 1")
+nonzero = _Indicator("nonzero", lambda x: 1.0 if x != 0.0 else 0.0,
+                     lambda np, x: np.where(x != 0.0, 1.0, 0.0), "1 where x != 0, else 0")
+first_max_at = _Indicator("first_max_at", _first_max_at, _first_max_at_array,
+                          "1 if operand i + 1 is the first largest of the others, else 0")
 
 # name   symbol  value rule (floats)        local derivatives d out / d inputs        sympy oracle
 _register("add", "+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0),
-          lambda sp, a, b: a + b, ("__add__", "__radd__"), "a + b")
+          lambda sp, a, b: a + b, ("__add__", "__radd__"), "a + b",
+          numpy=lambda np, a, b: a + b, code="{0} + {1}")
 _register("sub", "-", lambda a, b: a - b, lambda out, a, b: (1.0, -1.0),
-          lambda sp, a, b: a - b, ("__sub__", "__rsub__"), "a - b")
+          lambda sp, a, b: a - b, ("__sub__", "__rsub__"), "a - b",
+          numpy=lambda np, a, b: a - b, code="{0} - {1}")
 _register("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a),
-          lambda sp, a, b: a * b, ("__mul__", "__rmul__"), "a * b")
+          lambda sp, a, b: a * b, ("__mul__", "__rmul__"), "a * b",
+          numpy=lambda np, a, b: a * b, code="{0} * {1}")
 _register("div", "/", floats.div, lambda out, a, b: (div(1.0, b), div(-out, b)),
-          lambda sp, a, b: a / b, ("__truediv__", "__rtruediv__"), "a / b")
+          lambda sp, a, b: a / b, ("__truediv__", "__rtruediv__"), "a / b",
+          numpy=lambda np, a, b: np.true_divide(a, b))
 _register("pow", "**", floats.pow, lambda out, x, y: (power_rule(x, y), xlogy(out, x)),
-          lambda sp, x, y: x ** y, ("__pow__", "__rpow__"), "x ** y")
+          lambda sp, x, y: x ** y, ("__pow__", "__rpow__"), "x ** y",
+          numpy=lambda np, x, y: np.power(x, y))
 _register("neg", "neg", lambda x: -x, lambda out, x: (-1.0,),
-          lambda sp, x: -x, ("__neg__",), "-x")
+          lambda sp, x: -x, ("__neg__",), "-x",
+          numpy=lambda np, x: -x, code="-{0}")
 _register("pos", "pos", lambda x: x, lambda out, x: (1.0,),
-          lambda sp, x: x, ("__pos__",), "+x (identity)")
+          lambda sp, x: x, ("__pos__",), "+x (identity)",
+          numpy=lambda np, x: x, code="{0}")
 _register("abs", "abs", abs, lambda out, x: (sign(x),),
-          lambda sp, x: sp.Abs(x), ("__abs__",), "|x|")
+          lambda sp, x: sp.Abs(x), ("__abs__",), "|x|",
+          numpy=lambda np, x: np.abs(x))
 _register("exp", "exp", floats.exp, lambda out, x: (out,),
-          lambda sp, x: sp.exp(x), None, "e ** x")
+          lambda sp, x: sp.exp(x), None, "e ** x",
+          numpy=lambda np, x: np.exp(x))
 _register("log", "log", floats.log, lambda out, x: (div(1.0, x),),
-          lambda sp, x: sp.log(x), None, "natural logarithm")
+          lambda sp, x: sp.log(x), None, "natural logarithm",
+          numpy=lambda np, x: np.log(x))
 _register("sqrt", "sqrt", floats.sqrt, lambda out, x: (div(0.5, out),),
-          lambda sp, x: sp.sqrt(x), None, "square root")
+          lambda sp, x: sp.sqrt(x), None, "square root",
+          numpy=lambda np, x: np.sqrt(x))
 _register("sin", "sin", floats.sin, lambda out, x: (cos(x),),
-          lambda sp, x: sp.sin(x), None, "sine")
+          lambda sp, x: sp.sin(x), None, "sine",
+          numpy=lambda np, x: np.sin(x))
 _register("cos", "cos", floats.cos, lambda out, x: (-sin(x),),
-          lambda sp, x: sp.cos(x), None, "cosine")
+          lambda sp, x: sp.cos(x), None, "cosine",
+          numpy=lambda np, x: np.cos(x))
 _register("tanh", "tanh", floats.tanh, lambda out, x: (1.0 - out * out,),
-          lambda sp, x: sp.tanh(x), None, "hyperbolic tangent")
+          lambda sp, x: sp.tanh(x), None, "hyperbolic tangent",
+          numpy=lambda np, x: np.tanh(x))
 _register("sigmoid", "sigmoid", floats.sigmoid, lambda out, x: (out * (1.0 - out),),
-          lambda sp, x: 1 / (1 + sp.exp(-x)), None, "1 / (1 + e ** -x)")
+          lambda sp, x: 1 / (1 + sp.exp(-x)), None, "1 / (1 + e ** -x)",
+          numpy=_sigmoid_array)
 _register("relu", "relu", floats.relu, lambda out, x: (step(x),),
-          lambda sp, x: sp.Max(0, x), None, "max(0, x)")
+          lambda sp, x: sp.Max(0, x), None, "max(0, x)",
+          numpy=lambda np, x: _where_positive(np, x, x, 0.0))
 _register("sum", "sum", lambda *xs: sum(xs, 0.0), lambda out, *xs: (1.0,) * len(xs),
-          lambda sp, *xs: sp.Add(*xs), None, "one node adding any number of terms")
+          lambda sp, *xs: sp.Add(*xs), None, "one node adding any number of terms",
+          numpy=_sum_array)
 _register("affine", "w·x+b", lambda *p: _affine(p), lambda out, *p: _affine_derivative(p),
           lambda sp, *p: _affine(p), None,
           "a neuron's input w1*x1 + ... + wn*xn + b as one node (operands w1, x1, ..., wn, xn, b)",
-          operands=lambda weights, inputs, bias=None: _interleave(weights, inputs, bias))
+          operands=lambda weights, inputs, bias=None: _interleave(weights, inputs, bias),
+          numpy=lambda np, *p: _affine(p), pairs=True)
 _register("max", "max", floats.maximum, lambda out, *xs: first_max(xs),
-          lambda sp, *xs: sp.Max(*xs), None, "the largest operand (its gradient goes to the first)")
+          lambda sp, *xs: sp.Max(*xs), None, "the largest operand (its gradient goes to the first)",
+          numpy=lambda np, *xs: np.maximum.reduce(np.broadcast_arrays(*xs)))
 _register("leaky_relu", "leaky_relu", floats.leaky_relu,
           lambda out, x, slope: (leaky_slope(x, slope), below_zero(x)),
           lambda sp, x, slope: sp.Max(0, x) + slope * sp.Min(0, x), None,
-          "x where x > 0, else slope * x")
+          "x where x > 0, else slope * x",
+          numpy=lambda np, x, slope: _where_positive(np, x, x, slope * x))
 _register("softplus", "softplus", floats.softplus, lambda out, x: (sigmoid(x),),
-          lambda sp, x: sp.log(1 + sp.exp(x)), None, "log(1 + e ** x), a smooth relu")
+          lambda sp, x: sp.log(1 + sp.exp(x)), None, "log(1 + e ** x), a smooth relu",
+          numpy=lambda np, x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))))
 _register("log1p", "log1p", floats.log1p, lambda out, x: (div(1.0, 1.0 + x),),
-          lambda sp, x: sp.log(1 + x), None, "log(1 + x), exact near x = 0")
+          lambda sp, x: sp.log(1 + x), None, "log(1 + x), exact near x = 0",
+          numpy=lambda np, x: np.log1p(x))
 _register("logsumexp", "logsumexp", floats.logsumexp,
           lambda out, *xs: tuple(exp(x - out) for x in xs),
           lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])), None,
-          "log(e ** x1 + ... + e ** xn), never overflowing")
+          "log(e ** x1 + ... + e ** xn), never overflowing",
+          numpy=_logsumexp_array)
 
 
 def op_named(name: str) -> Op:

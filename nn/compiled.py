@@ -1,29 +1,59 @@
-"""Training on whole batches at once: ``fit(..., compile=True)`` runs each step as a compiled program.
+"""Training on whole batches at once: ``fit(..., compile=True)`` runs each step as one program.
 
-The model's graph for one example is traced once (``autograd_mini.compile.Program``) and written
-out as straight-line code. Run on NumPy columns, each scalar node of that graph becomes one
-vector operation over all the examples of a batch, and each weight's gradient is summed over the
-rows (``dot(x, dv)``) in the reverse pass. The loss is the loss function you give ``fit``, called
-on the batch's outputs: compiled too once the same targets come round again (the graph of a loss
-depends on its targets), or run eagerly if it branches on values for stability (``bce`` and
-``cross_entropy`` do), so every loss works, your own included. The L2 penalty is a compiled
-program of the weights alone. Then the optimizer steps as in ``fit``. Batches of fewer than
-``SMALL_BATCH`` rows run the same program on floats, one example after another (faster there).
-
-The numbers are ``fit``'s: outputs and losses are the same floats, gradients differ only in the
-order the batch's rows are added up (about 1e-16 relative), so training follows the same path.
+The graph of ONE example, the model's forward pass and the loss of that example (the targets
+are inputs too, so one graph serves every example), is traced once; the engine gives its
+gradient graph; the compiler (``autograd_mini.compiler``) writes both out and runs them on
+NumPy arrays with a row per example. It finds the layers in the scalar graph by itself: a
+layer's weighted sums become a matrix product, its activations one call, and the reverse pass
+products of transposed matrices, summed over the batch's rows:
 
 >>> import nn
->>> X, y = nn.datasets.make_moons(60, noise=0.1, seed=1)
->>> model = nn.MLP(2, [16, 16, 1], seed=1)
->>> history = nn.fit(model, X, y, loss="hinge", l2=1e-4, epochs=40, compile=True,
-...                  optimizer=nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, 40)))
->>> history.accuracy[-1] > 0.9
-True
+>>> from nn.compiled import CompiledStep
+>>> model = nn.MLP(2, [3, 1], seed=0)
+>>> step = CompiledStep(model, "mse")
+>>> loss, grads, outputs = step([[1.0, 2.0], [0.5, -1.0]], [0.3, -0.2])
+>>> print(step.source)  # doctest: +NORMALIZE_WHITESPACE
+def train_step(X, P):
+    x0, x1, t = X.T
+    p12 = P[12]
+    seed = P[13]
+    w0 = P[_i0]
+    b0 = P[_i1]
+    w1 = P[_i2]
+    z1 = X[:, :2] @ w0.T + b0
+    v2 = 0.5 * seed
+    h3 = relu(z1)
+    h4 = step(z1)
+    v5 = h3 @ w1 + p12
+    v6 = v5 - t
+    v7 = v6 * v6
+    dv6 = v6 * v2 + v6 * v2
+    v9 = sum(v7)
+    dh3 = w1 * dv6[..., None]
+    v11 = v9 * 0.5
+    dz1 = h4 * dh3
+    totals = np.zeros(13)
+    dw1 = dv6 @ h3
+    totals[_i2] = dw1
+    dw0 = dz1.T @ X[:, :2]
+    totals[_i3] = dw0.ravel()
+    totals[12] = dv6.sum()
+    totals[_i1] = dz1.sum(axis=0)
+    return (v11, v5), totals
 
-Without NumPy the same program runs on floats, one example after another (slower, same
-numbers). The model's forward pass must not branch on values (read ``.data``): such a model is
-refused with ``autograd_mini.compile.TracingError``; train it with ``compile=False``.
+``z1 = X[:, :2] @ w0.T + b0`` is the forward pass; ``dv6`` is the error of the output
+(BP1), ``dz1 = step(z1) * (w1 dv6)`` sends it back through the layer (BP2), and the gradients of
+the biases (BP3, ``dz1.sum(axis=0)``) and of the weights (BP4, ``dz1.T @ X``) are sums over the
+rows. The loss over the
+batch is the mean (or sum) of the examples' losses, checked on the first batch against the
+loss function itself; the L2 penalty is a compiled program of the weights alone.
+
+Numbers: the eager engine's to rounding (NumPy's exp, log, tanh and the matrix products round
+differently from the engine's floats: the tests hold outputs, losses and gradients to 1e-12
+relative); a gradient that comes out inf or nan is recomputed by the eager engine. A model
+whose graph depends on the example (a branch on a value) is refused with ``TracingError``;
+train it with ``compile=False``. Batches of fewer than ``SMALL_BATCH`` rows run the same
+program on floats, one example after another.
 """
 from __future__ import annotations
 
@@ -31,7 +61,9 @@ import math
 from numbers import Real
 
 from autograd_mini import Value, gradients
-from autograd_mini.compile import GraphChangedError, Program, TracingError, _numpy, _Trace
+from autograd_mini.compiler import GraphChangedError, Program, Trace, TracingError, joint_plan
+from autograd_mini.compiler.emit import numpy_module
+from autograd_mini.compiler.optimise import Plan
 
 from .losses import get_loss, l2_penalty
 from .module import Module
@@ -43,12 +75,13 @@ SMALL_BATCH = 16  # fewer rows than this run on floats, one example after anothe
 
 
 class CompiledStep:
-    """The gradient of ``loss(model(X), y) [+ l2 penalty]`` on a batch, by compiled programs.
+    """The gradient of ``loss(model(X), y) [+ l2 penalty]`` on a batch, by one compiled program.
 
     ``loss``: a name ("mse", "hinge", "bce", "cross_entropy") or a function
-    ``(predictions, targets) -> Value``, as for ``fit``. The model is traced on its first batch.
-    ``backend``: "numpy" (whole batch at once), "float" (one example after another), or None
-    (the default): NumPy for batches of ``SMALL_BATCH`` rows or more, if it is installed.
+    ``(predictions, targets) -> Value`` that works when the targets are Values (arithmetic on
+    them, no ``if`` on them). The model is traced on its first batch. ``backend``: "numpy"
+    (whole batch at once), "float" (one example after another), or None (the default):
+    NumPy for batches of ``SMALL_BATCH`` rows or more, if it is installed.
 
     >>> import nn
     >>> from nn.compiled import CompiledStep
@@ -57,9 +90,9 @@ class CompiledStep:
     >>> loss, grads, outputs = step([[1.0, 2.0], [0.5, -1.0]], [0.3, -0.2])
     >>> outs = [model([1.0, 2.0]), model([0.5, -1.0])]           # the eager engine, for comparison
     >>> eager = nn.mse_loss(outs, [0.3, -0.2]); eager.backward()
-    >>> loss == eager.data, outputs == [o.data for o in outs]
-    (True, True)
-    >>> all(abs(g - p.grad) <= 1e-15 for g, p in zip(grads, model.parameters()))
+    >>> abs(loss - eager.data) <= 1e-12 * eager.data
+    True
+    >>> all(abs(g - p.grad) <= 1e-12 for g, p in zip(grads, model.parameters()))
     True
     """
 
@@ -71,54 +104,69 @@ class CompiledStep:
         if backend not in (None, "numpy", "float"):
             raise ValueError(f"backend must be 'numpy', 'float' or None, got {backend!r}")
         self.model, self.loss_fn, self.l2 = model, get_loss(loss), float(l2)
-        self.np = _numpy() if backend != "float" else None
+        self.np = numpy_module() if backend != "float" else None
         self.backend = backend
         if backend == "numpy" and self.np is None:
             raise ImportError("CompiledStep(backend='numpy') needs NumPy (pip install numpy)")
-        self.parameters = _unique(model.parameters())
+        self.parameters = list({id(p): p for p in model.parameters()}.values())
         self.program: Program | None = None
         self.penalty: Program | None = None
-        self._loss_compilable = True
-        self._loss_programs: dict = {}
-        self._loss_seen: set = set()
+        self._predict: Program | None = None
+        self.reduction: str | None = None
 
     # -- tracing ---------------------------------------------------------------------------------
-    def _trace(self, rows: list[list[float]]) -> None:
+    def _trace(self, rows: list[list[float]], targets: list) -> None:
         width = len(rows[0])
-        names = [f"x{i}" for i in range(width)]
+        first = targets[0]
+        self.target_width = len(first) if isinstance(first, (list, tuple)) else None
+        names = [f"x{i}" for i in range(width)] + (
+            ["t"] if self.target_width is None else [f"t{k}" for k in range(self.target_width)])
 
-        def forward(*xs):
-            return self.model(list(xs))
+        shapes = []
 
-        trace = _Trace(forward, rows[0], names, several=True)
+        def example(*leaves):
+            out = self.model(list(leaves[:width]))
+            shapes.append(isinstance(out, list))
+            t = leaves[width] if self.target_width is None else list(leaves[width:])
+            term = self.loss_fn([out], [t])
+            if not isinstance(term, Value):
+                raise TypeError(f"the loss function returned {type(term).__name__}, expected a "
+                                "Value")
+            return [term] + (list(out) if isinstance(out, list) else [out])
+
+        traces = [Trace(example, rows[i] + self._flat(targets[i]), names, several=True)
+                  for i in sorted({0, len(rows) - 1})]
+        trace = traces[0]
         if trace.reads:
             raise TracingError(
-                f"compile=True: the model's forward pass reads .data of a Value:\n"
-                f"{trace.read_report()}\nA compiled step replays one recorded graph for every "
-                "example and cannot follow a branch on a value; train with compile=False.")
-        if len(rows) > 1:  # the graph must not depend on the example (a cheap, once-only check)
-            again = _Trace(forward, rows[-1], names, several=True)
-            if again.signature() != trace.signature():
-                raise GraphChangedError("compile=True: the model builds a different graph for "
-                                        "different examples; train with compile=False.")
+                f"compile=True: the model or the loss branches on a value:\n{trace.read_report()}"
+                "\nA compiled step replays one recorded graph for every example (the targets "
+                "are Values while tracing); train with compile=False.")
+        if traces[-1].signature() != trace.signature():
+            raise GraphChangedError("compile=True: the model builds a different graph for "
+                                    "different examples (it branches on a value); train with "
+                                    "compile=False.")
         slot = {id(p): i for i, p in enumerate(self.parameters)}
         unknown = [p for p in trace.params if id(p) not in slot]
         if unknown:
             raise TracingError(f"compile=True: the model's output depends on {len(unknown)} "
                                "Value(s) that are not among model.parameters() (they would be "
                                f"frozen): {unknown[0]!r}")
-        self.single = trace.single
-        self.program = Program(trace.output if trace.single else trace.outputs, trace.inputs,
-                               trace.params, name="step", order=trace.order, made=trace.made)
+        self.single = not shapes[0]
+        self.seed = Value(1.0, label="seed")  # d loss / d (an example's loss): 1/n or 1
+        plan = joint_plan(trace, trace.params, seed=self.seed, outputs=trace.outputs,
+                          totals=True)
+        self.program = Program(plan, "train_step")
         self._slots = [slot[id(p)] for p in trace.params]
+        self._trace_outputs = trace
         if self.l2:
-            penalty = _Trace(lambda: l2_penalty(self.model, self.l2), (), ())
-            self.penalty = Program(penalty.output, [], penalty.params, name="penalty",
-                                   order=penalty.order, made=penalty.made)
-            self._penalty_slots = [slot[id(p)] for p in penalty.params if id(p) in slot]
-            if len(self._penalty_slots) != len(penalty.params):
-                raise TracingError("compile=True: the L2 penalty reaches Values that are not "
-                                   "among model.parameters()")
+            penalty = Trace(lambda: l2_penalty(self.model, self.l2), (), ())
+            self.penalty = Program(joint_plan(penalty, penalty.params, totals=True), "penalty")
+            self._penalty_slots = [slot[id(p)] for p in penalty.params]
+
+    @staticmethod
+    def _flat(target) -> list[float]:
+        return [float(t) for t in target] if isinstance(target, (list, tuple)) else [float(target)]
 
     def _numpy_for(self, rows: int):
         """NumPy for a batch this big, or None: below about 16 rows a NumPy call costs more than
@@ -126,6 +174,13 @@ class CompiledStep:
         if self.backend == "numpy" or (self.backend is None and rows >= SMALL_BATCH):
             return self.np
         return None
+
+    @property
+    def source(self) -> str:
+        """The program of one step (the vectorised one when NumPy is installed)."""
+        if self.program is None:
+            raise RuntimeError("the step is traced on its first batch: call it once first")
+        return self.program.source("numpy" if self.np is not None else "float")
 
     # -- one batch ------------------------------------------------------------------------------
     def __call__(self, X, y) -> tuple[float, list[float], list]:
@@ -139,161 +194,96 @@ class CompiledStep:
         targets = y.tolist() if hasattr(y, "tolist") else list(y)
         if not rows:
             raise ValueError("CompiledStep: the batch is empty")
+        if len(targets) != len(rows):
+            raise ValueError(f"the batch has {len(rows)} rows but {len(targets)} targets")
         if self.program is None:
-            self._trace(rows)
-        params = [_data(p) for p in self.program.params]
-        np = self._numpy_for(len(rows))
-        found: dict = {}
-
-        def seed(*outputs):  # the loss on the batch's outputs -> d loss / d outputs
-            columns = [_as_list(o, len(rows)) for o in outputs]
-            found["loss"], seeds, found["extra"] = self._loss(columns, targets)
-            found["columns"] = columns
-            if np is not None:
-                seeds = [np.array(s, dtype=float) for s in seeds]
-            return seeds[0] if self.single else tuple(seeds)
-
+            self._trace(rows, targets)
+        n = len(rows)
+        data = [r + self._flat(t) for r, t in zip(rows, targets)]
+        if self.reduction is None:
+            self.reduction = self._reduction(data, targets)
+        seed = 1.0 / n if self.reduction == "mean" else 1.0
+        params = [p.data for p in self._trace_outputs.params] + [seed]
+        np = self._numpy_for(n)
         if np is not None:
-            run = self.program.function(grad=True, wrt="params", seed=True, reduce=True,
-                                        backend="numpy")
-            columns = list(np.array(rows, dtype=float).T)
-            _, param_grads = run(*columns, *([params] if params else []), seed)
-            param_grads = [float(g) for g in param_grads]
-        else:  # floats: the outputs of every example first (the loss needs them all), then grads
-            forward = self.program.function()
-            outs = [forward(*row, *([params] if params else [])) for row in rows]
-            transposed = [outs] if self.single else [list(c) for c in zip(*outs)]
-            seeds = seed(*transposed)
-            seeds = [seeds] if self.single else list(seeds)
-            run = self.program.function(grad=True, wrt="params", seed=True)
-            param_grads = [0.0] * len(params)
-            for i, row in enumerate(rows):
-                s = seeds[0][i] if self.single else tuple(column[i] for column in seeds)
-                _, g = run(*row, *([params] if params else []), s)
-                param_grads = [a + b for a, b in zip(param_grads, g)]
+            outs, totals = self.program.function("numpy")(np.array(data), np.array(params))
+            columns = [np.broadcast_to(np.asarray(o, dtype=float), (n,)).tolist() for o in outs]
+            totals = totals.tolist()
+        else:
+            run = self.program.function("float")
+            per_row = [run(*row, params) for row in data]
+            columns = [list(c) for c in zip(*[o for o, _ in per_row])]
+            totals = [sum(c, 0.0) for c in zip(*[t for _, t in per_row])]
+        loss = sum(columns[0], 0.0)
+        loss = loss * seed if self.reduction == "mean" else loss
         grads = [0.0] * len(self.parameters)
-        for slot, g in zip(self._slots, param_grads):
+        for slot, g in zip(self._slots, totals):
             grads[slot] += g
-        for slot, g in found["extra"]:  # a loss that reads parameters itself
-            grads[slot] += g
-        loss = found["loss"]
         if self.penalty is not None:
-            run = self.penalty.function(grad=True, wrt="params")
-            value, penalty_grads = run([_data(p) for p in self.penalty.params])
+            (value,), penalty_grads = self.penalty.function("float")(
+                [self.parameters[s].data for s in self._penalty_slots])
             loss = loss + value  # as fit: loss_fn(...) + l2_penalty(...)
             for slot, g in zip(self._penalty_slots, penalty_grads):
                 grads[slot] += g
-        columns = found["columns"]
-        outputs = columns[0] if self.single else [list(r) for r in zip(*columns)]
+        outputs = columns[1] if self.single else [list(r) for r in zip(*columns[1:])]
+        if not all(map(math.isfinite, grads)):
+            return self._eager(rows, targets)
         return loss, grads, outputs
 
-    # -- the loss: compiled once a batch's targets come round again, else eager ------------------
-    def _loss(self, columns: list[list[float]], targets: list):
-        """(loss, d loss / d output k for each example, [(parameter slot, d loss / d it)]).
+    def _reduction(self, data, targets) -> str:
+        """Is the loss the mean or the sum of the examples' losses? Asked of the loss itself,
+        on the first batch (with the traced per-example program for the examples' losses)."""
+        run = self.program.function("float")
+        params = [p.data for p in self._trace_outputs.params] + [1.0]
+        outs = [run(*row, params)[0] for row in data]
+        terms = [o[0] for o in outs]
+        predictions = [Value(o[1]) if self.single else [Value(v) for v in o[1:]] for o in outs]
+        whole = self.loss_fn(predictions, targets).data
+        for reduction, value in (("mean", sum(terms, 0.0) / len(terms)), ("sum", sum(terms, 0.0))):
+            if math.isclose(whole, value, rel_tol=1e-9, abs_tol=1e-300) or whole == value:
+                return reduction
+        raise TracingError("compile=True: the loss of a batch is neither the mean nor the sum of "
+                           f"the examples' losses ({whole!r} against a mean of "
+                           f"{sum(terms, 0.0) / len(terms)!r}); train with compile=False.")
 
-        The loss function is a black box from a batch of outputs and targets to a Value. Its
-        graph depends on the targets (hinge branches on the label) but, if it never reads
-        ``.data``, not on the outputs: then the graph for given targets is traced once and
-        compiled (the examples put in a canonical order, so a shuffled batch is the same
-        batch). That is done the second time the same targets come round, so data that never
-        repeats (regression) costs nothing. Losses that read ``.data`` (the stable ``bce`` and
-        ``cross_entropy``) or hold parameters run eagerly every time, exactly as in ``fit``.
-        """
-        n, width = len(targets), len(columns)
-        if len(columns[0]) != n:
-            raise ValueError(f"the batch has {len(columns[0])} rows but {n} targets")
-        if self._loss_compilable:
-            labels = [repr(t) for t in targets]
-            order = sorted(range(n), key=labels.__getitem__)
-            key = (width, tuple(labels[i] for i in order))
-            program = self._loss_programs.get(key)
-            if program is None and key in self._loss_seen and len(self._loss_programs) < 64:
-                program = self._compile_loss(width, [targets[i] for i in order], columns, order)
-                if program is not None:
-                    self._loss_programs[key] = program
-            if program is not None:
-                value, d = program(*[columns[k][i] for i in order for k in range(width)])
-                seeds = [[0.0] * n for _ in range(width)]
-                for j, i in enumerate(order):
-                    for k in range(width):
-                        seeds[k][i] = d[j * width + k]
-                return value, seeds, []
-            if len(self._loss_seen) < 4096:
-                self._loss_seen.add(key)
-        leaves = [[Value(c[i]) for c in columns] for i in range(n)]
-        loss = self.loss_fn([r[0] for r in leaves] if self.single else leaves, targets)
-        if not isinstance(loss, Value):
-            raise TypeError(f"the loss function returned {type(loss).__name__}, expected a Value")
-        flat = [leaf for r in leaves for leaf in r]
-        d = gradients(loss, flat + self.parameters)
-        seeds = [[d[r[k]] for r in leaves] for k in range(width)]
-        extra = [(slot, d[p]) for slot, p in enumerate(self.parameters) if d[p]]
-        return loss.data, seeds, extra
-
-    def _compile_loss(self, width: int, targets: list, columns, order):
-        """The loss for these targets as a compiled float program, or None if it cannot be."""
-        first = [columns[k][i] for i in order for k in range(width)]
-
-        def loss(*outputs):
-            rows = [list(outputs[j * width:(j + 1) * width]) for j in range(len(targets))]
-            return self.loss_fn([r[0] for r in rows] if self.single else rows, targets)
-
-        trace = _Trace(loss, first, [f"o{i}" for i in range(len(first))])
-        if trace.reads or trace.params:
-            self._loss_compilable = False  # it branches on values, or reads parameters: eager
-            return None
-        program = Program(trace.output, trace.inputs, [], name="loss", order=trace.order,
-                          made=trace.made)
-        return program.function(grad=True)
+    def _eager(self, rows, targets):
+        """The step by the eager engine (its exact zeros), when a gradient came out inf or nan."""
+        outs = [self.model(r) for r in rows]
+        loss = self.loss_fn(outs, targets)
+        if self.l2:
+            loss = loss + l2_penalty(self.model, self.l2)
+        found = gradients(loss, self.parameters)
+        outputs = [[o.data for o in out] if isinstance(out, list) else out.data for out in outs]
+        return loss.data, [found[p] if not isinstance(found[p], Value) else found[p].data
+                           for p in self.parameters], outputs
 
     def predict(self, X) -> list:
         """The model's output for each row of ``X`` (floats, or lists of floats), compiled."""
         rows = [[float(v) for v in row] for row in X]
         if not rows:
             return []
-        if self.program is None:
-            self._trace(rows)
-        params = [_data(p) for p in self.program.params]
-        extra = [params] if params else []
+        if self._predict is None:
+            trace = Trace(lambda *xs: self.model(list(xs)), rows[0],
+                          [f"x{i}" for i in range(len(rows[0]))], several=True)
+            self._predict_params = trace.params
+            self._predict = Program(Plan(trace.outputs, trace.inputs, trace.params), "predict")
+            self._predict_single = trace.single
+        params = [p.data for p in self._predict_params]
         np = self._numpy_for(len(rows))
         if np is not None:
-            run = self.program.function(backend="numpy")
-            outs = run(*np.array(rows, dtype=float).T, *extra)
-            columns = [_as_list(o, len(rows)) for o in ([outs] if self.single else outs)]
+            outs, _ = self._predict.function("numpy")(np.array(rows), np.array(params))
+            columns = [np.broadcast_to(np.asarray(o, float), (len(rows),)).tolist() for o in outs]
         else:
-            forward = self.program.function()
-            outs = [forward(*row, *extra) for row in rows]
-            columns = [outs] if self.single else [list(c) for c in zip(*outs)]
-        return columns[0] if self.single else [list(r) for r in zip(*columns)]
-
-
-def _unique(params: list[Value]) -> list[Value]:
-    seen, unique = set(), []
-    for p in params:
-        if id(p) not in seen:
-            seen.add(id(p))
-            unique.append(p)
-    return unique
-
-
-def _data(p: Value) -> float:
-    return p.data
-
-
-def _as_list(column, n: int) -> list[float]:
-    """A program's output for n rows as a list of floats (a constant output is repeated)."""
-    if isinstance(column, list):
-        return column
-    if getattr(column, "shape", ()) != ():
-        return column.tolist()
-    return [float(column)] * n
+            run = self._predict.function("float")
+            columns = [list(c) for c in zip(*[run(*row, params)[0] for row in rows])]
+        return columns[0] if self._predict_single else [list(r) for r in zip(*columns)]
 
 
 class CompiledSteps:
     """How ``fit(..., compile=True)`` runs a step and an evaluation: the methods of
-    ``nn.train.EagerSteps``, with the forward and backward pass through the model run as one
-    compiled program per batch. The batches, the loss, the L2 penalty, the optimizer's step and
-    the history are ``fit``'s."""
+    ``nn.train.EagerSteps``, with the forward and backward pass run as one compiled program per
+    batch. The batches, the loss, the L2 penalty, the optimizer's step and the history are
+    ``fit``'s."""
 
     def __init__(self, model, loss_fn, l2, optimizer, correct) -> None:
         self.program = CompiledStep(model, loss_fn, l2)
@@ -313,7 +303,7 @@ class CompiledSteps:
 
     def evaluate(self, rows, targets) -> tuple[float, float | None]:
         outputs = self.program.predict(rows)
-        single = self.program.single
+        single = not isinstance(outputs[0], list)
         predictions = [Value(o) if single else [Value(v) for v in o] for o in outputs]
         value = self.loss_fn(predictions, targets).data
         if self.correct is None:

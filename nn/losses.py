@@ -4,13 +4,17 @@ A loss takes ``predictions``, a list with the model's output for each example (a
 a one-output model, a list of Values otherwise), and ``targets``, a list with one target per
 example; a lone Value and a lone target count as a batch of one. It returns one ``Value``: the
 mean over the examples (``reduction="sum"``: their sum), ready for ``backward()``.
+
+Targets may be Values too (``nn.compiled`` traces one example with its target as an input): the
+losses are then written without a branch on the target, with the op table's ``step``-like
+helpers, so one graph serves every example. On numbers they build the plain graphs.
 """
 from __future__ import annotations
 
 from numbers import Integral, Real
 from typing import Iterable
 
-from autograd_mini import Value
+from autograd_mini import Value, ops
 
 from .module import Module
 
@@ -52,7 +56,9 @@ def _single(prediction, i: int, name: str):
     return prediction
 
 
-def _target(t, i: int, name: str) -> float:
+def _target(t, i: int, name: str):
+    if isinstance(t, Value):
+        return t
     if isinstance(t, Real) and not isinstance(t, bool):
         return float(t)
     raise TypeError(f"{name}: target {i} is {type(t).__name__} {t!r:.30}, expected a number")
@@ -101,25 +107,21 @@ def hinge_loss(predictions, targets, *, reduction: str = "mean") -> Value:
     terms = []
     for i, (score, y) in enumerate(zip(predictions, targets)):
         y = _target(y, i, "hinge_loss")
+        score = _single(score, i, "hinge_loss")
+        if isinstance(y, Value):  # the label's sign as a node: 1 for y > 0, else -1
+            terms.append((1.0 - (2.0 * ops.step(y) - 1.0) * score).relu())
+            continue
         if y not in (-1.0, 0.0, 1.0):
             raise ValueError(f"hinge_loss: target {i} is {y!r}; labels must be -1 or +1 (or 0 or 1)")
-        score = _single(score, i, "hinge_loss")
         terms.append((1.0 - score if y > 0 else 1.0 + score).relu())
     return _reduce(terms, reduction, len(predictions))
-
-
-def _softplus(z):
-    """log(1 + e^z), on the branch where e^(+-z) cannot overflow."""
-    if isinstance(z, Value) and z.data > 0 or not isinstance(z, Value) and z > 0:
-        return z + ((-z).exp() + 1.0).log()
-    return (z.exp() + 1.0).log()
 
 
 def bce_with_logits(logits, targets, *, reduction: str = "mean") -> Value:
     """Binary cross-entropy of sigmoid(logit) against targets in [0, 1], computed stably.
 
-    Per example: -y log sigmoid(z) - (1 - y) log(1 - sigmoid(z)) = softplus(z) - y z, which stays
-    finite for logits of any size.
+    Per example: -y log sigmoid(z) - (1 - y) log(1 - sigmoid(z)) = softplus(z) - y z, with the op
+    table's ``softplus`` (finite for logits of any size).
 
     >>> import math
     >>> from nn import bce_with_logits
@@ -134,10 +136,15 @@ def bce_with_logits(logits, targets, *, reduction: str = "mean") -> Value:
     terms = []
     for i, (z, y) in enumerate(zip(logits, targets)):
         y = _target(y, i, "bce_with_logits")
-        if not 0.0 <= y <= 1.0:
+        if not isinstance(y, Value) and not 0.0 <= y <= 1.0:
             raise ValueError(f"bce_with_logits: target {i} is {y!r}; it must lie in [0, 1]")
         z = _single(z, i, "bce_with_logits")
-        terms.append(_softplus(z) - (z if y == 1.0 else z * y) if y else _softplus(z))
+        if isinstance(z, Real):
+            z = Value(float(z))
+        if isinstance(y, Value):
+            terms.append(z.softplus() - z * y)
+        else:
+            terms.append(z.softplus() - (z if y == 1.0 else z * y) if y else z.softplus())
     return _reduce(terms, reduction, len(logits))
 
 
@@ -155,9 +162,8 @@ def _number(x) -> float:
 
 
 def log_softmax(logits) -> list[Value]:
-    """log softmax(z)_i = z_i - log sum_j e^(z_j), shifted by max z so that nothing overflows."""
-    shift = max(_number(z) for z in logits)
-    log_total = Value.sum([(z - shift).exp() for z in logits]).log() + shift
+    """log softmax(z)_i = z_i - log sum_j e^(z_j), with the op table's ``logsumexp``."""
+    log_total = Value.logsumexp(logits)
     return [z - log_total for z in logits]
 
 
@@ -178,7 +184,8 @@ def softmax(logits) -> list[Value]:
 def cross_entropy(logits, targets, *, reduction: str = "mean") -> Value:
     """Softmax cross-entropy: mean of -log softmax(z)_y over examples; ``targets`` are class indices.
 
-    Stable for logits of any size (log-sum-exp with the largest logit taken out).
+    Per example: logsumexp(z) - z_y, with the op table's ``logsumexp`` (stable for logits of any
+    size). A target that is a Value picks z_y as sum_k [y == k] z_k (one graph for every class).
 
     >>> import math
     >>> from nn import cross_entropy
@@ -194,20 +201,23 @@ def cross_entropy(logits, targets, *, reduction: str = "mean") -> Value:
     terms = []
     for i, (z, y) in enumerate(zip(logits, targets)):
         z = _logits(z, i, "cross_entropy")
+        if isinstance(y, Value):
+            picked = Value.sum([(1.0 - ops.nonzero(y - float(k))) * v for k, v in enumerate(z)])
+            terms.append(Value.logsumexp(z) - picked)
+            continue
         if not isinstance(y, Integral) or isinstance(y, bool) or not 0 <= y < len(z):
             if isinstance(y, float) and y.is_integer() and 0 <= y < len(z):
                 y = int(y)
             else:
                 raise ValueError(f"cross_entropy: target {i} is {y!r}; it must be a class index "
                                  f"0..{len(z) - 1} ({len(z)} logits per example)")
-        shift = max(_number(v) for v in z)
-        log_total = Value.sum([(v - shift).exp() for v in z]).log()
-        terms.append(log_total - (z[int(y)] - shift))
+        terms.append(Value.logsumexp(z) - z[int(y)])
     return _reduce(terms, reduction, len(logits))
 
 
 def l2_penalty(params: Module | Iterable[Value], strength: float) -> Value:
-    """The texts' weight decay term (lambda / 2) * sum of squared weights (REFERENCE.md §5).
+    """Weight decay: (lambda / 2) * sum of squared weights (Nielsen, *Neural Networks and Deep
+    Learning*, chapter 3, "Regularization").
 
     Given a model, biases are left alone, as the texts say; given a list of Values, every one
     of them counts. micrograd's ``alpha * sum(p*p for p in model.parameters())`` (biases

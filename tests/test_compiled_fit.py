@@ -1,10 +1,13 @@
 """Training on whole batches (nn.compiled) against the eager engine, its oracle.
 
 For MLPs with every activation and every loss, the compiled batch step must give the eager
-step's loss, outputs and parameter gradients (the eager numbers come from the same graph the
-texts describe, built Value by Value and walked by graph.py). Gradients are sums over the batch's
-rows, which the compiled step adds in another order, so they are compared to 1e-12 of the
-gradient's size. Then training with fit(compile=True) must follow eager training.
+step's loss, outputs and parameter gradients (the eager numbers come from the graph built Value
+by Value and walked by graph.py). The tolerance is what the design guarantees, not bit
+equality: on NumPy the layers are matrix products and exp/log/tanh are NumPy's (which differ
+from Python's math by an ulp on some inputs, differently on different Pythons and NumPys), and
+gradients are sums over the rows added in another order. So every number is compared to 1e-12
+relative to the size of the numbers of its kind (outputs, gradients). Then training with
+fit(compile=True) must follow eager training.
 """
 import math
 import random
@@ -14,7 +17,7 @@ import pytest
 
 import nn
 from autograd_mini import Value
-from autograd_mini.compile import TracingError
+from autograd_mini.compiler import TracingError
 from nn.compiled import SMALL_BATCH, CompiledStep
 
 pytest.importorskip("numpy")
@@ -47,12 +50,22 @@ def eager_step(model, X, y, loss, l2):
     return value.data, outputs, [p.grad for p in model.parameters()]
 
 
+TOLERANCE = 1e-12  # relative to the size of the numbers compared (see the module docstring)
+
+
+def flat(outputs):
+    return [v for o in outputs for v in (o if isinstance(o, list) else [o])]
+
+
 def assert_same_step(compiled, eager):
     (loss, grads, outputs), (eager_loss, eager_outputs, eager_grads) = compiled, eager
-    assert outputs == eager_outputs                       # the forward pass: the same floats
-    assert math.isclose(loss, eager_loss, rel_tol=1e-12, abs_tol=1e-15)
+    compiled_outputs, eager_outputs = flat(outputs), flat(eager_outputs)
+    scale = max(map(abs, eager_outputs)) or 1.0
+    assert len(compiled_outputs) == len(eager_outputs)
+    assert all(abs(a - b) <= TOLERANCE * scale for a, b in zip(compiled_outputs, eager_outputs))
+    assert math.isclose(loss, eager_loss, rel_tol=TOLERANCE, abs_tol=1e-15)
     scale = max(abs(g) for g in eager_grads) or 1.0
-    assert all(abs(a - b) <= 1e-12 * scale for a, b in zip(grads, eager_grads))
+    assert all(abs(a - b) <= TOLERANCE * scale for a, b in zip(grads, eager_grads))
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -64,13 +77,12 @@ def test_compiled_step_equals_eager(activation, loss, l2, backend):
     model = nn.MLP(2, [5, outputs], activation=activation, seed=3)
     step = CompiledStep(model, loss, l2, backend=backend)
     X, y = batch(loss, 12, seed=1)
-    for attempt in range(3):  # the third time round, a loss that can be compiled is
+    for attempt in range(3):  # shuffled batches: the same program serves every order
         order = list(range(len(X)))
-        random.Random(attempt).shuffle(order)   # a shuffled batch is still the same batch
+        random.Random(attempt).shuffle(order)
         Xs, ys = [X[i] for i in order], [y[i] for i in order]
         assert_same_step(step(Xs, ys), eager_step(model, Xs, ys, loss, l2))
-    compiled_losses = bool(step._loss_programs)
-    assert compiled_losses == (loss in ("mse", "hinge"))   # bce, cross_entropy read .data
+    assert step.reduction == "mean"
 
 
 def test_small_batches_run_on_floats_large_ones_on_numpy():
@@ -97,11 +109,11 @@ def test_a_loss_of_your_own_even_one_that_reads_parameters():
     model = nn.MLP(2, [3, 1], activation="sigmoid", seed=2)
     weight = model.parameters()[0]
 
-    def smooth_l1(predictions, targets):  # no .data read: compiled on the second sighting
+    def smooth_l1(predictions, targets):  # arithmetic on the targets: compiled
         terms = [((p - t) ** 2 + 1.0).sqrt() for p, t in zip(predictions, targets)]
         return Value.sum(terms) * (1.0 / len(terms))
 
-    def with_a_weight(predictions, targets):  # reaches a parameter: stays eager, still exact
+    def with_a_weight(predictions, targets):  # reaches a parameter: part of the program
         return smooth_l1(predictions, targets) + weight * weight
 
     X, y = batch("mse", 8, seed=4)
@@ -110,7 +122,6 @@ def test_a_loss_of_your_own_even_one_that_reads_parameters():
         step = CompiledStep(model, loss)
         for _ in range(3):
             assert_same_step(step(X, y), eager_step(model, X, y, loss, 0.0))
-        assert bool(step._loss_programs) == (loss is smooth_l1)
 
 
 def test_fit_compiled_follows_eager_training_on_moons():

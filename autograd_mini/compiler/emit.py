@@ -1,0 +1,474 @@
+"""Writing a plan out as Python: straight-line code on floats, or array code on NumPy.
+
+Every line comes from the op table: an op's ``code`` template (``{0} + {1}``) or a call of its
+rule by name (``tanh(v)``: the float rule, or the array rule on NumPy). On NumPy each group of
+the plan is one line over arrays with a column per node of the group; a group of weighted sums
+(the table's ``pairs`` op, a neuron's ``affine``) that share their inputs is a matrix product,
+and the parameters' gradients summed over a batch's rows are products of transposed matrices.
+So the program of a layered network reads like the four equations of backpropagation.
+
+The source is registered with ``linecache`` (tracebacks show it) until the program is freed.
+"""
+from __future__ import annotations
+
+import builtins
+import itertools
+import keyword
+import linecache
+import math
+import re
+import weakref
+
+from .optimise import Node, Plan, group
+
+_programs = itertools.count()
+
+
+def _literal(x: float) -> str:
+    if x != x:
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "(-inf)"
+    return repr(x) if math.copysign(1.0, x) > 0 else f"({x!r})"
+
+
+def numpy_module():
+    """NumPy, or None when it is not installed (programs then run on floats)."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+class Names:
+    """Names for the program's variables: the user's labels where they are plain identifiers
+    (ASCII, so two labels never normalise to one name; never a keyword or a name the program
+    uses), else x0, v1, ...; ``dv1`` is kept for the gradient of ``v1``."""
+
+    def __init__(self, reserved):
+        self.taken = set(reserved) | set(dir(builtins)) | set(keyword.kwlist)
+        self.for_grads: set[str] = set()
+
+    def pick(self, label: str, fallback: str) -> str:
+        name = label if self._usable(label) and label not in self.for_grads else fallback
+        k = 0
+        while name in self.taken or name in self.for_grads:
+            k += 1
+            name = f"{fallback}_{k}"
+        self.taken.add(name)
+        self.for_grads.add("d" + name)
+        return name
+
+    def grad(self, of: str, fallback: str) -> str:
+        """``d`` + the name of what this is the gradient of, if free."""
+        name = "d" + of
+        if name in self.taken:
+            return self.pick("", fallback)
+        self.taken.add(name)
+        self.for_grads.add("d" + name)
+        return name
+
+    @staticmethod
+    def _usable(label: str) -> bool:
+        return (bool(label) and label.isidentifier() and label.isascii()
+                and not label.startswith("_") and not keyword.iskeyword(label)
+                and not (label[0] in "vxpgzh" and label[1:].isdigit()))
+
+
+_FIXED = {"np", "stack", "inf", "nan", "X", "P", "params", "rows", "totals"}
+
+
+def _ops_of(plan: Plan, program: str) -> dict:
+    """Each op of the plan -> the name its rule has in the program (its own, made unique)."""
+    names, used = {}, _FIXED | {program}
+    for node in plan.order:
+        if node.op not in names:
+            name, k = node.op.name, 0
+            while name in used:
+                k += 1
+                name = f"{node.op.name}_{k}"
+            used.add(name)
+            names[node.op] = name
+    return names
+
+
+class Program:
+    """A plan written out. ``function(backend)`` gives it as a Python function:
+
+    - ``"float"``: ``run(*inputs, params) -> (outputs, totals)``, numbers in and out;
+    - ``"numpy"``: ``run(X, params) -> (outputs, totals)``, ``X`` a 2-D array with a row per
+      example and a column per input; each output an array with one value per row (or one
+      number, if it does not depend on the row), the totals summed over the rows.
+    """
+
+    def __init__(self, plan: Plan, name: str = "f"):
+        self.plan, self.name = plan, name if name.isidentifier() else "f"
+        self.op_names = _ops_of(plan, self.name)
+        self.sources: dict[str, str] = {}
+        self.functions: dict = {}
+
+    # -- names ---------------------------------------------------------------------------------
+    def _names(self, reserved) -> Names:
+        names = Names(set(reserved) | set(self.op_names.values()) | {self.name})
+        for node in self.plan.memo.values():
+            node.name = None
+        for i, node in enumerate(self.plan.inputs):
+            node.name = names.pick(node.label, f"x{i}")
+        for i, node in enumerate(self.plan.params):
+            node.name = names.pick(node.label, f"p{i}")
+        return names
+
+    # -- floats ----------------------------------------------------------------------------------
+    def float_source(self) -> str:
+        plan = self.plan
+        names = self._names({"params", "inf", "nan"})
+        lines, count = [], 0
+        for node in plan.order:
+            if node.grad_of is not None and node.grad_of.name:
+                node.name = names.grad(node.grad_of.name, f"v{count + 1}")
+            else:
+                node.name = names.pick(node.label, f"v{count + 1}")
+            count += 1
+            lines.append(f"{node.name} = {self._scalar(node)}")
+        args = [n.name for n in plan.inputs] + (["params"] if plan.params else [])
+        head = [f"def {self.name}({', '.join(args)}):"]
+        if plan.params:
+            head.append(f"    {', '.join(p.name for p in plan.params)}{',' if len(plan.params) == 1 else ''} = params")
+        outs = ", ".join(self._atom(o) for o in plan.outputs)
+        totals = ", ".join(self._atom(t) for t in plan.totals)
+        tail = f"    return ({outs}{',' if len(plan.outputs) == 1 else ''}), [{totals}]"
+        return "\n".join(head + [f"    {line}" for line in lines] + [tail])
+
+    def _atom(self, node: Node) -> str:
+        return _literal(node.number) if node.kind == "const" else node.name
+
+    def _scalar(self, node: Node, atom=None) -> str:
+        args = [(atom or self._atom)(a) for a in node.args]
+        if node.op.pairs:  # start + a0 * a1 + a2 * a3 ..., left to right as the table's rule
+            terms = [f"{args[i]} * {args[i + 1]}" for i in range(0, len(args) - 1, 2)]
+            return " + ".join(([args[-1]] if len(args) % 2 else []) + terms)
+        if node.op.code is not None:
+            return node.op.code.format(*args)
+        return f"{self.op_names[node.op]}({', '.join(args)})"
+
+    # -- NumPy -----------------------------------------------------------------------------------
+    def numpy_source(self) -> tuple[str, dict]:
+        """The vectorised program's text and the constants (index arrays) it refers to."""
+        return _Vectorised(self).write()
+
+    # -- running ---------------------------------------------------------------------------------
+    def source(self, backend: str = "numpy") -> str:
+        if backend not in self.sources:
+            self._build(backend)
+        return self.sources[backend]
+
+    def function(self, backend: str = "float"):
+        if backend not in self.functions:
+            self._build(backend)
+        return self.functions[backend]
+
+    def _build(self, backend: str) -> None:
+        if backend == "float":
+            text, namespace = self.float_source(), {}
+            namespace.update({name: op.value for op, name in self.op_names.items()})
+            namespace.update(inf=math.inf, nan=math.nan)
+        elif backend == "numpy":
+            np = numpy_module()
+            if np is None:
+                raise ImportError("a batched program needs NumPy (pip install numpy); the float "
+                                  "backend runs without it")
+            text, namespace = self.numpy_source()
+            namespace.update({name: _bind(op.numpy, np) for op, name in self.op_names.items()})
+            namespace.update(inf=math.inf, nan=math.nan, np=np, stack=_stacker(np))
+        else:
+            raise ValueError(f"backend must be 'float' or 'numpy', got {backend!r}")
+        filename = f"<compiled {self.name} #{next(_programs)}, {backend}>"
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        weakref.finalize(self, linecache.cache.pop, filename, None)  # freed with the program
+        exec(builtins.compile(text, filename, "exec"), namespace)
+        run = namespace[self.name]
+        if backend == "numpy":
+            run = _quiet(np, run)
+        self.sources[backend], self.functions[backend] = text, run
+
+
+def _bind(rule, np):
+    def apply(*arrays):
+        return rule(np, *arrays)
+    return apply
+
+
+def _stacker(np):
+    def stack(*columns):
+        return np.stack(np.broadcast_arrays(*columns), axis=-1)
+    return stack
+
+
+def _quiet(np, function):
+    """IEEE results without RuntimeWarnings (inf and nan are values here, as on floats)."""
+    def run(*args):
+        with np.errstate(all="ignore"):
+            return function(*args)
+    run.__wrapped__ = function
+    return run
+
+
+class _Vectorised:
+    """The plan's groups written as array code (one line per group)."""
+
+    def __init__(self, program: Program):
+        self.program, self.plan = program, program.plan
+        self.names = program._names({"X", "P", "inf", "nan", "np", "stack", "rows", "totals"})
+        self.constants: dict[str, tuple] = {}  # name -> (dtype, numbers, shape)
+        self.views: dict[tuple, str] = {}      # gathered parameters: (slots, shape) -> name
+        self.where: dict[int, tuple] = {}      # op node -> (its group's name, lane, width)
+        self.head: list[str] = []
+        self.lines: list[str] = []
+        self.count = itertools.count(1)
+
+    def _constant(self, prefix: str, numbers: tuple, shape: tuple | None = None) -> str:
+        entry = ("index" if prefix == "_i" else "float", tuple(numbers), shape or (len(numbers),))
+        for name, known in self.constants.items():
+            if known == entry:
+                return name
+        name = f"{prefix}{len(self.constants)}"
+        self.constants[name] = entry
+        return name
+
+    def _view(self, params: list[Node], shape: tuple) -> str:
+        """Parameters as a vector or a matrix, gathered once at the top: ``w0 = P[_i3]``."""
+        index = tuple(p.slot for p in params)
+        if (index, shape) in self.views:
+            return self.views[(index, shape)]
+        if len(shape) == 2:  # the transpose of a matrix already gathered (the reverse pass's W)
+            rows, cols = shape
+            flipped = tuple(index[c * rows + r] for r in range(rows) for c in range(cols))
+            if (flipped, (cols, rows)) in self.views:
+                return self.views[(flipped, (cols, rows))] + ".T"
+        stems = {p.label.split("[")[0] for p in params}
+        stem = stems.pop() if len(stems) == 1 and all("[" in p.label for p in params) else ""
+        name = self.names.pick(stem, f"{stem or 'p'}{len(self.views)}")
+        self.head.append(f"{name} = P[{self._constant('_i', index, shape)}]")
+        self.views[(index, shape)] = name
+        return name
+
+    def atom(self, node: Node) -> str:
+        """One node's value: a number, a name, or a column of its group."""
+        if node.kind == "const":
+            return _literal(node.number)
+        if node.kind != "op":
+            return node.name
+        name, lane, width = self.where[id(node)]
+        return name if width == 1 else f"{name}[..., {lane}]"
+
+    def home(self, nodes: list[Node]):
+        """(array, width, lanes) when all ``nodes`` live in one array (X, or one group)."""
+        if all(n.kind == "input" for n in nodes):
+            slots = [n.slot for n in nodes]
+            first = sorted(set(slots))
+            if first == list(range(len(first))) and len(first) < len(self.plan.inputs):
+                return f"X[:, :{len(first)}]", len(first), slots  # the first columns of X
+            return "X", len(self.plan.inputs), slots
+        places = [self.where.get(id(n)) if n.kind == "op" else None for n in nodes]
+        if None in places or len({p[0] for p in places}) != 1:
+            return None
+        name, _, width = places[0]
+        return name, width, [p[1] for p in places]
+
+    def lanes(self, nodes: list[Node], width: int) -> str:
+        """An array holding ``nodes[i]`` in column i (broadcasting against the group's shape)."""
+        first = nodes[0]
+        if all(n is first for n in nodes):
+            text = self.atom(first)
+            return f"{text}[..., None]" if width > 1 and first.batched else text
+        if all(n.kind == "const" for n in nodes):
+            return self._constant("_c", tuple(n.number for n in nodes))
+        if all(n.kind == "param" for n in nodes):
+            return self._view(nodes, (len(nodes),))
+        found = self.home(nodes)
+        if found is not None:
+            name, home_width, index = found
+            if index == list(range(home_width)):
+                return name if home_width > 1 else f"{name}[..., None]"
+            if name.startswith("X"):
+                return f"X[:, {self._constant('_i', tuple(index))}]"
+            return f"{name}[..., {self._constant('_i', tuple(index))}]"
+        return f"stack({', '.join(self.atom(n) for n in nodes)})"
+
+    def write(self) -> tuple[str, dict]:
+        plan = self.plan
+        deferred = []
+        for bucket in group(plan):
+            for nodes in self._split(bucket):
+                if nodes[0].total_only and self._outer(nodes) is not None:
+                    deferred.append(nodes)  # a product of matrices summed over the rows, below
+                else:
+                    self._group(nodes)
+        totals = self._totals(deferred) if plan.totals else []
+        outs = ", ".join(self.atom(o) for o in plan.outputs)
+        tail = [f"return ({outs}{',' if len(plan.outputs) == 1 else ''}), "
+                + ("totals" if plan.totals else "()")]
+        body = self.head + self.lines + totals + tail
+        used = set(re.findall(r"[A-Za-z_]\w*", "\n".join(body)))
+        unpack = []
+        columns = [n.name for n in plan.inputs]
+        if used.intersection(columns):
+            unpack.append(f"{', '.join(columns)}{',' if len(columns) == 1 else ''} = X.T")
+        unpack += [f"{p.name} = P[{p.slot}]" for p in plan.params if p.name in used]
+        text = "\n".join([f"def {self.program.name}(X, P):"]
+                         + [f"    {line}" for line in unpack + body])
+        return text, self._namespace()
+
+    def _split(self, bucket: list[Node]) -> list[list[Node]]:
+        """A bucket of like nodes in groups whose operands, position by position, live in one
+        array each (so no group has to gather columns from several); nodes that differ only by
+        a number stay alone (one array operation would gain nothing)."""
+        def home(node: Node):
+            if node.kind in ("const", "param", "input"):
+                return node.kind
+            return self.where[id(node)][0]
+        parts: dict[tuple, list[Node]] = {}
+        for node in bucket:
+            parts.setdefault(tuple(home(a) for a in node.args), []).append(node)
+        groups = []
+        for nodes in parts.values():
+            varying = [i for i in range(len(nodes[0].args))
+                       if any(n.args[i] is not nodes[0].args[i] for n in nodes)]
+            if all(nodes[0].args[i].kind == "const" for i in varying):
+                groups += [[n] for n in nodes]
+            else:
+                groups.append(nodes)
+        return groups
+
+    def _namespace(self) -> dict:
+        np = numpy_module()
+        return {name: np.array(numbers, dtype=np.intp if kind == "index" else float).reshape(shape)
+                for name, (kind, numbers, shape) in self.constants.items()}
+
+    def _name_group(self, nodes: list[Node]) -> str:
+        k = next(self.count)
+        of = [n.grad_of for n in nodes]
+        if len(nodes) == 1 and of[0] is not None and of[0].kind != "op" and of[0].name:
+            return self.names.grad(of[0].name, f"v{k}")
+        if [o.slot if o is not None and o.kind == "input" else None for o in of] \
+                == list(range(len(self.plan.inputs))) and len(nodes) > 1:
+            return self.names.grad("X", f"g{k}")
+        if all(o is not None and o.kind == "op" and id(o) in self.where for o in of):
+            found = self.home(of)
+            if found is not None and found[2] == list(range(found[1])) and found[1] == len(nodes):
+                return self.names.grad(found[0], f"g{k}")
+        if len(nodes) == 1:
+            return self.names.pick(nodes[0].label, f"v{k}")
+        return self.names.pick("", ("z" if nodes[0].op.pairs else "h") + str(k))
+
+    def _group(self, nodes: list[Node]) -> None:
+        width, op = len(nodes), nodes[0].op
+        name = self._name_group(nodes)
+        text = self._product(nodes) if op.pairs else None
+        if text is None and op.pairs and width == 1:
+            text = self.program._scalar(nodes[0], self.atom)
+        if text is None:
+            args = [self.lanes([n.args[i] for n in nodes], width) for i in range(len(nodes[0].args))]
+            if op.code is not None:
+                text = op.code.format(*[a if _simple(a) else f"({a})" for a in args])
+            else:
+                text = f"{self.program.op_names[op]}({', '.join(args)})"
+        self.lines.append(f"{name} = {text}")
+        for lane, node in enumerate(nodes):
+            self.where[id(node)] = (name, lane, width)
+
+    def _product(self, nodes: list[Node]) -> str | None:
+        """Weighted sums as a matrix product ``S @ W.T + b``: every node of the group sums the
+        same row S of nodes against its own row of weights (which do not vary by example)."""
+        width, count = len(nodes), len(nodes[0].args) // 2
+        whole = [self.home([nodes[0].args[2 * p + side] for p in range(count)]) if count else None
+                 for side in (0, 1)]
+        if width < 2 and count < 4 and not any(h and h[1] == count and h[1] > 1 for h in whole):
+            return None  # a small sum: the table's rule, term by term (the engine's order)
+        for shared in (1, 0):
+            row = [nodes[0].args[2 * p + shared] for p in range(count)]
+            if not all(n.args[2 * p + shared] is row[p] for n in nodes for p in range(count)):
+                continue
+            weights = [n.args[2 * p + 1 - shared] for n in nodes for p in range(count)]
+            if any(w.batched for w in weights) or not any(r.batched for r in row):
+                continue
+            if all(w.kind == "param" for w in weights):
+                matrix = self._view(weights, (width, count) if width > 1 else (count,))
+            else:
+                matrix = f"{self.lanes(weights, len(weights))}.reshape({width}, {count})"
+                matrix = matrix if width > 1 else f"{matrix}[0]"
+            if width > 1:
+                matrix = matrix[:-2] if matrix.endswith(".T") else f"{matrix}.T"
+            text = f"{self.lanes(row, count)} @ {matrix}"
+            if len(nodes[0].args) % 2:
+                text += f" + {self.lanes([n.args[-1] for n in nodes], width)}"
+            return text
+        return None
+
+    def _outer(self, nodes: list[Node]):
+        """Products a_i * g_j summed over the rows (a weight's gradient: its input times the
+        gradient of the sum it feeds), when the a's live in one array A and the g's in one G:
+        then the sums are entries of ``G.T @ A``."""
+        if nodes[0].op.code != "{0} * {1}" or len(nodes) < 2:
+            return None
+        sides = [self.home([n.args[position] for n in nodes]) for position in (0, 1)]
+        if None in sides or not all(n.args[0].batched and n.args[1].batched for n in nodes):
+            return None
+        return sides
+
+    def _totals(self, deferred) -> list[str]:
+        """Lines that add up each total over the rows, into the vector ``totals``."""
+        plan = self.plan
+        lines = [f"totals = np.zeros({len(plan.totals)})"]
+        first: dict[int, int] = {}
+        for i, node in enumerate(plan.totals):
+            first.setdefault(id(node), i)
+        written = set()
+        for nodes in deferred:
+            (a, width_a, lanes_a), (g, width_g, lanes_g) = self._outer(nodes)
+            name = self._name_total(nodes)
+            lines.append(f"{name} = {g}.T @ {a}" if width_g > 1 else f"{name} = {g} @ {a}")
+            grid = [(j, i) for j in range(width_g) for i in range(width_a)]
+            if list(zip(lanes_g, lanes_a)) == grid:
+                values = f"{name}.ravel()" if width_g > 1 else name
+            else:
+                values = (f"{name}[{self._constant('_i', tuple(lanes_g))}, "
+                          f"{self._constant('_i', tuple(lanes_a))}]")
+            slots = self._constant("_i", tuple(first[id(n)] for n in nodes))
+            lines.append(f"totals[{slots}] = {values}")
+            written.update(id(n) for n in nodes)
+        by_group: dict[str, list] = {}
+        for i, node in enumerate(plan.totals):
+            if first[id(node)] != i:
+                lines.append(f"totals[{i}] = totals[{first[id(node)]}]")
+            elif id(node) in written:
+                continue
+            elif node.kind == "op" and self.where[id(node)][2] > 1:
+                by_group.setdefault(self.where[id(node)][0], []).append((i, node))
+            elif node.batched:
+                lines.append(f"totals[{i}] = {self.atom(node)}.sum()")
+            else:
+                lines.append(f"totals[{i}] = rows * {self.atom(node)}")
+        for name, items in by_group.items():
+            slots = self._constant("_i", tuple(i for i, _ in items))
+            lanes = self._constant("_i", tuple(self.where[id(n)][1] for _, n in items))
+            summed = ".sum(axis=0)" if items[0][1].batched else ""
+            factor = "" if items[0][1].batched else "rows * "
+            if [self.where[id(n)][1] for _, n in items] != list(range(self.where[id(items[0][1])][2])):
+                name = f"{name}[..., {lanes}]"
+            lines.append(f"totals[{slots}] = {factor}{name}{summed}")
+        if any("rows" in line for line in lines):
+            lines.insert(0, "rows = X.shape[0]")
+        return lines
+
+    def _name_total(self, nodes: list[Node]) -> str:
+        stems = {n.grad_of.label.split("[")[0] if n.grad_of is not None else "" for n in nodes}
+        stem = stems.pop() if len(stems) == 1 else ""
+        k = next(self.count)
+        return self.names.grad(stem, f"g{k}") if stem else self.names.pick("", f"g{k}")
+
+
+def _simple(text: str) -> bool:
+    return text.replace("_", "").replace(".", "").replace("[", "").replace("]", "") \
+        .replace(",", "").replace(" ", "").isalnum() or text.startswith("(")
