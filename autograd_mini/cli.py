@@ -15,8 +15,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
+import textwrap
 from typing import Sequence
+
+from .ops import OPS
 
 PROG = "autograd-mini"
 PLUGINS = ("nn.cli", "autograd_mini.runner")  # modules that add subcommands (train, run)
@@ -29,6 +33,16 @@ class UsageError(ValueError):
     """A bad command line: reported in one line, exit code 2."""
 
 
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line and a hint, not the usage block.
+
+    Subcommands' parsers are of this class too (argparse makes them of the parent's class).
+    """
+
+    def error(self, message: str):
+        self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
+
+
 MAIN_EXAMPLES = f"""\
 examples:
   {PROG} graph "(a+b)*(b+1)" a=2 b=1                 values and derivatives
@@ -38,6 +52,10 @@ examples:
 
 Run `{PROG} COMMAND --help` for a command's options.
 """
+
+# the functions an expression may call: every row of the op table, listed from the table
+_TABLE_FUNCTIONS = textwrap.fill(" ".join(sorted(OPS)), 88, initial_indent=" " * 26,
+                                 subsequent_indent="").strip()
 
 GRAPH_EXAMPLES = f"""\
 examples:
@@ -49,7 +67,7 @@ examples:
   {PROG} graph "(a+b)*(b+1)" a=2 b=1 --format svg -o - > e.svg
 
 The expression may use numbers, names, + - * / ** (unary - too), the engine's functions
-(abs cos exp log relu sigmoid sin sqrt sum tanh, and add sub mul div pow neg pos), and
+(the op table's rows: {_TABLE_FUNCTIONS}), and
 `name = expression` statements separated by `;`, which name the intermediate nodes. It is
 checked against that list and never run as Python. An expression starting with `-` goes after
 `--`: {PROG} graph -- "-a*b" a=1 b=2
@@ -59,7 +77,7 @@ checked against that list and never run as Python. An expression starting with `
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with the plugins' subcommands added."""
     from . import __version__
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=MAIN_EXAMPLES,
         description="A scalar automatic-differentiation engine whose graphs you can see.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -83,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="with --steps: also record forward mode from the input NAME")
     graph.add_argument("--rankdir", choices=("LR", "BT", "TB", "RL"), default="LR",
                        help="direction of the drawing: LR left to right (default), BT bottom up")
-    graph.add_argument("--number-format", default=".4g", metavar="SPEC",
+    graph.add_argument("--number-format", type=number_format, default=".4g", metavar="SPEC",
                        help="Python format spec for the numbers (default .4g; e.g. .3f)")
     graph.add_argument("--hide-constants", action="store_true",
                        help="leave out the numbers mixed into the expression (the 1 in b+1)")
@@ -108,6 +126,32 @@ def positive_int(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return number
+
+
+MAX_FORMAT_WIDTH = 100  # characters of one number: width and precision beyond it are mistakes
+
+
+def number_format(spec: str) -> str:
+    """An argparse type: a float format spec such as ``.4g`` or ``.3f``, with a sane size.
+
+    >>> number_format(".3f")
+    '.3f'
+    >>> number_format("99999999999f")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: 99999999999f asks for numbers 99,999,999,999 characters wide; at most 100
+    """
+    for digits in re.findall(r"\d+", spec):
+        if int(digits) > MAX_FORMAT_WIDTH:
+            raise argparse.ArgumentTypeError(
+                f"{spec} asks for numbers {int(digits):,} characters wide; at most "
+                f"{MAX_FORMAT_WIDTH}")
+    try:
+        format(1.5, spec)
+    except (TypeError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected a float format spec such as .4g or .3f, "
+                                         f"got {spec!r}") from None
+    return spec
 
 
 def _add_plugins(commands) -> None:
@@ -141,9 +185,12 @@ def _warn(message: str) -> None:
 def parse_values(items: Sequence[str]) -> dict[str, float]:
     """``["a=2", "b=-1.5"]`` -> ``{"a": 2.0, "b": -1.5}``, with one-line errors.
 
-    >>> parse_values(["a=2", "b=-1.5"])
-    {'a': 2.0, 'b': -1.5}
+    Names are NFKC-normalised, as in the expression (``ﬁ=2`` is a value for ``fi``).
+
+    >>> parse_values(["a=2", "b=-1.5", "ﬁ=3"])
+    {'a': 2.0, 'b': -1.5, 'fi': 3.0}
     """
+    from .expr import normalize_name
     values: dict[str, float] = {}
     for item in items:
         name, equals, text = item.partition("=")
@@ -152,6 +199,7 @@ def parse_values(items: Sequence[str]) -> dict[str, float]:
             raise UsageError(f"expected NAME=VALUE (like a=2), got {item!r}")
         if not name.isidentifier():
             raise UsageError(f"{name!r} is not a name (in {item!r}); names look like a, x1, w_2")
+        name = normalize_name(name)  # as Python reads the same name in the expression
         if name in values:
             raise UsageError(f"{name} is given twice")
         try:
@@ -186,6 +234,9 @@ def run_graph(args) -> int:
     from .viz import number_formatter
     chosen = _choose_format(args)
     write = number_formatter(args.number_format)  # checks the spec before any work
+    if args.output and args.output != "-":
+        from .files import check_writable
+        check_writable(args.output)  # before the work: a bad path fails at once
     expression = parse(args.expression)
     values = parse_values(args.values)
     unused = [name for name in values if name not in expression.inputs]

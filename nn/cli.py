@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import os
 import sys
 import time
 
-from autograd_mini.cli import positive_int
+from autograd_mini.cli import Parser, positive_int
 
 EXAMPLES = """\
 examples:
@@ -112,12 +113,28 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def _writable(path: str, what: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot write the {what} to {path}: the directory {directory} "
-                                "does not exist")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot write the {what} to {path}: it is a directory")
+    """Fail now, not after training, if ``path`` cannot be written (kind, directory, rights)."""
+    from autograd_mini.files import check_writable
+    try:
+        check_writable(path)
+    except OSError as error:
+        detail = str(error).split(": ", 1)[-1]
+        raise type(error)(f"cannot write the {what} to {path}: {detail}") from None
+
+
+def _plot_format(path: str) -> None:
+    """The plot's format, from its suffix, must be one matplotlib writes."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = os.path.splitext(path)[1].lower().lstrip(".")
+    if suffix not in formats:
+        others = ", ".join("." + f for f in sorted(formats) if f not in ("png", "svg", "pdf"))
+        raise ValueError(f"cannot tell how to write the plot {path}: name it .png, .svg or .pdf "
+                         f"(or {others})")
+
+
+class DivergedError(ArithmeticError):
+    """Training ended with a loss or weights that are not finite numbers."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -127,7 +144,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("autograd-mini train: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError, ImportError, NotImplementedError) as error:
+    except (ValueError, TypeError, OSError, ImportError, NotImplementedError,
+            DivergedError) as error:
         print(f"autograd-mini train: error: {error}", file=sys.stderr)
         return 1
 
@@ -138,10 +156,14 @@ def _run(args) -> int:
     say = (lambda *a: None) if args.quiet else (lambda text: print(text, flush=True))
     # check what can be checked before spending time on training
     if args.plot:
-        _writable(args.plot, "plot")
         nn.plot._matplotlib()
+        _plot_format(args.plot)
+        _writable(args.plot, "plot")
     if args.save:
         _writable(args.save, "model")
+    outputs = [os.path.abspath(p) for p in (args.plot, args.save, args.page) if p]
+    if len(set(outputs)) < len(outputs):
+        raise ValueError("--plot, --save and --page name the same file: give each its own")
     if args.page:
         nn.plot._check_page_path(args.page)  # a missing folder, a directory, not a regular file
     spirals = args.dataset == "spirals"
@@ -211,13 +233,21 @@ def _run(args) -> int:
     final_loss, final_accuracy = nn.evaluate(model, X, y, loss=loss)
     print(f"done   {history.epochs} epochs in {seconds:.1f} s: training loss "
           f"{final_loss:.4f}, accuracy {final_accuracy:.1%} (after the last step)", flush=True)
+    bad = sum(not math.isfinite(p.data) for p in model.parameters())
+    if bad or not math.isfinite(final_loss):
+        # a nan model is of no use, and a saved one would look like a result: say so, exit 1
+        skipped = " ".join(f"--{name} {getattr(args, name)}" for name in ("save", "plot", "page")
+                           if getattr(args, name))
+        raise DivergedError(f"training diverged: the loss is {final_loss} and {bad} of "
+                            f"{model.num_parameters()} weights are not finite numbers; try a "
+                            f"smaller --lr" + (f" (nothing written: {skipped})" if skipped else ""))
+    if args.save:  # first: a plot that fails must not lose the trained model
+        model.save(args.save)
+        say(f"saved  {args.save}")
     if args.plot:
         nn.plot.training_report(model, X, y, history, args.plot,
                                 title=f"{args.dataset}: {model!r}")
         say(f"plot   {args.plot}")
-    if args.save:
-        model.save(args.save)
-        say(f"saved  {args.save}")
     if args.page:
         nn.plot.training_page(model, X, y, history, args.page,
                               title=f"{args.dataset}: {model!r}")
@@ -227,7 +257,7 @@ def _run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m nn.cli train moons ...``: the same subcommand without the rest of the CLI."""
-    parser = argparse.ArgumentParser(prog="autograd-mini")
+    parser = Parser(prog="autograd-mini")
     subparsers = parser.add_subparsers(dest="command", required=True)
     register(subparsers)
     args = parser.parse_args(argv)

@@ -90,7 +90,6 @@ def test_png_file(capsys, tmp_path):
     (["graph", "a+b", "a=1", "b=1", "--forward", "a"], 2, "--forward goes with --steps"),
     (["graph", "a+b", "a=1", "b=1", "--steps", "-o", "-", "--forward", "z"], 2,
      "--forward z: not an input"),
-    (["graph", "a+b", "a=1", "b=1", "--number-format", ".4q"], 1, "number_format must be"),
     (["graph", "a+b", "a=1", "b=1", "-o", "/nonexistent-dir/e.svg"], 1,
      "cannot save to /nonexistent-dir/e.svg: the directory /nonexistent-dir does not exist"),
 ])
@@ -110,11 +109,59 @@ def test_unused_values_are_a_warning(capsys):
     assert code == 0 and "warning: not in the expression, ignored: zz" in err
 
 
-def test_bad_option_values_are_usage_errors(capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["--max-nodes", "0"], "argument --max-nodes: expected a positive integer"),
+    (["--number-format", ".4q"], "argument --number-format: expected a float format spec"),
+    (["--number-format", "99999999999f"], "99999999999f asks for numbers 99,999,999,999 "
+                                          "characters wide; at most 100"),
+    (["--number-format", ".100000000f"], "at most 100"),
+    (["--rankdir", "XX"], "argument --rankdir: invalid choice: 'XX'"),
+    (["--no-such-option"], "unrecognized arguments: --no-such-option"),
+])
+def test_bad_option_values_are_one_line_usage_errors(capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["graph", "a", "a=1", "--max-nodes", "0"])
+        cli.main(["graph", "a", "a=1", *argv])
+    err = capsys.readouterr().err
     assert exit_info.value.code == 2
-    assert "expected a positive integer" in capsys.readouterr().err
+    assert err.startswith("autograd-mini: error: ") and message in err
+    assert err.count("\n") == 1 and "usage:" not in err and "Traceback" not in err
+    assert re.search(r"\(see `autograd-mini( graph)? --help`\)$", err.rstrip())
+
+
+def test_names_given_values_are_normalised_like_the_expression(capsys):
+    code, out, err = run(capsys, "graph", "\ufb01 + 1", "\ufb01=2")  # the ligature fi
+    assert code == 0 and err == ""
+    assert out.splitlines() == ["out = \ufb01 + 1 = 3", "fi = 2   dout/dfi = 1"]
+    code, out, err = run(capsys, "graph", "fi + 1", "\ufb01=2", "fi=3")
+    assert code == 2 and "fi is given twice" in err
+
+
+def test_a_long_flat_sum_is_drawn_or_summed_not_refused(capsys):
+    text = "+".join(["a"] * 3333)
+    code, out, err = run(capsys, "graph", text, "a=1")
+    assert code == 0, err
+    assert out.splitlines()[-1] == "a = 1   dout/da = 3333"
+
+
+def test_output_to_a_fifo_and_to_standard_output_by_name(tmp_path):
+    """-o a FIFO or /dev/stdout writes through (the link or pipe stays what it was)."""
+    import os
+    import threading
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
+    reader.start()
+    assert cli.main(["graph", "a*b", "a=1", "b=2", "-o", str(fifo), "--format", "dot"]) == 0
+    reader.join(30)
+    assert got and got[0].startswith(b"digraph {") and os.path.exists(fifo)
+    assert not os.path.isfile(fifo)
+    link = tmp_path / "stdout"
+    os.symlink("/proc/self/fd/1", link)
+    done = subprocess.run([sys.executable, "-m", "autograd_mini", "graph", "a*b", "a=1", "b=2",
+                           "-o", str(link), "--format", "dot"], capture_output=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith(b"digraph {")
+    assert os.path.islink(link)
 
 
 def test_help_shows_examples(capsys):

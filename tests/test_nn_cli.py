@@ -81,3 +81,59 @@ def test_the_autograd_mini_command_has_train():
     if "nn.cli" not in getattr(main_cli, "PLUGINS", ()):
         pytest.skip("autograd_mini.cli does not load nn.cli")
     assert main_cli.main(["train", "xor", "--epochs", "1", "--samples", "8", "--quiet"]) == 0
+
+
+# -- outputs checked before training; the model saved before the plot; divergence is an error ------
+
+@pytest.mark.parametrize("argv, message", [
+    (["--plot", "x.xyz", "--save", "m.json"], "cannot tell how to write the plot x.xyz: name it .png"),
+    (["--plot", "b.png", "--save", "."], "cannot write the model to .: it is a directory"),
+    (["--save", "nofolder/m.json"], "the directory"),
+    (["--save", "file.txt/m.json"], "cannot write the model"),
+    (["--plot", "same.png", "--save", "same.png"], "name the same file"),
+])
+def test_every_output_is_checked_before_training(tmp_path, monkeypatch, capsys, argv, message):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking the outputs")
+
+    monkeypatch.setattr(nn, "fit", no_training)
+    code, out, err = run(capsys, "moons", *argv)
+    assert code == 1 and message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
+
+
+def test_the_model_is_saved_before_the_plot(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+
+    def plot_fails(*args, **kwargs):
+        raise OSError("the plot could not be written")
+
+    monkeypatch.setattr(nn.plot, "training_report", plot_fails)
+    model = tmp_path / "m.json"
+    code, out, err = run(capsys, "moons", "--epochs", "2", "--samples", "20", "--quiet",
+                         "--plot", str(tmp_path / "b.png"), "--save", str(model))
+    assert code == 1 and "the plot could not be written" in err
+    assert nn.load(model).nouts == [16, 16, 1]
+
+
+def test_a_run_that_diverges_warns_exits_non_zero_and_saves_nothing(tmp_path, capsys):
+    model = tmp_path / "m.json"
+    code, out, err = run(capsys, "moons", "--lr", "1e6", "--epochs", "30", "--samples", "30",
+                         "--quiet", "--save", str(model))
+    assert "training loss nan" in out
+    assert code == 1 and "training diverged" in err and "smaller --lr" in err
+    assert f"nothing written: --save {model}" in err
+    assert not model.exists()
+
+
+def test_argparse_errors_are_one_line_with_a_hint(capsys):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["train", "moons", "--epochs", "x"])
+    err = capsys.readouterr().err
+    assert exit.value.code == 2 and err.count("\n") == 1 and "usage:" not in err
+    assert err.startswith("autograd-mini: error: argument --epochs: expected a positive integer")
+    assert "autograd-mini train --help" in err
