@@ -394,7 +394,7 @@ class Trace:
         names = {node: self._name(node) for node in self._universe}
         for node in self._universe:
             widths[node] = max(_width(f"data {write(node.data)}"), _width("grad 0"),
-                               _width(_header(node, lambda n: names.get(n)) or ""))
+                               _width(_header(node, lambda n: names.get(n), self._groups.neuron_of) or ""))
         for frame_pass in {id(f._pass): f._pass for f in frames if f._pass}.values():
             prefix = "grad " if frame_pass.mode == "reverse" else f"∂/∂{self._name(frame_pass.root)} "
             for node, value in frame_pass.updates:
@@ -560,6 +560,11 @@ class Trace:
             return False
         return group == "neuron" or all(layer.instances == 1 for layer in self._groups.layers)
 
+    def _reading_order(self, node: Value) -> tuple:
+        """w0[3,1] after b0[3] after w0[2,0]...: by the numbers in the name, then the name."""
+        name = self._name(node)
+        return tuple(int(n) for n in re.findall(r"\d+", name)), name
+
     def _summary(self, frames, write):
         """The last step: every input's derivative after the last reverse pass, or None."""
         passes = [f._pass for f in frames if f._pass is not None and f._pass.mode == "reverse"]
@@ -568,8 +573,8 @@ class Trace:
         record = passes[-1]
         piles = dict(record.updates)
         root = self._name(record.root)
-        inputs = [node for node in topological_order(record.root, forwards=True)
-                  if node.is_leaf and not node.is_constant]
+        inputs = sorted((node for node in topological_order(record.root, forwards=True)
+                         if node.is_leaf and not node.is_constant), key=self._reading_order)
         table = [[f"d{root}/d{self._name(node)}", write(piles.get(node, 0.0))] for node in inputs]
         listed = ", ".join(f"{name} = {value}" for name, value in table[:6])
         more = f", … ({len(table)} inputs: the table lists them all)" if len(table) > 6 else ""
