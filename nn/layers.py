@@ -10,22 +10,67 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import MutableMapping
 from numbers import Integral, Real
 from typing import Callable, Sequence
 
-from autograd_mini import OPS, Value, floats
+from autograd_mini import OPS, Value
 from autograd_mini.value import lift
 
 from .module import Module
 
-# name -> (the op on Values, the same function on floats); None is the identity
-ACTIVATIONS: dict[str, tuple[Callable | None, Callable | None]] = {
-    "relu": (Value.relu, floats.relu),
-    "tanh": (Value.tanh, floats.tanh),
-    "sigmoid": (Value.sigmoid, floats.sigmoid),
-    "leaky_relu": (lambda v: v.leaky_relu(0.01), lambda x: floats.leaky_relu(x, 0.01)),
-    "linear": (None, None),
-}
+LEAKY_SLOPE = 0.01  # the slope "leaky_relu" gives the table's two-operand leaky_relu
+
+
+class _Activations(MutableMapping):
+    """Activation name -> (the op on Values, the same function on floats), read from the op
+    table: every one-operand op of the table is an activation ("softplus", or one you add with
+    ``defop``), "linear" is the identity (None, None), "leaky_relu" is the table's leaky_relu
+    with slope ``LEAKY_SLOPE``. Iterating gives the usual ones; entries you set win."""
+
+    USUAL = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
+
+    def __init__(self) -> None:
+        self._set: dict = {}
+
+    def __getitem__(self, name):
+        if name in self._set:
+            return self._set[name]
+        if name == "linear":
+            return (None, None)
+        if name == "leaky_relu":
+            op = OPS[name]
+            return (lambda v: op(v, LEAKY_SLOPE), lambda x: op.value(x, LEAKY_SLOPE))
+        op = OPS.get(name) if isinstance(name, str) else None
+        if op is None or op.arity != 1:
+            raise KeyError(name)
+        return (getattr(Value, op.methods[0]), op.value)  # the method: the engine's fast path
+
+    def __setitem__(self, name, functions) -> None:
+        self._set[name] = functions
+
+    def __delitem__(self, name) -> None:
+        del self._set[name]
+
+    def __iter__(self):
+        return iter(dict.fromkeys([*self.USUAL, *self._set]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*self.USUAL, *self._set]))
+
+    def __contains__(self, name) -> bool:
+        try:
+            self[name]
+        except KeyError:
+            return False
+        return True
+
+    def names(self) -> list[str]:
+        """Every name accepted: the usual ones and the table's one-operand ops."""
+        return list(dict.fromkeys([*self, *(n for n, op in OPS.items() if op.arity == 1)]))
+
+
+ACTIVATIONS = _Activations()
 
 # name -> function (rng, nin) -> one weight. Biases start at 0; the weights differ, as the texts
 # require (all-equal weights would make every neuron of a layer learn the same thing).
@@ -45,7 +90,7 @@ def _activation(activation, nonlin) -> str:
         return "relu" if nonlin else "linear"
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of "
-                         f"{', '.join(ACTIVATIONS)}")
+                         f"{', '.join(ACTIVATIONS.names())} (any one-operand op of the table)")
     return activation
 
 

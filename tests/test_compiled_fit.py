@@ -16,13 +16,15 @@ import sys
 import pytest
 
 import nn
-from autograd_mini import Value
+from autograd_mini import OPS, Value, defop
 from autograd_mini.compiler import TracingError
 from nn.compiled import SMALL_BATCH, CompiledStep
 
 pytest.importorskip("numpy")
 
-ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"]
+# nn's usual activations and every one-operand op of the table defined on all of the reals
+ACTIVATIONS = list(dict.fromkeys(list(nn.ACTIVATIONS) + [
+    name for name, op in OPS.items() if op.arity == 1 and math.isfinite(op.value(-1.5))]))
 # loss -> (outputs of the model, a target for a row)
 LOSSES = {
     "mse": (2, lambda rng: [rng.uniform(-1, 1), rng.uniform(-1, 1)]),
@@ -189,3 +191,13 @@ def test_bad_arguments_get_fits_errors():
         nn.fit("model", X, y, loss="hinge", compile=True)
     with pytest.raises(ValueError, match="unknown loss"):
         nn.fit(model, X, y, loss="hinge_squared", compile=True)
+
+
+def test_a_user_op_is_an_activation_after_one_defop_and_compiles():
+    name = f"softsign_{random.randrange(10 ** 9)}"
+    defop(name, lambda x: x / (1.0 + abs(x)), lambda out, x: 1.0 / ((1.0 + abs(x)) * (1.0 + abs(x))))
+    model = nn.MLP(2, [6, 1], activation=name, seed=2)
+    step = CompiledStep(model, "hinge", 0.01, backend="numpy")
+    X, y = batch("hinge", 20, seed=5)
+    assert_same_step(step(X, y), eager_step(model, X, y, "hinge", 0.01))
+    assert f"= {name}(z" in step.source or f"= {name}(h" in step.source  # one call for the layer
