@@ -127,25 +127,31 @@ def _ops_in_order(root: Value) -> list[Value]:
     while stack:
         node = stack.pop()
         done = placed.get(node)
-        if done is None:  # leaves are never pushed: they have nothing to order
-            placed[node] = False
+        if done is None:
+            # Push the node back under those of its parents still to place (leaves never: they
+            # have nothing to order); a node with none left is placed at once.
             stack.append(node)
             a = node._a
             b = node._b
             if b is None:
-                if a._a is not None:
+                if a._a is not None and a not in placed:
                     stack.append(a)
             elif b is MANY or b is CLOSURE:
                 stack.extend(filter(_op_node, a))  # in C: an affine node's leaves cost ~nothing
             else:
-                if a._a is not None:
+                if a._a is not None and a not in placed:
                     stack.append(a)
-                if b._a is not None:
+                if b._a is not None and b not in placed:
                     stack.append(b)
-        elif done is False:
-            placed[node] = True
-            node.grad = 0.0  # intermediate grads are recomputed on each call
-            order.append(node)
+            if stack[-1] is not node:
+                placed[node] = False
+                continue
+            stack.pop()
+        elif done is True:
+            continue
+        placed[node] = True
+        node.grad = 0.0  # intermediate grads are recomputed on each call
+        order.append(node)
     return order
 
 
@@ -179,7 +185,14 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
         if g:
             a = node._a
             b = node._b
-            if b is None:
+            if b.__class__ is Value:  # two parents
+                d = node._da
+                if d and a._rule is not CONSTANT:
+                    a.grad += d * g
+                d = node._db
+                if d and b._rule is not CONSTANT:
+                    b.grad += d * g
+            elif b is None:  # one parent
                 d = node._da
                 if d and a._rule is not CONSTANT:
                     a.grad += d * g
@@ -189,7 +202,7 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
                         parent.grad += d * g
             elif b is CLOSURE:
                 node._da()  # micrograd's way: the closure sends node.grad to the children
-            else:
+            else:  # a parent of a subclass of Value
                 d = node._da
                 if d and a._rule is not CONSTANT:
                     a.grad += d * g

@@ -31,8 +31,10 @@ WORKER = os.path.join(HERE, "worker.py")
 DEFAULT_VENV = os.path.join(HERE, ".venv-micrograd")
 MICROGRAD = "micrograd==0.1.0"
 ENGINES = ("micrograd", "autograd_mini")
-BENCHMARKS = ("step", "demo", "chain", "node", "compiled")
+BENCHMARKS = ("step", "demo", "chain", "node", "compiled", "small", "jupyter")
 SIZES = [2, [16, 16, 1]]
+RUST_PEER = ("micrograd-rust 0.1.0 is not measured: PyPI has only its source distribution, whose build "
+             "needs a Rust toolchain and crates.io (`pip download micrograd-rust==0.1.0` fails without them).")
 MICROGRAD_TRACED_BACKWARD = 10**4  # largest chain whose micrograd backward runs under tracemalloc  # micrograd's demo model: MLP(2, [16, 16, 1])
 
 # How much work each run size does. "tiny" is for tests/test_bench_smoke.py.
@@ -40,15 +42,19 @@ PLANS = {
     "full": dict(points=100, step_blocks=7, step_per_block=3, gc_off_blocks=3, compiled_runs=3,
                  demo_steps=100, demo_block=10,
                  chain=[10**3, 10**4, 10**5, 10**6], chain_reps={10**3: 15, 10**4: 9, 10**5: 5, 10**6: 3},
-                 node_number=200_000, node_repeat=7, compiled_n=10**5, compiled_repeat=5),
+                 node_number=200_000, node_repeat=7, compiled_n=10**5, compiled_repeat=5,
+                 tiny_n=10**5, tiny_reps=5, wide_n=10**5, wide_reps=5, jupyter_blocks=4, jupyter_per_block=2),
     "quick": dict(points=100, step_blocks=4, step_per_block=2, gc_off_blocks=2, compiled_runs=2,
                   demo_steps=20, demo_block=5,
                   chain=[10**3, 10**4, 10**5], chain_reps={10**3: 5, 10**4: 3, 10**5: 2},
-                  node_number=50_000, node_repeat=5, compiled_n=10**4, compiled_repeat=3),
+                  node_number=50_000, node_repeat=5, compiled_n=10**4, compiled_repeat=3,
+                  tiny_n=2 * 10**4, tiny_reps=3, wide_n=2 * 10**4, wide_reps=3, jupyter_blocks=3,
+                  jupyter_per_block=1),
     "tiny": dict(points=16, step_blocks=2, step_per_block=1, gc_off_blocks=1, compiled_runs=1,
                  demo_steps=4, demo_block=2,
                  chain=[100, 1000], chain_reps={100: 2, 1000: 2},
-                 node_number=2_000, node_repeat=3, compiled_n=1000, compiled_repeat=2),
+                 node_number=2_000, node_repeat=3, compiled_n=1000, compiled_repeat=2,
+                 tiny_n=200, tiny_reps=2, wide_n=1000, wide_reps=2, jupyter_blocks=2, jupyter_per_block=1),
 }
 
 
@@ -280,6 +286,10 @@ def bench_demo_step(workers, plan, data, notes, shared) -> str:
         summarize(shared, f"micrograd's demo step: MLP(2, [16, 16, 1]), {len(X)} moons points, hinge + L2, SGD",
                   fmt_time(per_step["micrograd"]), fmt_time(per_step["autograd_mini"]),
                   f"**{fmt_ratio(on)}** faster", "≥ 12×")
+        issue10(shared, "micrograd's demo step (MLP 2-16-16-1, 100 moons, hinge + L2, SGD), the user's own loop",
+                fmt_time(per_step["micrograd"]), fmt_time(per_step["autograd_mini"]),
+                ratio(per_step["autograd_mini"], per_step["micrograd"]), "≤ 0.02",
+                f"GC {100 * median([b[1] for b in kept['autograd_mini']]):.0f}%")
         header.append("micrograd / ours")
         for row, cell in zip(rows, [f"**{fmt_ratio(on)}** (target ≥ 12×)", "", fmt_ratio(off), "", "", ""]):
             row.append(cell)
@@ -461,7 +471,18 @@ def bench_chain(workers, plan, notes, shared) -> str:
                       "GC on; GC off (1× = linear)",
                       *[re.search(r"is (\S+) that.*\((\S+) with", line).expand(r"\1; \2") for line in linear],
                       "", "")
+        if b:
+            issue10(shared, f"chain of {fmt_n(big)} ops + backward",
+                    fmt_time(median(a)) if a else "failed: " + errors.get(("micrograd", big), "?")[:60],
+                    fmt_time(median(b)), ratio(median(b), median(a)) if a else "", "≤ 3 s",
+                    f"{fmt_time(median(b))} {'≤' if median(b) <= 3.0 else '>'} 3 s")
         m, o = memory.get(("micrograd", big), {}), memory.get(("autograd_mini", big), {})
+        if o.get("after_forward"):
+            per_node = o["after_forward"] / big
+            issue10(shared, "bytes per binary node (the chain's graph after forward, tracemalloc)",
+                    fmt_bytes(m["after_forward"] / big) if m.get("after_forward") else "–",
+                    fmt_bytes(per_node), ratio(o["after_forward"], m.get("after_forward", float("nan"))),
+                    "≤ 150 B", f"{fmt_bytes(per_node)} {'≤' if per_node <= 150 else '>'} 150 B")
         if m.get("after_forward") and o.get("after_forward"):
             summarize(shared, "bytes per node (graph after forward, tracemalloc)",
                       fmt_bytes(m["after_forward"] / big), fmt_bytes(o["after_forward"] / big),
@@ -628,6 +649,209 @@ def bench_compiled(workers, plan, data, notes, shared) -> str:
     return "\n\n".join(parts)
 
 
+def issue10(shared, what: str, micrograd_cell: str, ours_cell: str, ratio_value, target: str,
+            extra: str = "") -> None:
+    """One row of the eager-engine table (issue 10): time / micrograd's time, lower is better."""
+    cell = f"**{ratio_value:.3g}**" if isinstance(ratio_value, float) and not math.isnan(ratio_value) \
+        else (ratio_value or "–")
+    shared.setdefault("issue10", []).append([what, micrograd_cell, ours_cell, cell, target, extra])
+
+
+def bench_small(workers, plan, notes, shared) -> str:
+    names = list(workers)
+    tiny = {name: [] for name in names}
+    tiny_gc = {name: [] for name in names}
+    wide = {name: [] for name in names}
+    wide_gc = {name: [] for name in names}
+    checks = {}
+    n_tiny, n_wide = plan["tiny_n"], plan["wide_n"]
+    for _ in range(plan["tiny_reps"]):
+        for name, answer in in_turn(workers, "tiny_graphs", n=n_tiny).items():
+            if "error" in answer:
+                raise WorkerError(answer["error"])
+            tiny[name].append(answer["time"] / n_tiny)
+            tiny_gc[name].append(answer["gc_time"] / answer["time"])
+            if answer["check"] != [6.0, 2.0, 5.0]:
+                notes.append(f"{name}: e = (a+b)(b+1) gave {answer['check']}, expected [6.0, 2.0, 5.0]")
+    for rep in range(plan["wide_reps"]):
+        for name, answer in in_turn(workers, "wide_sum", n=n_wide, seed=rep).items():
+            if "error" in answer:
+                raise WorkerError(answer["error"])
+            total = answer["forward"] + answer["backward"]
+            wide[name].append(total)
+            wide_gc[name].append(answer["gc_time"] / total)
+            checks.setdefault(rep, {})[name] = answer["check"]
+    for rep, found in checks.items():
+        for name, check in found.items():
+            if check[1] != 0.0 or check[2] != 0.0:
+                notes.append(f"{name}: wide sum, d total / d a_i differs from b_i by {check[1:]}")
+        if len(found) == 2:
+            a, b = found["micrograd"][0], found["autograd_mini"][0]
+            if abs(a - b) > 1e-12 * max(1.0, abs(a)):
+                notes.append(f"wide sum: the engines' totals differ ({a!r} vs {b!r})")
+    rows = [
+        [f"e = (a+b)(b+1) built + backward, {fmt_n(n_tiny)} times in a loop: time per graph"]
+        + [f"**{fmt_time(median(tiny[n]))}**" for n in names],
+        ["… share of that time in the cyclic GC"] + [f"{100 * median(tiny_gc[n]):.0f}%" for n in names],
+        [f"Σ aᵢbᵢ over {fmt_n(n_wide)} pairs, added as a balanced tree, + backward"]
+        + [f"**{fmt_time(median(wide[n]))}**" for n in names],
+        ["… share of that time in the cyclic GC"] + [f"{100 * median(wide_gc[n]):.0f}%" for n in names],
+    ]
+    header = ["workload"] + header_cells(workers)
+    if len(names) == 2:
+        header.append("ours / micrograd (time)")
+        r_tiny = ratio(median(tiny["autograd_mini"]), median(tiny["micrograd"]))
+        r_wide = ratio(median(wide["autograd_mini"]), median(wide["micrograd"]))
+        for row, cell in zip(rows, [f"**{r_tiny:.2f}** (target ≤ 0.5)", "", f"**{r_wide:.3f}** (target ≤ 0.1)", ""]):
+            row.append(cell)
+        issue10(shared, f"e = (a+b)(b+1) built and backpropagated, {fmt_n(n_tiny)} times",
+                f"{fmt_time(median(tiny['micrograd']))} per graph", fmt_time(median(tiny["autograd_mini"])),
+                r_tiny, "≤ 0.5", f"GC {100 * median(tiny_gc['autograd_mini']):.0f}%")
+        issue10(shared, f"Σ aᵢbᵢ over {fmt_n(n_wide)} pairs, balanced, + backward",
+                fmt_time(median(wide["micrograd"])), fmt_time(median(wide["autograd_mini"])), r_wide, "≤ 0.1",
+                f"GC {100 * median(wide_gc['autograd_mini']):.0f}%")
+    text = (f"Fixed costs: a 3-op graph made and backpropagated {fmt_n(n_tiny)} times in a plain loop; a wide "
+            f"sum: {fmt_n(n_wide)} products a_i * b_i (leaves made untimed) added pairwise as a balanced "
+            f"tree, then backward. Median of {plan['tiny_reps']} and {plan['wide_reps']} interleaved "
+            "repetitions, the collector at its default settings (its share measured with gc.callbacks).")
+    return text + "\n\n" + table(header, rows)
+
+
+# The demo step as a notebook user writes it, sent to a Jupyter kernel cell by cell.
+KERNEL_SETUP = """\
+import gc, json, sys, time
+sys.path.insert(0, {path!r})
+{imports}
+X, y, weights = json.loads({data!r})
+model = MLP(2, {sizes!r})
+for p, w in zip(model.parameters(), weights):
+    p.data = w
+total = {total}
+
+def demo_loss():
+    inputs = [list(map(Value, row)) for row in X]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = total(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * total(p * p for p in model.parameters())
+    return data_loss + reg_loss
+"""
+
+KERNEL_STEPS = """\
+_times, _in_gc, _start = [], [0.0], [0.0]
+def _clock(phase, info):
+    if phase == "start":
+        _start[0] = time.perf_counter()
+    else:
+        _in_gc[0] += time.perf_counter() - _start[0]
+gc.callbacks.append(_clock)
+for k in range({k0}, {k0} + {count}):
+    t0 = time.perf_counter()
+    total_loss = demo_loss()
+    for p in model.parameters():
+        p.grad = 0.0
+    total_loss.backward()
+    learning_rate = 1.0 - 0.9 * k / 100
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+    _times.append(time.perf_counter() - t0)
+gc.callbacks.remove(_clock)
+print(json.dumps({{"times": _times, "gc_time": _in_gc[0], "loss": total_loss.data}}))
+"""
+
+
+class Kernel:
+    """A Jupyter kernel (ipykernel, this Python) running one engine's cells."""
+
+    def __init__(self, manager_class) -> None:
+        self.manager = manager_class(kernel_name="python3")
+        self.manager.start_kernel()
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=120)
+
+    def run(self, code: str) -> str:
+        out, errors = [], []
+
+        def hook(message):
+            kind, content = message["msg_type"], message["content"]
+            if kind == "stream":
+                out.append(content["text"])
+            elif kind == "error":
+                errors.append(f"{content['ename']}: {content['evalue']}")
+
+        self.client.execute_interactive(code, timeout=900, output_hook=hook)
+        if errors:
+            raise WorkerError("kernel: " + "; ".join(errors))
+        return "".join(out)
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+def micrograd_site(python: str) -> str:
+    found = subprocess.run([python, "-c", "import micrograd, os; "
+                            "print(os.path.dirname(os.path.dirname(micrograd.__file__)))"],
+                           capture_output=True, text=True, check=True)
+    return found.stdout.strip()
+
+
+def bench_jupyter(workers, plan, data, notes, shared, pythons) -> str:
+    try:
+        from jupyter_client.manager import KernelManager
+        import ipykernel  # noqa: F401  (the kernel itself)
+    except ImportError as missing:
+        return f"skipped: {missing} (pip install -e '.[test]' installs jupyter_client and ipykernel)"
+    X, y, weights = data
+    payload = json.dumps([X, y, weights])
+    setups = {
+        "micrograd": KERNEL_SETUP.format(path=micrograd_site(pythons["micrograd"]) if "micrograd" in pythons else "",
+                                         imports="from micrograd.engine import Value\nfrom micrograd.nn import MLP",
+                                         data=payload, sizes=SIZES[1], total="sum"),
+        "autograd_mini": KERNEL_SETUP.format(path=REPO, imports="from autograd_mini import Value\nfrom nn import MLP",
+                                             data=payload, sizes=SIZES[1], total="Value.sum"),
+    }
+    names = list(workers)
+    kernels = {}
+    per_step = {name: [] for name in names}
+    shares = {name: [] for name in names}
+    losses = {name: None for name in names}
+    try:
+        for name in names:
+            kernels[name] = Kernel(KernelManager)
+            kernels[name].run(setups[name])
+        k = 0
+        for block in range(plan["jupyter_blocks"]):
+            for name in names:
+                reply = json.loads(kernels[name].run(KERNEL_STEPS.format(k0=k, count=plan["jupyter_per_block"])))
+                if block > 0 or plan["jupyter_blocks"] == 1:  # the first block warms up
+                    per_step[name].extend(reply["times"])
+                    shares[name].append(reply["gc_time"] / sum(reply["times"]))
+                losses[name] = reply["loss"]
+            k += plan["jupyter_per_block"]
+    finally:
+        for kernel in kernels.values():
+            kernel.close()
+    rows = [["time per step (GC on, default)"] + [f"**{fmt_time(median(per_step[n]))}**" for n in names],
+            ["share of that time in the cyclic GC"] + [f"{100 * median(shares[n]):.0f}%" for n in names],
+            ["loss at the last step"] + [f"{losses[n]:.12g}" for n in names]]
+    header = ["demo step in a Jupyter kernel"] + header_cells(workers)
+    if len(names) == 2:
+        r = ratio(median(per_step["autograd_mini"]), median(per_step["micrograd"]))
+        header.append("ours / micrograd (time)")
+        for row, cell in zip(rows, [f"**{r:.3f}** (target ≤ 0.02)", "", ""]):
+            row.append(cell)
+        issue10(shared, "micrograd's demo step in a Jupyter kernel (ipykernel), cells as a user writes them",
+                fmt_time(median(per_step["micrograd"])), fmt_time(median(per_step["autograd_mini"])), r,
+                "≤ 0.02", f"GC {100 * median(shares['autograd_mini']):.0f}%")
+    text = (f"micrograd's demo step (section 1) typed into a Jupyter kernel: a setup cell, then cells of "
+            f"{plan['jupyter_per_block']} steps each, the engines' kernels in turn; the first cell warms up. "
+            "Each engine in its own kernel (ipykernel, this Python; micrograd imported from its environment), "
+            "the collector at its default settings.")
+    return text + "\n\n" + table(header, rows)
+
+
 # -- main --------------------------------------------------------------------------------------------
 
 def machine() -> str:
@@ -696,6 +920,9 @@ def main(argv=None) -> int:
             "chain": ("3. A chain of N ops", lambda: bench_chain(workers, plan, notes, shared)),
             "node": ("4. One node creation", lambda: bench_node(workers, plan, notes, shared)),
             "compiled": ("5. Compiled (issue 6)", lambda: bench_compiled(workers, plan, data, notes, shared)),
+            "small": ("6. Fixed costs and a wide sum (issue 10)", lambda: bench_small(workers, plan, notes, shared)),
+            "jupyter": ("7. The demo step in a Jupyter kernel (issue 10)",
+                        lambda: bench_jupyter(workers, plan, data, notes, shared, pythons)),
         }
         for key in BENCHMARKS:
             if key in chosen:
@@ -724,6 +951,14 @@ def main(argv=None) -> int:
         "Engines: " + ", ".join(f"{name} {w.version}" for name, w in workers.items())
         + (f"; our model: {ours.info['model']}" if ours else ""),
     ]
+    if shared.get("issue10"):
+        lines += ["", "## The eager engine (issue 10)", "",
+                  "Time of ours divided by micrograd's in the same run (lower is better), the collector at "
+                  "its default settings in the user's own loop; GC = our share of time in the cyclic "
+                  f"collector. {RUST_PEER}", "",
+                  table(["workload", f"micrograd {workers['micrograd'].version}" if "micrograd" in workers
+                         else "micrograd", "autograd_mini", "ours / micrograd", "target", "notes"],
+                        shared["issue10"])]
     if shared.get("summary"):
         lines += ["", "## Summary", "", table(["", f"micrograd {workers['micrograd'].version}"
                                                 if "micrograd" in workers else "micrograd",

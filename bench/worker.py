@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import random
 import sys
 import time
 import timeit
@@ -292,6 +293,47 @@ def node_creation(engine, number: int, repeat: int, gc_enabled: bool) -> dict:
     return result
 
 
+# -- 6: fixed costs and a wide sum (issue 10) --------------------------------------------------------
+
+def tiny_graphs(engine, n: int) -> dict:
+    """``e = (a + b) * (b + 1)`` built and backpropagated ``n`` times in a plain loop, GC on."""
+    Value = engine.Value
+    gc.collect()
+    with GCClock() as clock:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            a = Value(2.0)
+            b = Value(1.0)
+            e = (a + b) * (b + 1)
+            e.backward()
+        elapsed = time.perf_counter() - t0
+    return {"time": elapsed, "gc_time": clock.total, "check": [e.data, a.grad, b.grad]}
+
+
+def wide_sum(engine, n: int, seed: int) -> dict:
+    """Sum of a_i * b_i over n pairs, added as a balanced tree of ``+`` nodes, then backward."""
+    rng = random.Random(seed)
+    Value = engine.Value
+    a = [Value(rng.uniform(-1.0, 1.0)) for _ in range(n)]
+    b = [Value(rng.uniform(-1.0, 1.0)) for _ in range(n)]
+    gc.collect()  # the previous repetition's garbage is not this one's cost
+    with GCClock() as clock:
+        t0 = time.perf_counter()
+        terms = [x * y for x, y in zip(a, b)]
+        while len(terms) > 1:
+            pairs = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
+            if len(terms) % 2:
+                pairs.append(terms[-1])
+            terms = pairs
+        total = terms[0]
+        t1 = time.perf_counter()
+        total.backward()
+        t2 = time.perf_counter()
+    # by hand: d total / d a_i = b_i
+    check = [total.data, a[0].grad - b[0].data, a[-1].grad - b[-1].data]
+    return {"forward": t1 - t0, "backward": t2 - t1, "gc_time": clock.total, "check": check}
+
+
 # -- 5: compiled (issue 6) -------------------------------------------------------------------------
 
 def compiled_available() -> str:
@@ -388,6 +430,10 @@ def serve(engine_name: str) -> None:
             elif command == "compiled_step_demo":
                 answer = compiled_step_demo(engine, request["X"], request["y"], request["weights"],
                                             request["sizes"], request["steps"])
+            elif command == "tiny_graphs":
+                answer = tiny_graphs(engine, request["n"])
+            elif command == "wide_sum":
+                answer = wide_sum(engine, request["n"], request["seed"])
             elif command == "float_chain":
                 answer = {"times": float_chain(request["n"], request["repeat"])}
             elif command == "quit":
