@@ -491,22 +491,22 @@ class LiveTraining:
     """
 
     def __init__(self, model, rows, targets, display, *, every: float = 0.5,
-                 resolution: int = 30) -> None:
+                 resolution: int = 40) -> None:
         self.model, self.rows, self.targets = model, rows, targets
         self.every, self.last = every, -math.inf
         self.two_d = getattr(model, "nin", None) == 2 and hasattr(model, "predict")
         if self.two_d:
             self.xs, self.ys = _plane(rows, resolution)
-        self.handle = display(_Html(self._render(None)), display_id=True)
+        self.handle = display(self._render(None), display_id=True)
 
     def update(self, history, last: bool = False) -> None:
         now = time.perf_counter()
         if not last and now - self.last < self.every:
             return
         self.last = now
-        self.handle.update(_Html(self._render(history)))
+        self.handle.update(self._render(history))
 
-    def _render(self, history) -> str:
+    def _render(self, history) -> _Html:
         loss = history.loss if history is not None else []
         parts = [_loss_svg(loss)]
         if self.two_d:
@@ -514,28 +514,30 @@ class LiveTraining:
         caption = "training…" if not loss else \
             f"epoch {len(loss)}: loss {loss[-1]:.4g}" + (
                 f", accuracy {history.accuracy[-1]:.1%}" if history.accuracy else "")
-        return ('<div style="display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start">'
-                + "".join(parts) + f'</div><div style="font:13px sans-serif">{caption}</div>')
+        return _Html('<div style="display:flex;flex-wrap:wrap;gap:12px;align-items:flex-start">'
+                     + "".join(parts) + f'</div><div style="font:13px sans-serif">{caption}</div>',
+                     f"live training plot: {caption}")
 
     def _boundary_svg(self) -> str:
+        """The plane coloured by the model's class (a small PNG the browser scales smoothly),
+        and the data points."""
         xs, ys, size = self.xs, self.ys, 240
         scores = _grid_scores(self.model, xs, ys)
         codes = _grid_bytes(scores, _threshold(self.model))
         multi = bool(scores) and isinstance(scores[0], list)
         n = len(xs)
-        cell = size / n
-        rects = []
-        for j in range(n):
+        rows = []
+        for j in reversed(range(n)):  # the image's first row is the top: the largest y
+            row = bytearray()
             for i in range(n):
                 b = codes[j * n + i]
                 if multi:
-                    color = _mix(COLORS[b % len(COLORS)], 0.7)
+                    row += _rgb(COLORS[b % len(COLORS)], 0.6)
                 else:
-                    color = _mix(COLORS[1] if b >= 128 else COLORS[0],
-                                 1 - 0.55 * abs(b - 127.5) / 127.5)
-                rects.append(f'<rect x="{i * cell:.1f}" y="{size - (j + 1) * cell:.1f}" '
-                             f'width="{cell + 0.5:.1f}" height="{cell + 0.5:.1f}" '
-                             f'fill="{color}"/>')
+                    row += _rgb(COLORS[1] if b >= 128 else COLORS[0],
+                                1 - 0.55 * abs(b - 127.5) / 127.5)
+            rows.append(bytes(row))
+        image = base64.b64encode(_png(n, n, rows)).decode("ascii")
         sx = lambda x: (x - xs[0]) / (xs[-1] - xs[0]) * size  # noqa: E731
         sy = lambda y: size - (y - ys[0]) / (ys[-1] - ys[0]) * size  # noqa: E731
         labels = _classes(self.targets) if all(
@@ -544,27 +546,45 @@ class LiveTraining:
                        f'fill="{COLORS[c % len(COLORS)]}" stroke="white" stroke-width="0.8"/>'
                        for r, c in zip(self.rows, labels))
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-                f'viewBox="0 0 {size} {size}" shape-rendering="crispEdges">{"".join(rects)}'
-                f'<g shape-rendering="auto">{dots}</g></svg>')
+                f'viewBox="0 0 {size} {size}"><image width="{size}" height="{size}" '
+                f'preserveAspectRatio="none" href="data:image/png;base64,{image}"/>{dots}</svg>')
+
+
+def _png(width: int, height: int, rows: list[bytes]) -> bytes:
+    """An 8-bit RGB PNG from rows of r, g, b bytes (the format's chunks, written by hand)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"".join(b"\0" + row for row in rows))  # filter 0 on every row
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
+            + chunk(b"IEND", b""))
+
+
+def _rgb(color: str, white: float) -> bytes:
+    """``color`` mixed with a share ``white`` of white, as 3 bytes."""
+    return bytes(round(c + (255 - c) * white) for c in (int(color[i:i + 2], 16) for i in (1, 3, 5)))
 
 
 class _Html:
-    def __init__(self, text: str) -> None:
-        self.text = text
+    """A picture for IPython's display: HTML, and a line of text where HTML is not shown."""
+
+    def __init__(self, text: str, caption: str) -> None:
+        self.text, self.caption = text, caption
 
     def _repr_html_(self) -> str:
         return self.text
 
-
-def _mix(color: str, white: float) -> str:
-    """``color`` mixed with a share ``white`` of white, as #rrggbb."""
-    rgb = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
-    return "#" + "".join(f"{round(c + (255 - c) * white):02x}" for c in rgb)
+    def __repr__(self) -> str:
+        return self.caption
 
 
 def _loss_svg(loss: list[float], width: int = 320, height: int = 240) -> str:
     """The loss per epoch as a line (log scale when it falls by more than 20 times)."""
-    left, right, top, bottom = 44, 10, 12, 28
+    left, right, top, bottom = 44, 10, 18, 28
     frame = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">'
              f'<rect x="{left}" y="{top}" width="{width - left - right}" '

@@ -1,4 +1,5 @@
 """Training learns for real: micrograd's demo reproduced, spirals with cross-entropy, fit's contract."""
+import base64
 import importlib.util
 import io
 import json
@@ -274,6 +275,8 @@ def test_live_display_is_one_display_updated_in_place():
     assert f"epoch 4: loss {history.loss[-1]:.4g}" in last
     assert f"accuracy {history.accuracy[-1]:.1%}" in last
     assert last.count("<svg") == 2 and "<polyline" in last  # the loss curve and the boundary
+    png = base64.b64decode(last.split("data:image/png;base64,")[1].split('"')[0])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[16:24] == bytes([0, 0, 0, 40, 0, 0, 0, 40])
     assert last.count("<circle") == 20  # the data points on the boundary
 
 

@@ -174,6 +174,22 @@ def test_other_shapes_of_data(tmp_path):
     assert nn.plot.page_data(model3, X3, [label % 2 for label in y], history3)["grid"] is None
 
 
+def test_train_page_option_writes_the_page_and_checks_the_path_first(tmp_path, capsys):
+    from nn.cli import main
+    path = tmp_path / "training.html"
+    assert main(["train", "moons", "--samples", "20", "--hidden", "4", "--epochs", "3",
+                 "--page", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"page   {path}" in out and path.read_text().startswith("<!DOCTYPE html>")
+    assert '"epochs":[0,1,2,3]' in path.read_text()
+    # a path that cannot be written is refused before any training
+    for bad, message in [(tmp_path / "no" / "t.html", "does not exist"),
+                         (tmp_path, "it is a directory")]:
+        assert main(["train", "moons", "--epochs", "3", "--page", str(bad)]) == 1
+        captured = capsys.readouterr()
+        assert message in captured.err and "epoch" not in captured.out
+
+
 # -- in the browser -----------------------------------------------------------------------------
 
 try:
