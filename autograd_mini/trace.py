@@ -221,7 +221,7 @@ class Trace:
         quiet = None  # in a reverse pass: the edges that carry nothing, to say why
 
         for kind, *details in self.events:
-            if kind != "send" and quiet is not None:
+            if kind not in ("send", "closure_send") and quiet is not None:
                 quiet.finish(add)
                 quiet = None
             if kind == "create":
@@ -247,6 +247,22 @@ class Trace:
                     caption = (f"forward mode from {name(node)}: "
                                f"d{name(node)}/d{name(node)} = {write(seed)}")
                 add(kind, caption, [node], step=1)
+            elif kind == "closure_send" and current is not None:
+                # a node made micrograd's way: its _backward closure gives only the amounts
+                sender, receiver, incoming, amount, before, total = details
+                if quiet is not None:
+                    quiet.before_send(sender, add)
+                current.updates.append((receiver, total))
+                step = len(current.updates)
+                closer.sent(sender, receiver, step)
+                if quiet is not None:
+                    quiet.piles[receiver] = total
+                caption = (f"{name(sender)} sends {write(amount)} to {name(receiver)} (by its "
+                           f"_backward closure: no edge derivative known)")
+                if not _is_zero(before):
+                    caption += (f"; {name(receiver)} now holds {write(before)} + "
+                                f"{write(amount)} = {write(total)}")
+                add("send", caption, [sender, receiver], [(receiver, sender)], step)
             elif kind in ("send", "tangent") and current is not None:
                 if kind == "send":
                     sender, receiver, local, incoming, amount, before, total = details
@@ -637,7 +653,7 @@ class _Silence:
         if _is_zero(incoming):
             return
         for parent, local in zip(node.parents, node.local_grads):
-            if parent.is_constant or not _is_zero(local):
+            if parent.is_constant or local is None or not _is_zero(local):
                 continue
             name, write = self.name, self.write
             if len(node.parents) - sum(p.is_constant for p in node.parents) == 1 and \

@@ -401,7 +401,8 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
         for parent, local in zip(node.parents, node.local_grads):
             if parent not in drawn or _skipped(parent, hide_constants):
                 continue
-            attributes = {"label": _plain(write(local))}
+            known = local is not None  # None: a user's _backward closure, no derivative known
+            attributes = {"label": _plain(write(local) if known else "?")}
             if clusters and len(node.parents) > CROWDED and node in neuron_of:
                 del attributes["label"]  # a dense layer's edges: the numbers stay in tooltips
             if node_ids is not None:
@@ -420,7 +421,9 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
                 attributes["style"] = "invis"
             child, above = name_of(node), name_of(parent)
             if child and above and not parent.is_constant and tooltips:
-                attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}")
+                attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}" if known else
+                                               f"∂{child}/∂{above}: no edge derivative known "
+                                               f"(a _backward closure)")
             dot.edge(ids[parent], ids[node], **attributes)
     dot.nodes_drawn = sum(not _skipped(node, hide_constants) for node in nodes)
     dot.nodes_total = dot.nodes_drawn if nodes_total is None else nodes_total
@@ -508,7 +511,8 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
                 crossing.setdefault((above, child), {})[parent] = local
     for (above, child), parents in crossing.items():
         if len(parents) == 1:
-            label = write(next(iter(parents.values())))
+            local = next(iter(parents.values()))
+            label = write(local) if local is not None else "?"
         else:
             label = f"{len(parents):,} values"
         dot.edge(above, child, label=_plain(label), penwidth="1.5" if len(parents) > 1 else "1")

@@ -302,3 +302,28 @@ def test_steps_without_output_writes_steps_html_and_says_so(capsys, tmp_path, mo
     out, err = capsys.readouterr()
     assert code == 2 and "steps.html, which already exists" in err and "-o NAME.html" in err
     assert (tmp_path / "steps.html").read_text() == "the user's own page"
+
+
+def test_a_micrograd_style_closure_node_is_a_step_without_an_edge_derivative():
+    """micrograd's way (Value(data, children, op) and a _backward closure): the amount sent is
+    known, the edge's derivative is not; the step and the drawing say so."""
+    import math
+    x = Value(0.5, label="x")
+    with trace() as t:
+        y = math.tanh(x.data)
+        out = Value(y, (x,), "tanh")
+        out.label = "out"
+
+        def _backward():
+            x.grad += (1 - y ** 2) * out.grad
+        out._backward = _backward
+    t.backward(out)
+    sends = [f for f in t.frames if f.kind == "send"]
+    assert len(sends) == 1 and sends[0].nodes == (out, x)
+    expected = 1 - math.tanh(0.5) ** 2  # d tanh / dx, by hand
+    assert sends[0].caption == (f"out sends {expected:.4g} to x (by its _backward closure: "
+                                f"no edge derivative known)")
+    assert sends[0].grads[x] == pytest.approx(expected)
+    source = t.frames[-1].to_dot().source
+    assert 'label="?"' in source and "no edge derivative known" in source
+    assert "<svg" in t.to_html(backend="wasm")
