@@ -343,3 +343,22 @@ def test_a_thousand_frame_trace_plays(browser, tmp_path):
         assert tab.errors == []
     finally:
         tab.close()
+
+
+def test_without_scripts_the_page_shows_the_last_step(recorded, browser, tmp_path):
+    """Where scripts do not run, the picture (at the last step: every derivative) and the
+    list of steps are still there."""
+    path = tmp_path / "steps.html"
+    recorded.to_html(path)
+    context = browser.new_context(java_script_enabled=False, viewport=DESKTOP)
+    try:
+        tab = context.new_page()
+        tab.goto(path.as_uri())
+        assert tab.locator("#stage svg").is_visible()
+        texts = tab.eval_on_selector_all("#stage text", "ts => ts.map(t => t.textContent)")
+        assert {"grad 2", "grad 5", "grad 3", "grad 1"} <= set(texts)  # REFERENCE §1's piles
+        items = tab.locator("#steps li[data-frame]")
+        assert items.count() == len(recorded.frames) + 1
+        assert items.last.text_content().endswith("de/da = 2, de/db = 5")
+    finally:
+        context.close()
