@@ -311,6 +311,9 @@ class Trace:
                         seen.add(node)
                         universe.append(node)
         self._universe = universe
+        self._shown_cache = None
+        if hasattr(self, "_child_map"):
+            del self._child_map
         self._made = made
         self._made_index = {node: i for i, node in enumerate(made)}
         from .groups import find_groups  # neurons' nodes are named as drawings name them
@@ -336,9 +339,8 @@ class Trace:
     def _look(self, frame: Frame, write) -> tuple[dict, dict, str]:
         """How ``frame`` shows each node: a state code (``STATES``), the text of its gradient
         row (``"–"`` while nothing has piled up in it), and that row's name."""
-        hidden = set(self._made[frame._created:])
-        hidden |= {node for node in self._universe
-                   if node.is_constant and all(child in hidden for child in self._children(node))}
+        created = frame._created
+        shown_from = self._shown_from()
         active = frame._pass
         values = frame.values
         complete = frame.complete
@@ -347,7 +349,7 @@ class Trace:
             row = f"∂/∂{self._name(active.root)}"
         states, texts = {}, {}
         for node in self._universe:
-            if node in hidden:
+            if created <= shown_from[node]:
                 states[node] = "h"
             elif active is not None and node not in active.members and not node.is_constant:
                 states[node] = "f"
@@ -364,6 +366,22 @@ class Trace:
         elif frame.nodes:
             states[frame.nodes[0]], states[frame.nodes[1]] = "s", "r"
         return states, texts, row
+
+    def _shown_from(self) -> dict[Value, int]:
+        """Node -> the last count of nodes made while it is still hidden (-1: always shown).
+
+        A node made inside the block appears when it is made; a constant with the first of its
+        consumers (``b + 1`` shows its 1 with it); anything else was there before the block.
+        """
+        if getattr(self, "_shown_cache", None) is None:
+            made = self._made_index
+            shown = {node: made.get(node, -1) for node in self._universe}
+            for node in self._universe:
+                if node.is_constant and node not in made:
+                    children = self._children(node)
+                    shown[node] = min((made.get(child, -1) for child in children), default=-1)
+            self._shown_cache = shown
+        return self._shown_cache
 
     def _draw(self, frame: Frame, *, rankdir: str = "LR", number_format: str | None = None,
               hide_constants: bool = False, max_nodes: int | None = None,
