@@ -330,7 +330,20 @@ def _short(x: float) -> float:
 
 def page_data(model, X, y, history, *, loss=None, l2: float | None = None,
               resolution: int = 48, max_snapshots: int = 101, title: str | None = None) -> dict:
-    """Everything ``training_page`` puts in the page, as JSON-ready data (see there)."""
+    """Everything ``training_page`` puts in the page, as JSON-ready data (see there).
+
+    ``blob`` is base64 of gzip of little-endian float32s, snapshot after snapshot (the
+    parameters' values, their gradients, then for each point and neuron: w·x+b, the activation,
+    and their gradients), then one byte per grid cell and snapshot (see ``_grid_bytes``).
+
+    >>> import nn
+    >>> X, y = nn.datasets.make_moons(10, seed=0)
+    >>> model = nn.MLP(2, [3, 1], seed=0)
+    >>> history = nn.fit(model, X, y, loss="hinge", epochs=4, record=2)
+    >>> data = nn.plot.page_data(model, X, y, history, resolution=8)
+    >>> data["epochs"], data["sizes"], data["grid"]["size"], data["floats"] == 2 * (2 * 13 + 10 * 4 * 4)
+    ([0, 4], [2, 3, 1], 8, True)
+    """
     from .losses import get_loss
     from .train import _correct_fn
     rows, targets = _check_page_inputs(model, X, y, history)

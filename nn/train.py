@@ -79,6 +79,12 @@ class Recording:
     - ``names``: the parameters' labels (``w0[3,1]``, ``b0[3]``, ...).
     - ``loss``: the loss's name ("hinge", ...) when it is one of ``nn.losses.LOSSES``, else None;
       ``l2``: the penalty's strength. Both let the page recompute the gradients at a snapshot.
+
+    >>> from nn import MLP, fit, datasets
+    >>> X, y = datasets.make_moons(10, seed=0)
+    >>> recording = fit(MLP(2, [3, 1], seed=0), X, y, loss="hinge", epochs=2, record=True).recording
+    >>> recording.epochs, recording.names[:3], len(recording.parameters[0]), recording.loss
+    ([0, 1, 2], ['w0[0,0]', 'w0[0,1]', 'b0[0]'], 13, 'hinge')
     """
 
     epochs: list[int] = field(default_factory=list)
@@ -386,7 +392,12 @@ def _summary(history: History) -> str:
 
 def in_notebook() -> bool:
     """Is this running in a Jupyter kernel (and not under pytest)? IPython is not imported here:
-    a kernel has loaded it already."""
+    a kernel has loaded it already.
+
+    >>> from nn.train import in_notebook
+    >>> in_notebook()
+    False
+    """
     import os
     if "PYTEST_CURRENT_TEST" in os.environ:
         return False
