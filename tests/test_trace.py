@@ -327,3 +327,25 @@ def test_a_micrograd_style_closure_node_is_a_step_without_an_edge_derivative():
     source = t.frames[-1].to_dot().source
     assert 'label="?"' in source and "no edge derivative known" in source
     assert "<svg" in t.to_html(backend="wasm")
+
+
+def test_drawings_and_players_name_a_networks_nodes_alike():
+    """z0[1] (input sum), a0[1] (activation), x[0] (an input): the texts' names, both places."""
+    nn = pytest.importorskip("nn")
+    from autograd_mini import to_dot
+    model = nn.MLP(2, [3, 1], seed=0)
+    with trace() as t:
+        out = model([0.5, -1.0])
+    t.backward(out)
+    captions = [f.caption for f in t.frames]
+    assert captions[0].startswith("z0[0] = w0[0,·]·x + b0[0] = ")
+    made = [c.split(" = ")[0] for c in captions if " = " in c and "sends" not in c
+            and not c.startswith("start")]
+    assert made == ["z0[0]", "a0[0]", "z0[1]", "a0[1]", "z0[2]", "a0[2]", "z1[0]"]
+    source = to_dot(out).source
+    for name in made:
+        assert f'label="{name} = ' in source, name
+    assert 'label="x[0] | data 0.5"' in source and 'label="x[1] | data -1"' in source
+    page = t.to_html(backend="wasm")
+    for name in made + ["x[0]", "x[1]"]:
+        assert f">{name}" in page, name
