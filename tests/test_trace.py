@@ -349,3 +349,13 @@ def test_drawings_and_players_name_a_networks_nodes_alike():
     page = t.to_html(backend="wasm")
     for name in made + ["x[0]", "x[1]"]:
         assert f">{name}" in page, name
+
+
+def test_control_characters_in_labels_stay_out_of_the_page():
+    with trace() as t:
+        x = Value(1.0, label="nul\x00here")
+        y = x * 3
+    t.backward(y)
+    page = t.to_html(backend="wasm")
+    assert "\x00" not in page and "nul␀here" in page
+    ET.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))  # well-formed
