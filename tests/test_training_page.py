@@ -159,6 +159,27 @@ def test_page_errors_are_named(run, tmp_path):
         "<!DOCTYPE html>") == 1
 
 
+def test_many_points_keep_the_page_small(monkeypatch):
+    X, y = nn.datasets.make_moons(40, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    history = nn.fit(model, X, y, loss="hinge", epochs=30, record=True)
+    per_snapshot = 2 * 17 + 40 * 5 * 4
+    monkeypatch.setattr(nn.plot, "MAX_PAGE_FLOATS", 10 * per_snapshot)
+    data = nn.plot.page_data(model, X, y, history, resolution=8)
+    assert len(data["epochs"]) == 10 and data["floats"] == 10 * per_snapshot
+    assert data["epochs"][0] == 0 and data["epochs"][-1] == 30
+
+
+def test_regression_has_no_classes_and_no_accuracy():
+    X = [[x / 10, (x % 3) / 3] for x in range(12)]
+    y = [a - b for a, b in X]
+    model = nn.MLP(2, [3, 1], seed=0)
+    history = nn.fit(model, X, y, loss="mse", epochs=3, record=True)
+    data = nn.plot.page_data(model, X, y, history, resolution=8)
+    assert data["labels"] is None and data["snapshot"]["accuracy"] == [None] * 4
+    assert data["history"]["accuracy"] == []
+
+
 def test_other_shapes_of_data(tmp_path):
     # three classes: the grid holds the class of each cell; three inputs: no plane at all
     X, y = nn.datasets.make_spirals(30, n_classes=3, seed=0)
