@@ -346,11 +346,11 @@ def _sum_array(np, *xs):
     return sum(xs[1:], xs[0])
 
 
-step = _Indicator("step", floats.step, lambda np, x: np.where(x > 0.0, 1.0, 0.0),
+step = _Indicator("step", floats.step, lambda np, x: (x > 0.0).astype(float),
                   "relu's derivative: 1 where x > 0, else 0")
 sign = _Indicator("sign", floats.sign, lambda np, x: np.sign(x), "abs's derivative: -1, 0 or 1")
 nonzero = _Indicator("nonzero", lambda x: 1.0 if x != 0.0 else 0.0,
-                     lambda np, x: np.where(x != 0.0, 1.0, 0.0), "1 where x != 0, else 0")
+                     lambda np, x: (x != 0.0).astype(float), "1 where x != 0, else 0")
 first_max_at = _Indicator("first_max_at", _first_max_at, _first_max_at_array,
                           "1 if operand i + 1 is the first largest of the others, else 0")
 
@@ -402,7 +402,7 @@ _register("sigmoid", "sigmoid", floats.sigmoid, lambda out, x: (out * (1.0 - out
           numpy=_sigmoid_array)
 _register("relu", "relu", floats.relu, lambda out, x: (step(x),),
           lambda sp, x: sp.Max(0, x), None, "max(0, x)",
-          numpy=lambda np, x: _where_positive(np, x, x, 0.0))
+          numpy=lambda np, x: np.maximum(x, 0.0))
 _register("sum", "sum", lambda *xs: sum(xs, 0.0), lambda out, *xs: (1.0,) * len(xs),
           lambda sp, *xs: sp.Add(*xs), None, "one node adding any number of terms",
           numpy=_sum_array)

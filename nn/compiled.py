@@ -19,7 +19,7 @@ def train_step(X, P):
     seed = P[13]
     w0 = P[_i0]
     b0 = P[_i1]
-    w1 = P[_i2]
+    w1 = P[9:12]
     z1 = X[:, :2] @ w0.T + b0
     v2 = 0.5 * seed
     h3 = relu(z1)
@@ -34,9 +34,9 @@ def train_step(X, P):
     dz1 = h4 * dh3
     totals = np.zeros(13)
     dw1 = dv6 @ h3
-    totals[_i2] = dw1
+    totals[9:12] = dw1
     dw0 = dz1.T @ X[:, :2]
-    totals[_i3] = dw0.ravel()
+    totals[_i2] = dw0.ravel()
     totals[12] = dv6.sum()
     totals[_i1] = dz1.sum(axis=0)
     return (v11, v5), totals
@@ -58,6 +58,7 @@ program on floats, one example after another.
 from __future__ import annotations
 
 import math
+import operator
 from numbers import Real
 
 from autograd_mini import Value, gradients
@@ -70,6 +71,8 @@ from .module import Module
 from .train import History
 
 __all__ = ["compiled_fit", "CompiledStep", "CompiledSteps"]
+
+_data = operator.attrgetter("data")
 
 SMALL_BATCH = 16  # fewer rows than this run on floats, one example after another
 
@@ -163,6 +166,11 @@ class CompiledStep:
             penalty = Trace(lambda: l2_penalty(self.model, self.l2), (), ())
             self.penalty = Program(joint_plan(penalty, penalty.params, totals=True), "penalty")
             self._penalty_slots = [slot[id(p)] for p in penalty.params]
+        if self.np is not None:  # index arrays made once (a list would be converted each step)
+            self._no_rows = self.np.zeros((1, 0))
+            self._slot_index = _index(self.np, self._slots, len(self.parameters))
+            self._penalty_index = _index(self.np, getattr(self, "_penalty_slots", []),
+                                         len(self.parameters))
 
     @staticmethod
     def _flat(target) -> list[float]:
@@ -190,49 +198,73 @@ class CompiledStep:
         entry per example (a float, or a list of floats for a model with several outputs).
         Nothing is changed in the model.
         """
-        rows = [[float(v) for v in row] for row in X]
-        targets = y.tolist() if hasattr(y, "tolist") else list(y)
+        n = len(X)
+        np = self._numpy_for(n)
+        if self.program is None or np is None:
+            rows = [[float(v) for v in row] for row in X]
+            targets = y.tolist() if hasattr(y, "tolist") else list(y)
+            self._check(rows, targets)
+            if self.program is None:
+                self._trace(rows, targets)
+                self.reduction = self._reduction(rows, targets)
+        values = map(_data, self.parameters)
+        if np is None:
+            values = list(values)
+        seed = 1.0 / n if self.reduction == "mean" else 1.0
+        if np is not None:
+            data = np.concatenate([np.asarray(X, dtype=float).reshape(n, -1),
+                                   np.asarray(y, dtype=float).reshape(n, -1)], axis=1)
+            values = np.fromiter(values, float, len(self.parameters))
+            params = np.append(values[self._slot_index], seed)
+            outs, totals = self.program.function("numpy")(data, params)
+            columns = [o if getattr(o, "shape", None) == (n,) else
+                       np.broadcast_to(np.asarray(o, dtype=float), (n,)) for o in outs]
+            loss = float(np.sum(columns[0]))
+            grads = np.zeros(len(self.parameters))
+            grads[self._slot_index] = totals  # each parameter once in a program
+            if self.penalty is not None:
+                (value,), more = self.penalty.function("numpy")(self._no_rows,
+                                                                values[self._penalty_index])
+                grads[self._penalty_index] += more
+            finite = bool(np.isfinite(grads).all())
+            grads = grads.tolist()
+            columns = [c.tolist() for c in columns[1:]]
+        else:
+            data = [r + self._flat(t) for r, t in zip(rows, targets)]
+            run = self.program.function("float")
+            params = [values[s] for s in self._slots] + [seed]
+            per_row = [run(*row, params) for row in data]
+            columns = [list(c) for c in zip(*[o for o, _ in per_row])]
+            loss = sum(columns.pop(0), 0.0)
+            grads = [0.0] * len(self.parameters)
+            for slot, g in zip(self._slots, map(math.fsum, zip(*[t for _, t in per_row]))):
+                grads[slot] += g
+            if self.penalty is not None:
+                (value,), more = self.penalty.function("float")(
+                    [values[s] for s in self._penalty_slots])
+                for slot, g in zip(self._penalty_slots, more):
+                    grads[slot] += g
+            finite = all(map(math.isfinite, grads))
+        loss = loss * seed if self.reduction == "mean" else loss
+        if self.penalty is not None:
+            loss = loss + float(value)  # as fit: loss_fn(...) + l2_penalty(...)
+        outputs = columns[0] if self.single else [list(r) for r in zip(*columns)]
+        if not finite:
+            return self._eager([[float(v) for v in row] for row in X],
+                               y.tolist() if hasattr(y, "tolist") else list(y))
+        return loss, grads, outputs
+
+    @staticmethod
+    def _check(rows, targets) -> None:
         if not rows:
             raise ValueError("CompiledStep: the batch is empty")
         if len(targets) != len(rows):
             raise ValueError(f"the batch has {len(rows)} rows but {len(targets)} targets")
-        if self.program is None:
-            self._trace(rows, targets)
-        n = len(rows)
-        data = [r + self._flat(t) for r, t in zip(rows, targets)]
-        if self.reduction is None:
-            self.reduction = self._reduction(data, targets)
-        seed = 1.0 / n if self.reduction == "mean" else 1.0
-        params = [p.data for p in self._trace_outputs.params] + [seed]
-        np = self._numpy_for(n)
-        if np is not None:
-            outs, totals = self.program.function("numpy")(np.array(data), np.array(params))
-            columns = [np.broadcast_to(np.asarray(o, dtype=float), (n,)).tolist() for o in outs]
-            totals = totals.tolist()
-        else:
-            run = self.program.function("float")
-            per_row = [run(*row, params) for row in data]
-            columns = [list(c) for c in zip(*[o for o, _ in per_row])]
-            totals = [sum(c, 0.0) for c in zip(*[t for _, t in per_row])]
-        loss = sum(columns[0], 0.0)
-        loss = loss * seed if self.reduction == "mean" else loss
-        grads = [0.0] * len(self.parameters)
-        for slot, g in zip(self._slots, totals):
-            grads[slot] += g
-        if self.penalty is not None:
-            (value,), penalty_grads = self.penalty.function("float")(
-                [self.parameters[s].data for s in self._penalty_slots])
-            loss = loss + value  # as fit: loss_fn(...) + l2_penalty(...)
-            for slot, g in zip(self._penalty_slots, penalty_grads):
-                grads[slot] += g
-        outputs = columns[1] if self.single else [list(r) for r in zip(*columns[1:])]
-        if not all(map(math.isfinite, grads)):
-            return self._eager(rows, targets)
-        return loss, grads, outputs
 
-    def _reduction(self, data, targets) -> str:
+    def _reduction(self, rows, targets) -> str:
         """Is the loss the mean or the sum of the examples' losses? Asked of the loss itself,
         on the first batch (with the traced per-example program for the examples' losses)."""
+        data = [r + self._flat(t) for r, t in zip(rows, targets)]
         run = self.program.function("float")
         params = [p.data for p in self._trace_outputs.params] + [1.0]
         outs = [run(*row, params)[0] for row in data]
@@ -277,6 +309,13 @@ class CompiledStep:
             run = self._predict.function("float")
             columns = [list(c) for c in zip(*[run(*row, params)[0] for row in rows])]
         return columns[0] if self._predict_single else [list(r) for r in zip(*columns)]
+
+
+def _index(np, slots: list[int], size: int):
+    """``slots`` as an index: a slice when it is 0, 1, 2, ... (no copy), else an array."""
+    if slots == list(range(len(slots))):
+        return slice(0, len(slots))
+    return np.array(slots, dtype=np.intp)
 
 
 class CompiledSteps:

@@ -52,6 +52,17 @@ def eager_step(model, X, y, loss, l2):
     return value.data, outputs, [p.grad for p in model.parameters()]
 
 
+@pytest.fixture
+def fresh_ops():
+    """Ops a test adds with defop leave the table (and Value) when it ends."""
+    before, attributes = dict(OPS), set(vars(Value))
+    yield
+    for name in set(OPS) - set(before):
+        del OPS[name]
+    for attribute in set(vars(Value)) - attributes:
+        delattr(Value, attribute)
+
+
 TOLERANCE = 1e-12  # relative to the size of the numbers compared (see the module docstring)
 
 
@@ -193,7 +204,7 @@ def test_bad_arguments_get_fits_errors():
         nn.fit(model, X, y, loss="hinge_squared", compile=True)
 
 
-def test_a_user_op_is_an_activation_after_one_defop_and_compiles():
+def test_a_user_op_is_an_activation_after_one_defop_and_compiles(fresh_ops):
     name = f"softsign_{random.randrange(10 ** 9)}"
     defop(name, lambda x: x / (1.0 + abs(x)), lambda out, x: 1.0 / ((1.0 + abs(x)) * (1.0 + abs(x))))
     model = nn.MLP(2, [6, 1], activation=name, seed=2)

@@ -130,7 +130,7 @@ class Program:
             else:
                 node.name = names.pick(node.label, f"v{count + 1}")
             count += 1
-            lines.append(f"{node.name} = {self._scalar(node)}")
+            lines += self._assign(node.name, node)
         args = [n.name for n in plan.inputs] + (["params"] if plan.params else [])
         head = [f"def {self.name}({', '.join(args)}):"]
         if plan.params:
@@ -143,14 +143,20 @@ class Program:
     def _atom(self, node: Node) -> str:
         return _literal(node.number) if node.kind == "const" else node.name
 
-    def _scalar(self, node: Node, atom=None) -> str:
+    def _assign(self, name: str, node: Node, atom=None) -> list[str]:
+        """The lines computing ``node`` into ``name``."""
         args = [(atom or self._atom)(a) for a in node.args]
         if node.op.pairs:  # start + a0 * a1 + a2 * a3 ..., left to right as the table's rule
-            terms = [f"{args[i]} * {args[i + 1]}" for i in range(0, len(args) - 1, 2)]
-            return " + ".join(([args[-1]] if len(args) % 2 else []) + terms)
+            terms = ([args[-1]] if len(args) % 2 else []) + \
+                [f"{args[i]} * {args[i + 1]}" for i in range(0, len(args) - 1, 2)]
+            # in lines of 64 terms (the same order): Python's compiler recurses on long sums
+            lines = [f"{name} = {' + '.join(terms[:64])}"]
+            lines += [f"{name} = {name} + {' + '.join(terms[k:k + 64])}"
+                      for k in range(64, len(terms), 64)]
+            return lines
         if node.op.code is not None:
-            return node.op.code.format(*args)
-        return f"{self.op_names[node.op]}({', '.join(args)})"
+            return [f"{name} = {node.op.code.format(*args)}"]
+        return [f"{name} = {self.op_names[node.op]}({', '.join(args)})"]
 
     # -- NumPy -----------------------------------------------------------------------------------
     def numpy_source(self) -> tuple[str, dict]:
@@ -227,6 +233,12 @@ class _Vectorised:
         self.lines: list[str] = []
         self.count = itertools.count(1)
 
+    def _slots(self, numbers: tuple) -> str:
+        """Where to put values in ``totals``: a slice when the places follow each other."""
+        if numbers == tuple(range(numbers[0], numbers[0] + len(numbers))):
+            return f"{numbers[0]}:{numbers[0] + len(numbers)}"
+        return self._constant("_i", numbers)
+
     def _constant(self, prefix: str, numbers: tuple, shape: tuple | None = None) -> str:
         entry = ("index" if prefix == "_i" else "float", tuple(numbers), shape or (len(numbers),))
         for name, known in self.constants.items():
@@ -249,7 +261,12 @@ class _Vectorised:
         stems = {p.label.split("[")[0] for p in params}
         stem = stems.pop() if len(stems) == 1 and all("[" in p.label for p in params) else ""
         name = self.names.pick(stem, f"{stem or 'p'}{len(self.views)}")
-        self.head.append(f"{name} = P[{self._constant('_i', index, shape)}]")
+        if index == tuple(range(index[0], index[0] + len(index))):  # a slice: a view, no copy
+            part = f"P[{index[0]}:{index[0] + len(index)}]"
+            self.head.append(f"{name} = {part}" if len(shape) == 1 else
+                             f"{name} = {part}.reshape({shape[0]}, {shape[1]})")
+        else:
+            self.head.append(f"{name} = P[{self._constant('_i', index, shape)}]")
         self.views[(index, shape)] = name
         return name
 
@@ -282,6 +299,8 @@ class _Vectorised:
         if all(n is first for n in nodes):
             text = self.atom(first)
             return f"{text}[..., None]" if width > 1 and first.batched else text
+        if all(n.kind == "const" for n in nodes) and len({repr(n.number) for n in nodes}) == 1:
+            return _literal(first.number)
         if all(n.kind == "const" for n in nodes):
             return self._constant("_c", tuple(n.number for n in nodes))
         if all(n.kind == "param" for n in nodes):
@@ -367,7 +386,9 @@ class _Vectorised:
         name = self._name_group(nodes)
         text = self._product(nodes) if op.pairs else None
         if text is None and op.pairs and width == 1:
-            text = self.program._scalar(nodes[0], self.atom)
+            self.lines += self.program._assign(name, nodes[0], self.atom)
+            self.where[id(nodes[0])] = (name, 0, 1)
+            return
         if text is None:
             args = [self.lanes([n.args[i] for n in nodes], width) for i in range(len(nodes[0].args))]
             if op.code is not None:
@@ -391,7 +412,7 @@ class _Vectorised:
             if not all(n.args[2 * p + shared] is row[p] for n in nodes for p in range(count)):
                 continue
             weights = [n.args[2 * p + 1 - shared] for n in nodes for p in range(count)]
-            if any(w.batched for w in weights) or not any(r.batched for r in row):
+            if any(w.batched for w in weights):
                 continue
             if all(w.kind == "param" for w in weights):
                 matrix = self._view(weights, (width, count) if width > 1 else (count,))
@@ -435,7 +456,7 @@ class _Vectorised:
             else:
                 values = (f"{name}[{self._constant('_i', tuple(lanes_g))}, "
                           f"{self._constant('_i', tuple(lanes_a))}]")
-            slots = self._constant("_i", tuple(first[id(n)] for n in nodes))
+            slots = self._slots(tuple(first[id(n)] for n in nodes))
             lines.append(f"totals[{slots}] = {values}")
             written.update(id(n) for n in nodes)
         by_group: dict[str, list] = {}
@@ -451,7 +472,7 @@ class _Vectorised:
             else:
                 lines.append(f"totals[{i}] = rows * {self.atom(node)}")
         for name, items in by_group.items():
-            slots = self._constant("_i", tuple(i for i, _ in items))
+            slots = self._slots(tuple(i for i, _ in items))
             lanes = self._constant("_i", tuple(self.where[id(n)][1] for _, n in items))
             summed = ".sum(axis=0)" if items[0][1].batched else ""
             factor = "" if items[0][1].batched else "rows * "

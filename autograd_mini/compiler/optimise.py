@@ -142,28 +142,34 @@ def collapse_sums(plan: Plan) -> None:
     """Rewrite chains ``((m1 + m2) + m3) ...`` of products used once into one pairs node (the
     table's ``affine``), which sums in the same order. Outermost sums first, so a chain is
     flattened whole."""
+    seen: set[int] = set()
     for node in reversed(plan.order):
         if node.op is _SUM:
             _collapse_n_ary(node)
-        if node.op is not _ADD:
+        if node.op is not _ADD or id(node) in seen:
             continue
-        terms, cur = [], node
-        while cur.op is _ADD and (cur is node or cur.uses == 1):
+        adds, terms, cur = [], [], node
+        while cur.op is _ADD and (cur is node or cur.uses == 1) and id(cur) not in seen:
+            adds.append(cur)
+            seen.add(id(cur))
             terms.append(cur.args[1])
             cur = cur.args[0]
         terms.append(cur)
         terms.reverse()  # terms[0] starts the sum
-        products = [t for t in terms[1:] if t.op is _MUL and t.uses == 1]
-        if len(products) != len(terms) - 1:
-            continue
+        adds.reverse()   # adds[i] holds terms[0] + ... + terms[i + 1]
+        j = 0            # the leading products after the start
+        while j + 1 < len(terms) and terms[j + 1].op is _MUL and terms[j + 1].uses == 1:
+            j += 1
         start = terms[0]
+        if j == 0 or (j == 1 and not (start.op is _MUL and start.uses == 1)):
+            continue
         pairs = []
         if start.op is _MUL and start.uses == 1:
             pairs += start.args
             start = None
-        for t in products:
+        for t in terms[1:j + 1]:
             pairs += t.args
-        node.op, node.args = _PAIRS, pairs + ([start] if start is not None else [])
+        adds[j - 1].op, adds[j - 1].args = _PAIRS, pairs + ([start] if start is not None else [])
 
 
 def group(plan: Plan) -> list[list[Node]]:
