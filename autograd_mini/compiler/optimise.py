@@ -32,8 +32,12 @@ class Node:
     def __init__(self, kind, op=None, args=(), number=0.0, slot=0, label=""):
         self.kind, self.op, self.args, self.number = kind, op, list(args), number
         self.slot, self.label = slot, label
-        self.batched = kind == "input" or any(a.batched for a in self.args)
-        self.level = 1 + max((a.level for a in self.args), default=-1) if kind == "op" else 0
+        self.batched = kind == "input"
+        for a in self.args:
+            if a.batched:
+                self.batched = True
+                break
+        self.level = 0  # the depth in the graph, set by Plan._reachable
         self.uses, self.total_only, self.name, self.grad_of = 0, False, None, None
 
     def __repr__(self) -> str:
@@ -125,9 +129,12 @@ class Plan:
                     if node.kind == "op":
                         order.append(node)
         for node in order:
-            node.level = 1 + max((a.level for a in node.args), default=-1)
+            level = 0
             for arg in node.args:
                 arg.uses += 1
+                if arg.level > level:
+                    level = arg.level
+            node.level = level + 1
         for root in roots:
             root.uses += 1
         is_total = defaultdict(int)
