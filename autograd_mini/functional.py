@@ -41,12 +41,15 @@ def _prepare(args: tuple, argnums, name: str):
     # Numbers not differentiated still arrive as (constant) Values, so f can call y.sin() on them.
     call_args = [constant(float(a)) if isinstance(a, Real) and not isinstance(a, Value) else a
                  for a in args]
-    structures, nested = [], False
+    structures, nested, done = [], False, {}
     for i in nums:
-        lifted, nodes, was_value = _lift(args[i], f"{name}: argument {i}")
-        call_args[i] = lifted
-        structures.append(nodes)
-        nested = nested or was_value
+        i %= len(args)  # -1 and len - 1 are one argument
+        if i not in done:  # argnums=(0, 0): the same input twice, so the same derivative (JAX)
+            lifted, nodes, was_value = _lift(args[i], f"{name}: argument {i}")
+            call_args[i] = lifted
+            done[i] = nodes
+            nested = nested or was_value
+        structures.append(done[i])
     return call_args, structures, single, nested
 
 

@@ -246,9 +246,10 @@ def _pile(before, amount):
 def _local_derivatives(node: Value, create_graph: bool, mode: str) -> tuple:
     """The edge derivatives: the floats stored at creation, or the table's rule rerun on Values.
 
-    Rerun on Values, the rule may build derivative nodes for edges that are never used (the
-    exponent's edge of x ** 2, when 2 is a constant): detect_anomaly does not judge those
-    while they are built; the pass checks what each used edge sends. A rule that turns a Value
+    Rerun on Values, a constant parent is passed as its number; the rule may still build
+    derivative nodes for edges that are never used (the exponent's edge of x ** 2):
+    detect_anomaly does not judge those while they are built; the pass checks what each used
+    edge sends. A rule that turns a Value
     into a float (math.exp(x), float(x)) would cut the graph of the next order: it raises.
     """
     if node._b is CLOSURE:
@@ -256,11 +257,15 @@ def _local_derivatives(node: Value, create_graph: bool, mode: str) -> tuple:
     if not create_graph:
         return node.local_grads
     rule = node._rule
+    # a constant parent is a number: the rule sees it as one, so nothing is built for it
+    inputs = [p.data if p._rule is CONSTANT else p for p in _parents(node)]
     anomaly_token = context.anomaly_enabled.set(False)
     rule_token = context.rule_running.set(rule.name)
+    _ACTIVE[0] += 1  # so that a Value read inside the rule is noticed
     try:
-        return rule.local_grads(node, _parents(node))
+        return rule.local_grads(node, inputs)
     finally:
+        _ACTIVE[0] -= 1
         context.rule_running.reset(rule_token)
         context.anomaly_enabled.reset(anomaly_token)
 
