@@ -255,7 +255,7 @@ class _Vectorised:
             return self.views[(index, shape)]
         if len(shape) == 2:  # the transpose of a matrix already gathered (the reverse pass's W)
             rows, cols = shape
-            flipped = tuple(index[c * rows + r] for r in range(rows) for c in range(cols))
+            flipped = tuple(index[r * cols + c] for c in range(cols) for r in range(rows))
             if (flipped, (cols, rows)) in self.views:
                 return self.views[(flipped, (cols, rows))] + ".T"
         stems = {p.label.split("[")[0] for p in params}
