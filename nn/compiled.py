@@ -27,18 +27,19 @@ def train_step(X, P):
     v5 = h3 @ w1 + p12
     v6 = v5 - t
     v7 = v6 * v6
-    dv6 = v6 * v2 + v6 * v2
+    v8 = v6 * v2
     v9 = sum(v7)
-    dh3 = w1 * dv6[..., None]
+    dv6 = v8 + v8
     v11 = v9 * 0.5
+    dh3 = w1 * dv6[..., None]
     dz1 = h4 * dh3
     totals = np.zeros(13)
     dw1 = dv6 @ h3
-    totals[9:12] = dw1
+    totals[9:12] += dw1
     dw0 = dz1.T @ X[:, :2]
-    totals[_i2] = dw0.ravel()
-    totals[12] = dv6.sum()
-    totals[_i1] = dz1.sum(axis=0)
+    totals[_i2] += dw0.ravel()
+    totals[12] += dv6.sum()
+    totals[_i1] += dz1.sum(axis=0)
     return (v11, v5), totals
 
 ``z1 = X[:, :2] @ w0.T + b0`` is the forward pass; ``dv6`` is the error of the output
@@ -118,7 +119,10 @@ class CompiledStep:
         self.reduction: str | None = None
 
     # -- tracing ---------------------------------------------------------------------------------
-    def _trace(self, rows: list[list[float]], targets: list) -> None:
+    def _trace(self, rows: list[list[float]], targets: list, fold: bool = False) -> None:
+        """Trace one example's graph. ``fold``: add the L2 penalty to each example's loss (the
+        mean over the rows of loss + penalty is the mean loss + penalty), so one program does it
+        all; the penalty's nodes do not depend on the row, so they run once per batch."""
         width = len(rows[0])
         first = targets[0]
         self.target_width = len(first) if isinstance(first, (list, tuple)) else None
@@ -132,6 +136,8 @@ class CompiledStep:
             shapes.append(isinstance(out, list))
             t = leaves[width] if self.target_width is None else list(leaves[width:])
             term = self.loss_fn([out], [t])
+            if fold and isinstance(term, Value):
+                term = term + l2_penalty(self.model, self.l2)
             if not isinstance(term, Value):
                 raise TypeError(f"the loss function returned {type(term).__name__}, expected a "
                                 "Value")
@@ -162,7 +168,8 @@ class CompiledStep:
         self.program = Program(plan, "train_step")
         self._slots = [slot[id(p)] for p in trace.params]
         self._trace_outputs = trace
-        if self.l2:
+        self.penalty = None
+        if self.l2 and not fold:
             penalty = Trace(lambda: l2_penalty(self.model, self.l2), (), ())
             self.penalty = Program(joint_plan(penalty, penalty.params, totals=True), "penalty")
             self._penalty_slots = [slot[id(p)] for p in penalty.params]
@@ -207,6 +214,8 @@ class CompiledStep:
             if self.program is None:
                 self._trace(rows, targets)
                 self.reduction = self._reduction(rows, targets)
+                if self.l2 and self.reduction == "mean":
+                    self._trace(rows, targets, fold=True)
         values = map(_data, self.parameters)
         if np is None:
             values = list(values)

@@ -18,6 +18,7 @@ import linecache
 import math
 import re
 import weakref
+from collections import defaultdict
 
 from .optimise import Node, Plan, group
 
@@ -136,7 +137,7 @@ class Program:
         if plan.params:
             head.append(f"    {', '.join(p.name for p in plan.params)}{',' if len(plan.params) == 1 else ''} = params")
         outs = ", ".join(self._atom(o) for o in plan.outputs)
-        totals = ", ".join(self._atom(t) for t in plan.totals)
+        totals = ", ".join(" + ".join(self._atom(t) for t in terms) for terms in plan.totals)
         tail = f"    return ({outs}{',' if len(plan.outputs) == 1 else ''}), [{totals}]"
         return "\n".join(head + [f"    {line}" for line in lines] + [tail])
 
@@ -320,7 +321,8 @@ class _Vectorised:
         deferred = []
         for bucket in group(plan):
             for nodes in self._split(bucket):
-                if nodes[0].total_only and self._outer(nodes) is not None:
+                if nodes[0].total_only and self._outer(nodes) is not None \
+                        and all(self._once(n) for n in nodes):
                     deferred.append(nodes)  # a product of matrices summed over the rows, below
                 else:
                     self._group(nodes)
@@ -427,6 +429,15 @@ class _Vectorised:
             return text
         return None
 
+    def _once(self, node: Node) -> bool:
+        """Is ``node`` a term of exactly one total, once?"""
+        if not hasattr(self, "_term_counts"):
+            self._term_counts = defaultdict(int)
+            for terms in self.plan.totals:
+                for term in terms:
+                    self._term_counts[id(term)] += 1
+        return self._term_counts[id(node)] == 1
+
     def _outer(self, nodes: list[Node]):
         """Products a_i * g_j summed over the rows (a weight's gradient: its input times the
         gradient of the sum it feeds), when the a's live in one array A and the g's in one G:
@@ -439,14 +450,12 @@ class _Vectorised:
         return sides
 
     def _totals(self, deferred) -> list[str]:
-        """Lines that add up each total over the rows, into the vector ``totals``."""
+        """Lines that add up each total's terms over the rows, into the vector ``totals``."""
         plan = self.plan
         lines = [f"totals = np.zeros({len(plan.totals)})"]
-        first: dict[int, int] = {}
-        for i, node in enumerate(plan.totals):
-            first.setdefault(id(node), i)
-        written = set()
-        for nodes in deferred:
+        pending = [(i, term) for i, terms in enumerate(plan.totals) for term in terms]
+        outer = {id(n) for nodes in deferred for n in nodes}
+        for nodes in deferred:  # each of these nodes is a term of one total (see write)
             (a, width_a, lanes_a), (g, width_g, lanes_g) = self._outer(nodes)
             name = self._name_total(nodes)
             lines.append(f"{name} = {g}.T @ {a}" if width_g > 1 else f"{name} = {g} @ {a}")
@@ -456,29 +465,30 @@ class _Vectorised:
             else:
                 values = (f"{name}[{self._constant('_i', tuple(lanes_g))}, "
                           f"{self._constant('_i', tuple(lanes_a))}]")
-            slots = self._slots(tuple(first[id(n)] for n in nodes))
-            lines.append(f"totals[{slots}] = {values}")
-            written.update(id(n) for n in nodes)
-        by_group: dict[str, list] = {}
-        for i, node in enumerate(plan.totals):
-            if first[id(node)] != i:
-                lines.append(f"totals[{i}] = totals[{first[id(node)]}]")
-            elif id(node) in written:
-                continue
-            elif node.kind == "op" and self.where[id(node)][2] > 1:
-                by_group.setdefault(self.where[id(node)][0], []).append((i, node))
-            elif node.batched:
-                lines.append(f"totals[{i}] = {self.atom(node)}.sum()")
-            else:
-                lines.append(f"totals[{i}] = rows * {self.atom(node)}")
-        for name, items in by_group.items():
-            slots = self._slots(tuple(i for i, _ in items))
-            lanes = self._constant("_i", tuple(self.where[id(n)][1] for _, n in items))
-            summed = ".sum(axis=0)" if items[0][1].batched else ""
-            factor = "" if items[0][1].batched else "rows * "
-            if [self.where[id(n)][1] for _, n in items] != list(range(self.where[id(items[0][1])][2])):
-                name = f"{name}[..., {lanes}]"
-            lines.append(f"totals[{slots}] = {factor}{name}{summed}")
+            slots = {id(term): i for i, term in pending if id(term) in outer}
+            lines.append(f"totals[{self._slots(tuple(slots[id(n)] for n in nodes))}] += {values}")
+        pending = [(i, term) for i, term in pending if id(term) not in outer]
+        while pending:  # in rounds, so that no statement adds twice into one place
+            taken, later, by_group = set(), [], {}
+            for i, node in pending:
+                if i in taken:
+                    later.append((i, node))
+                    continue
+                taken.add(i)
+                if node.kind == "op" and self.where[id(node)][2] > 1:
+                    by_group.setdefault((self.where[id(node)][0], node.batched), []).append((i, node))
+                elif node.batched:
+                    lines.append(f"totals[{i}] += {self.atom(node)}.sum()")
+                else:
+                    lines.append(f"totals[{i}] += rows * {self.atom(node)}")
+            for (name, batched), items in by_group.items():
+                slots = self._slots(tuple(i for i, _ in items))
+                lanes = [self.where[id(n)][1] for _, n in items]
+                if lanes != list(range(self.where[id(items[0][1])][2])):
+                    name = f"{name}[..., {self._constant('_i', tuple(lanes))}]"
+                lines.append(f"totals[{slots}] += " + (f"{name}.sum(axis=0)" if batched
+                                                        else f"rows * {name}"))
+            pending = later
         if any("rows" in line for line in lines):
             lines.insert(0, "rows = X.shape[0]")
         return lines

@@ -46,26 +46,49 @@ class Node:
 
 class Plan:
     """What a program computes: ``outputs`` (one value per row of a batch) and ``totals`` (summed
-    over the rows of a batch), from ``inputs`` (a number per row) and ``params`` (one number)."""
+    over the rows of a batch), from ``inputs`` (a number per row) and ``params`` (one number).
+
+    A total is kept as the list of the terms it adds up (a parameter's gradient piled from
+    several uses): summed over the rows term by term, each term can go with its like (the
+    gradient of a weight from the batch is a matrix product; from an L2 penalty, which does not
+    depend on the row, it is computed once)."""
 
     def __init__(self, outputs: Sequence[Value], inputs: Sequence[Value],
                  params: Sequence[Value] = (), totals: Sequence[Value] = (),
                  grad_names: dict | None = None):
         self.memo: dict[int, Node] = {}
+        self.seen: dict[tuple, Node] = {}
         self.inputs = [self._leaf(x, "input", i) for i, x in enumerate(inputs)]
         self.params = [self.memo.get(id(p)) or self._leaf(p, "param", i)
                        for i, p in enumerate(params)]
         self.values = list(outputs) + list(totals)  # keeps the Values alive (ids stay unique)
         self.outputs = [self.node(o) for o in outputs]
-        self.totals = [self.node(t) for t in totals]
+        self.totals = [[self.node(t)] for t in totals]
         for value, of in (grad_names or {}).items():  # d node / d (an earlier node): named after it
             node, named = self.memo.get(id(value)), self.memo.get(id(of))
             if node is not None and named is not None and node.kind == "op" \
                     and node.op is value._rule and node.grad_of is None:
                 node.grad_of = named
         self.order = self._reachable()
+        self._split_totals()
+        self.order = self._reachable()
         collapse_sums(self)
         self.order = self._reachable()
+
+    def _split_totals(self) -> None:
+        """Each total's additions (used by it alone) opened into its list of terms."""
+        for k, (total,) in enumerate(self.totals):
+            terms, stack = [], [total]
+            while stack:
+                node = stack.pop()
+                if node.op is _ADD and node.uses == 1:
+                    stack += [node.args[1], node.args[0]]  # the left term first
+                else:
+                    terms.append(node)
+            for term in terms:  # named after what they are the gradient of
+                if term.grad_of is None:
+                    term.grad_of = total.grad_of
+            self.totals[k] = terms
 
     def _leaf(self, value: Value, kind: str, slot: int) -> Node:
         node = Node(kind, slot=slot, label=value.label)
@@ -104,24 +127,28 @@ class Plan:
                     return other  # 1.0 * x is x, bit for bit
                 if one.kind == "const" and one.number == -1.0:
                     return Node("op", _NEG, [other])
-        return Node("op", op, args, label=value.label)
+        key = (op, tuple(map(id, args)))  # the same op on the same nodes: computed once
+        if key not in self.seen:
+            self.seen[key] = Node("op", op, args, label=value.label)
+        return self.seen[key]
 
     def _reachable(self) -> list[Node]:
         """Every op node the results need, parents first; counts the uses of each node."""
         order, seen = [], set()
-        for node in self.memo.values():
-            node.uses = 0
-        roots = self.outputs + self.totals
+        terms = [t for total in self.totals for t in total]
+        roots = self.outputs + terms
         for root in roots:
             stack = [(root, iter(root.args))]
             if id(root) in seen:
                 continue
             seen.add(id(root))
+            root.uses = 0
             while stack:
                 node, args = stack[-1]
                 for arg in args:
                     if id(arg) not in seen:
                         seen.add(id(arg))
+                        arg.uses = 0
                         stack.append((arg, iter(arg.args)))
                         break
                 else:
@@ -138,7 +165,7 @@ class Plan:
         for root in roots:
             root.uses += 1
         is_total = defaultdict(int)
-        for t in self.totals:
+        for t in terms:
             is_total[id(t)] += 1
         for node in order:
             node.total_only = is_total[id(node)] == node.uses and node.batched
