@@ -136,10 +136,10 @@ def number_format(spec: str) -> str:
 
     >>> number_format(".3f")
     '.3f'
-    >>> number_format("99999999999f")
+    >>> number_format("999999f")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: 99999999999f asks for numbers 99,999,999,999 characters wide; at most 100
+    argparse.ArgumentTypeError: 999999f asks for numbers 999,999 characters wide; at most 100
     """
     for digits in re.findall(r"\d+", spec):
         if int(digits) > MAX_FORMAT_WIDTH:

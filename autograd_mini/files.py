@@ -77,10 +77,10 @@ def check_writable(path: str | os.PathLike) -> None:
     """Raise the error ``write_atomic(path, ...)`` would raise for the kind of path or its
     directory, without writing anything: call it before spending time on what will be saved.
 
-    >>> check_writable("/no/such/directory/model.json")
+    >>> check_writable("/no/such/folder/m.json")
     Traceback (most recent call last):
     ...
-    FileNotFoundError: cannot save to /no/such/directory/model.json: the directory /no/such/directory does not exist
+    FileNotFoundError: cannot save to /no/such/folder/m.json: the directory /no/such/folder does not exist
     """
     path = os.fspath(path)
     if _names_a_descriptor(path):
@@ -178,7 +178,8 @@ def _replace(target: str, data: bytes, named: str) -> None:
     _remove_leftovers(directory, base)
     temporary = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+        # 0o666: the umask applies, as for any new file
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as error:
         raise _failure(error, named) from None
     try:

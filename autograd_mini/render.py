@@ -1,4 +1,4 @@
-"""Turning DOT text into a picture: the system Graphviz ``dot``, or Graphviz compiled to WebAssembly.
+"""Turning DOT text into a picture: the system Graphviz ``dot``, or Graphviz in WebAssembly.
 
 ``render(source, format, backend)`` returns the picture's bytes and the renderer that made them.
 ``"auto"`` uses the system ``dot`` when it is on PATH and otherwise the WebAssembly build of

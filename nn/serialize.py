@@ -237,8 +237,8 @@ def expected_shapes(architecture) -> dict[str, tuple[int, ...]] | None:
     ``None`` for another type (``from_config`` says what is allowed). A field of the wrong kind
     raises ``ValueError``.
 
-    >>> expected_shapes({"type": "MLP", "nin": 2, "nouts": [3, 1], "activations": ["relu", "linear"]})
-    {'layers.0.weight': (3, 2), 'layers.0.bias': (3,), 'layers.1.weight': (1, 3), 'layers.1.bias': (1,)}
+    >>> expected_shapes({"type": "Layer", "nin": 2, "nout": 3, "activation": "relu"})
+    {'weight': (3, 2), 'bias': (3,)}
     """
     kind = architecture.get("type") if isinstance(architecture, dict) else None
     if kind == "Neuron":

@@ -161,7 +161,7 @@ def test_a_long_flat_chain_under_the_length_limit_is_not_nesting(operator):
 
 
 def test_names_given_values_are_normalised_as_names_in_the_expression():
-    """Python reads the ligature ﬁ in the text as the name fi (NFKC); a value for ﬁ is for fi."""
+    """Python reads the ligature ﬁ in the text as the name fi (NFKC); a value for ﬁ is fi's."""
     assert parse("ﬁ + 1").inputs == ("fi",)
     assert parse("ﬁ + 1").evaluate({"ﬁ": 2}).output.data == 3.0
     assert evaluate("\uff58 * 2", **{"\uff58": 4}).data == 8.0  # a full-width x is x

@@ -113,7 +113,8 @@ def test_a_symlink_has_its_target_replaced_atomically(tmp_path):
     dangling = tmp_path / "dangling.json"
     os.symlink(os.path.join("real", "created.json"), dangling)
     write_atomic(dangling, "created")
-    assert os.path.islink(dangling) and (tmp_path / "real" / "created.json").read_text() == "created"
+    assert os.path.islink(dangling)
+    assert (tmp_path / "real" / "created.json").read_text() == "created"
 
 
 @posix_only

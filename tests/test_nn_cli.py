@@ -86,7 +86,8 @@ def test_the_autograd_mini_command_has_train():
 # -- outputs checked before training; the model saved before the plot; divergence is an error ------
 
 @pytest.mark.parametrize("argv, message", [
-    (["--plot", "x.xyz", "--save", "m.json"], "cannot tell how to write the plot x.xyz: name it .png"),
+    (["--plot", "x.xyz", "--save", "m.json"],
+     "cannot tell how to write the plot x.xyz: name it .png"),
     (["--plot", "b.png", "--save", "."], "cannot write the model to .: it is a directory"),
     (["--save", "nofolder/m.json"], "the directory"),
     (["--save", "file.txt/m.json"], "cannot write the model"),

@@ -33,7 +33,7 @@ def test_layout_cost_counts_the_ranks_edges_skip():
         cost = layout_cost(to_dot(chain_sum(terms)).source)
         assert cost["nodes"] == terms and cost["edges"] == 2 * (terms - 1)
         assert cost["bends"] == (terms - 2) * (terms - 1) // 2
-        assert cost["degree"] == terms  # a: one edge to each of the terms - 1 sums, two to the first
+        assert cost["degree"] == terms  # a: an edge to each of the terms - 1 sums, 2 to the first
     assert layout_cost('digraph { "x y" -> b; b -> c }') == {"nodes": 3, "edges": 2,
                                                              "degree": 2, "bends": 0}
 
