@@ -223,6 +223,10 @@ def _run(args) -> int:
             if history.accuracy:
                 text += f"  accuracy {history.accuracy[-1]:.1%}"
             say(text)
+        if not math.isfinite(history.loss[-1]):  # diverged: more epochs cannot bring it back
+            print(f"autograd-mini train: warning: the loss is {history.loss[-1]} after epoch "
+                  f"{epoch + 1}; stopping", file=sys.stderr, flush=True)
+            return True
         return False
 
     started = time.perf_counter()
@@ -238,8 +242,9 @@ def _run(args) -> int:
         # a nan model is of no use, and a saved one would look like a result: say so, exit 1
         skipped = " ".join(f"--{name} {getattr(args, name)}" for name in ("save", "plot", "page")
                            if getattr(args, name))
-        raise DivergedError(f"training diverged: the loss is {final_loss} and {bad} of "
-                            f"{model.num_parameters()} weights are not finite numbers; try a "
+        weights = (f"{bad} of {model.num_parameters()} weights are not finite numbers" if bad
+                   else "the weights grew too large")
+        raise DivergedError(f"training diverged: the loss is {final_loss} and {weights}; try a "
                             f"smaller --lr" + (f" (nothing written: {skipped})" if skipped else ""))
     if args.save:  # first: a plot that fails must not lose the trained model
         model.save(args.save)
