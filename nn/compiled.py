@@ -216,6 +216,9 @@ class CompiledStep:
                 self.reduction = self._reduction(rows, targets)
                 if self.l2 and self.reduction == "mean":
                     self._trace(rows, targets, fold=True)
+                if not self.program.plan.generic:  # traced where a number was inf or nan:
+                    self.program = None            # this step eagerly, trace again next time
+                    return self._eager(rows, targets)
         values = map(_data, self.parameters)
         if np is None:
             values = list(values)

@@ -489,3 +489,16 @@ def test_decorator_forms():
     def g(x):
         return x * 4
     assert (f(1.0), g(1.0)) == (3.0, 4.0)
+
+
+def test_a_gradient_graph_traced_where_a_number_is_infinite_is_not_reused_elsewhere():
+    """sqrt(relu(x)) traced at x = -1: there relu's edge (an exact 0) meets an infinite
+    gradient (d sqrt / du = 1/(2*0)), so the engine drops it; at x = 4 the program must not."""
+    def f(x):
+        return x.relu().sqrt() * 3.0
+    c = compile(f)
+    assert c.value_and_grad(-1.0) == (0.0, (0.0,))
+    value, (dx,) = c.value_and_grad(4.0)
+    assert value == 6.0 and close(dx, 0.75)           # 3 / (2 sqrt(4))
+    values, grads = c.batch_value_and_grad([[4.0], [9.0], [-1.0]])
+    assert [close(g, e) for g, e in zip(grads[:, 0], [0.75, 0.5, 0.0])] == [True] * 3

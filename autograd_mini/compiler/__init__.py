@@ -61,16 +61,20 @@ CHECKS = ("sampled", "always", "never")
 
 def joint_plan(trace: Trace, wrt, *, seed=1.0, outputs=None, totals: bool = False) -> Plan:
     """The plan of ``trace``'s outputs and d output[0] / d (each node of ``wrt``), from the
-    engine's gradient graph: per row, or with ``totals`` summed over a batch's rows."""
+    engine's gradient graph: per row, or with ``totals`` summed over a batch's rows.
+    ``plan.generic``: the graph holds at every input (see ``tracing.reverse``)."""
     cut = trace.inputs + trace.params
-    found = reverse(trace.outputs[0], None, cut, seed)
+    found, generic = reverse(trace.outputs[0], None, cut, seed, trace.order)
     grads = [found.get(node, 0.0) for node in wrt]
     names = {g: node for node, g in found.items() if isinstance(g, Value)}
     outputs = list(trace.outputs if outputs is None else outputs)
     params = trace.params + ([seed] if isinstance(seed, Value) else [])
     if totals:
-        return Plan(outputs, trace.inputs, params, totals=grads, grad_names=names)
-    return Plan(outputs + grads, trace.inputs, params, grad_names=names)
+        plan = Plan(outputs, trace.inputs, params, totals=grads, grad_names=names)
+    else:
+        plan = Plan(outputs + grads, trace.inputs, params, grad_names=names)
+    plan.generic = generic
+    return plan
 
 
 def replay(trace: Trace, xs, params=None) -> tuple[Value, list[Value]]:
@@ -202,13 +206,20 @@ class CompiledFunction:
         elif self._due(xs):
             self._verify(xs)
 
-    def _program(self, grad: bool) -> Program:
-        if grad not in self._programs:
-            trace = self._trace
-            plan = joint_plan(trace, trace.inputs) if grad else \
-                Plan(trace.outputs, trace.inputs, trace.params)
-            self._programs[grad] = Program(plan, self.__name__)
-        return self._programs[grad]
+    def _program(self, grad: bool, xs: tuple | None = None) -> Program | None:
+        """The program of the value (``grad`` False) or of value and gradients. A gradient graph
+        traced where a number was inf or nan holds there only (``joint_plan``): it is traced
+        again at the next point ``xs`` asked for, and None means "use the eager engine"."""
+        program = self._programs.get(grad)
+        if program is not None and (not grad or program.plan.generic):
+            return program
+        trace = self._trace if program is None or xs is None else self._record(xs)
+        plan = joint_plan(trace, trace.inputs) if grad else \
+            Plan(trace.outputs, trace.inputs, trace.params)
+        if grad and not plan.generic and program is not None:
+            return None
+        self._programs[grad] = Program(plan, self.__name__)
+        return self._programs[grad] if not grad or plan.generic else None
 
     @property
     def program(self) -> Program:
@@ -239,7 +250,10 @@ class CompiledFunction:
         """``(value, (d value / d arg for each argument))``, by the compiled reverse pass."""
         xs = self._numbers(args)
         self._prepare(xs)
-        outputs, _ = self._call(self._program(True).function("float"), xs)
+        program = self._program(True, xs)
+        if program is None:
+            return self._eager(xs)
+        outputs, _ = self._call(program.function("float"), xs)
         grads = tuple(outputs[1:])
         if not all(map(math.isfinite, grads)):
             return self._eager(xs)
@@ -290,13 +304,19 @@ class CompiledFunction:
         np = numpy_module()
         rows = self._rows(X, np)
         self._prepare_batch(rows)
+        n = len(rows)
+        program = self._program(grad, tuple(float(v) for v in rows[0])) if n else \
+            self._program(grad)
+        if program is None:  # no gradient program that holds at every input yet: eagerly
+            results = [self._eager(tuple(float(v) for v in row)) for row in rows]
+            results = [[value, *grads] for value, grads in results]
+            return results if np is None else [np.array(c, dtype=float) for c in zip(*results)]
         if np is None:
-            run = self._program(grad).function("float")
+            run = program.function("float")
             return [self._call(run, row)[0] for row in rows]
-        n = rows.shape[0]
         if n == 0:
             return [np.zeros(0)] * (1 + (self._arity if grad else 0))
-        run = self._program(grad).function("numpy")
+        run = program.function("numpy")
         outputs, _ = run(rows, np.array(self._param_values(), dtype=float))
         return [np.array(np.broadcast_to(np.asarray(o, dtype=float), (n,))) for o in outputs]
 
@@ -345,7 +365,8 @@ class CompiledFunction:
         """The program of the value and gradients: on NumPy arrays (vectorised), or on floats
         without NumPy."""
         self._traced("its source")
-        return self._program(True).source("numpy" if numpy_module() else "float")
+        program = self._program(True) or self._programs[True]  # (held where traced, if not generic)
+        return program.source("numpy" if numpy_module() else "float")
 
     @property
     def graph(self) -> Value:

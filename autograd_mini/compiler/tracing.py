@@ -9,6 +9,7 @@ node made, "read" when the function takes a traced Value's number through a comp
 from __future__ import annotations
 
 import linecache
+import math
 import os
 import sys
 from numbers import Real
@@ -137,17 +138,23 @@ def _order(outputs: Sequence[Value], cut: Sequence[Value]) -> list[Value]:
 
 
 @_collector_paused
-def reverse(output: Value, wrt: Sequence[Value] | None, cut: Sequence[Value], seed) -> dict:
+def reverse(output: Value, wrt: Sequence[Value] | None, cut: Sequence[Value], seed,
+            forward: Sequence[Value] = ()) -> tuple[dict, bool]:
     """The engine's gradient graph: d output / d node for each node of ``wrt`` (default: every
-    node), as Values built
-    by the op table's derivative rules (``gradients(create_graph=True)``), or 0.0 where the
-    output does not depend on the node. A rule that takes a number out of a Value (``float(x)``,
-    ``math.exp(x)``, ``if x > 0``) would freeze it: that is refused, naming the line."""
+    node), as Values built by the op table's derivative rules (``gradients(create_graph=True)``),
+    or 0.0 where the output does not depend on the node; and whether that graph holds at every
+    input. It does unless a number on the way was inf or nan: the engine's exact-zero rule
+    (an exact 0 against an inf or nan carries nothing) then dropped edges for this input only.
+    A rule that takes a number out of a Value (``float(x)``, ``math.exp(x)``, ``if x > 0``)
+    would freeze it: that is refused, naming the line."""
     reads: list = []
+    made: list = []
 
     def note(kind, *details):
         if kind == "read" and details[0]._rule is not CONSTANT:
             reads.append(_caller())
+        elif kind == "create":
+            made.append(details[0])
 
     with enable_grad(), listening(note):
         found = gradients(output, None if wrt is None else list(wrt), seed, create_graph=True,
@@ -157,4 +164,5 @@ def reverse(output: Value, wrt: Sequence[Value] | None, cut: Sequence[Value], se
                            "gradient graph would keep the number it had when traced:\n"
                            f"{_report(reads)}\nWrite derivative rules with arithmetic and the "
                            "functions of autograd_mini.ops (they take floats or Values).")
-    return found
+    generic = all(math.isfinite(node.data) for nodes in (made, forward) for node in nodes)
+    return found, generic
