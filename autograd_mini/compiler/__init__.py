@@ -159,12 +159,6 @@ class CompiledFunction:
         self._trace = self._record(xs)
         self._arity, self._signature = len(xs), self._trace.signature()
         self._seen.add(xs)
-        program = self.program  # name the traced nodes as the program does (for drawings)
-        program.function("float")
-        for node in self._trace.order:
-            planned = program.plan.memo.get(id(node))
-            if not node.label and planned is not None and planned.op is node._rule and planned.name:
-                node.label = planned.name
 
     def _due(self, xs: tuple) -> bool:
         if self.check == "never" or xs in self._seen:
@@ -370,8 +364,16 @@ class CompiledFunction:
 
     @property
     def graph(self) -> Value:
-        """The output node of the traced graph (draw it with ``autograd_mini.to_dot``)."""
-        return self._traced("its graph").outputs[0]
+        """The output node of the traced graph (draw it with ``autograd_mini.to_dot``), its
+        nodes named as in the program of the value."""
+        trace = self._traced("its graph")
+        program = self.program
+        program.function("float")
+        for node in trace.order:
+            planned = program.plan.memo.get(id(node))
+            if not node.label and planned is not None and planned.op is node._rule and planned.name:
+                node.label = planned.name
+        return trace.outputs[0]
 
     @property
     def params(self) -> list[Value]:

@@ -70,9 +70,8 @@ class Plan:
                     and node.op is value._rule and node.grad_of is None:
                 node.grad_of = named
         self.order = self._reachable()
-        self._split_totals()
-        self.order = self._reachable()
-        collapse_sums(self)
+        self._split_totals()  # (the counts of uses stay right: a term loses its addition's use
+        collapse_sums(self)   # and gains the total's)
         self.order = self._reachable()
 
     def _split_totals(self) -> None:
