@@ -66,6 +66,7 @@ from autograd_mini import Value, gradients
 from autograd_mini.compiler import GraphChangedError, Program, Trace, TracingError, joint_plan
 from autograd_mini.compiler.emit import numpy_module
 from autograd_mini.compiler.optimise import Plan
+from autograd_mini.compiler.tracing import read_report
 
 from .losses import get_loss, l2_penalty
 from .module import Module
@@ -148,7 +149,7 @@ class CompiledStep:
         trace = traces[0]
         if trace.reads:
             raise TracingError(
-                f"compile=True: the model or the loss branches on a value:\n{trace.read_report()}"
+                f"compile=True: the model or the loss branches on a value:\n{read_report(trace.reads)}"
                 "\nA compiled step replays one recorded graph for every example (the targets "
                 "are Values while tracing); train with compile=False.")
         if traces[-1].signature() != trace.signature():

@@ -51,7 +51,7 @@ from typing import Callable
 from ..value import Value
 from .emit import Program, numpy_module
 from .optimise import Plan
-from .tracing import GraphChangedError, Trace, TracingError, reverse
+from .tracing import GraphChangedError, Trace, TracingError, read_report, reverse
 
 __all__ = ["compile", "CompiledFunction", "TracingError", "GraphChangedError", "Program", "Plan",
            "Trace", "joint_plan"]
@@ -89,15 +89,9 @@ def replay(trace: Trace, xs, params=None) -> tuple[Value, list[Value]]:
 
 
 class CompiledFunction:
-    """``fn`` compiled: call it with numbers. Made by ``compile(fn)``; see the module docstring.
-
-    - ``f(*numbers)`` -> the value (a float)
-    - ``f.value_and_grad(*numbers)`` -> ``(value, (d/d arg0, d/d arg1, ...))``
-    - ``f.batch(X)`` -> the value for each row of ``X`` (a list of lists or a 2-D NumPy array;
-      for a one-input function a flat list works too): a NumPy array (a list without NumPy)
-    - ``f.batch_value_and_grad(X)`` -> ``(values, grads)``, grads of shape (rows, inputs)
-    - ``f.source`` / ``print(f)``: the program; ``f.graph``: the traced output Value;
-      ``f.params``: Values read from outside at every call.
+    """``fn`` compiled (see the module docstring): ``f(*numbers)``, ``f.value_and_grad(*numbers)``,
+    ``f.batch(X)`` and ``f.batch_value_and_grad(X)`` (``X``: a list of rows or a 2-D array; a
+    flat list for one input), ``f.source`` / ``print(f)``, ``f.graph``, ``f.params``.
 
     >>> from autograd_mini import compile
     >>> f = compile(lambda x: x * x + 1)
@@ -143,7 +137,7 @@ class CompiledFunction:
         trace = Trace(self.fn, xs, names)
         if trace.reads:
             message = (f"compile({self.__name__}): the function read .data of a traced Value "
-                       f"while tracing:\n{trace.read_report()}\nA compiled program replays the "
+                       f"while tracing:\n{read_report(trace.reads)}\nA compiled program replays the "
                        "ops recorded on the first call; it cannot follow a branch on a value, "
                        "nor a number taken from .data (it would stay frozen at the traced "
                        "value). Write it with ops (relu, abs, max, ...), or do not compile this "
@@ -177,14 +171,9 @@ class CompiledFunction:
         if new == old:
             return
         first = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(new), len(old)))
-
-        def describe(shape, i):
-            if i >= len(shape):
-                return "nothing (the graph ended)"
-            kind, detail = shape[i]
-            if kind == "number":
-                return f"the number {detail}"
-            return {"input": "an input", "parameter": "a parameter"}.get(kind, f"a {kind} node")
+        describe = lambda shape, i: "nothing (the graph ended)" if i >= len(shape) else \
+            f"the number {shape[i][1]}" if shape[i][0] == "number" else \
+            {"input": "an input", "parameter": "a parameter"}.get(shape[i][0], f"a {shape[i][0]} node")
         traced_at = ", ".join(repr(leaf.data) for leaf in self._trace.inputs)
         raise GraphChangedError(
             f"compile({self.__name__}): the function builds a different graph at "
@@ -256,13 +245,8 @@ class CompiledFunction:
     def _rows(self, X, np):
         """X as a 2-D float array of rows (NumPy) or a list of float tuples (without)."""
         width = self._arity if self._arity is not None else (len(self._names) if self._names else None)
-        if np is None:
-            rows = [(row,) if isinstance(row, Real) else tuple(row) for row in X]
-            for i, row in enumerate(rows):
-                if width is not None and len(row) != width:
-                    raise ValueError(f"{self.__name__}.batch: row {i} has {len(row)} number(s), "
-                                     f"expected {width}")
-            return [self._numbers(row) for row in rows]
+        if np is None:  # (each row is checked as the arguments of a call)
+            return [self._numbers((row,) if isinstance(row, Real) else tuple(row)) for row in X]
         try:
             A = np.asarray(X, dtype=float)
         except (TypeError, ValueError) as error:
@@ -295,24 +279,22 @@ class CompiledFunction:
                 self._verify(xs)
 
     def _run_batch(self, grad: bool, X):
+        """(the rows, the program's outputs: a list per row without NumPy, else a column each)."""
         np = numpy_module()
         rows = self._rows(X, np)
         self._prepare_batch(rows)
         n = len(rows)
-        program = self._program(grad, tuple(float(v) for v in rows[0])) if n else \
-            self._program(grad)
+        program = self._program(grad, tuple(map(float, rows[0])) if n else None)
         if program is None:  # no gradient program that holds at every input yet: eagerly
-            results = [self._eager(tuple(float(v) for v in row)) for row in rows]
-            results = [[value, *grads] for value, grads in results]
-            return results if np is None else [np.array(c, dtype=float) for c in zip(*results)]
-        if np is None:
-            run = program.function("float")
-            return [self._call(run, row)[0] for row in rows]
-        if n == 0:
-            return [np.zeros(0)] * (1 + (self._arity if grad else 0))
-        run = program.function("numpy")
-        outputs, _ = run(rows, np.array(self._param_values(), dtype=float))
-        return [np.array(np.broadcast_to(np.asarray(o, dtype=float), (n,))) for o in outputs]
+            results = [[v, *g] for v, g in (self._eager(tuple(map(float, r))) for r in rows)]
+        elif np is None:
+            results = [self._call(program.function("float"), row)[0] for row in rows]
+        else:
+            outputs, _ = program.function("numpy")(rows, np.array(self._param_values()))
+            return rows, [np.array(np.broadcast_to(np.asarray(o, dtype=float), (n,)))
+                          for o in outputs]
+        return rows, results if np is None else [np.array(c, dtype=float).reshape(n)
+                                                  for c in zip(*results)] or [np.zeros(0)]
 
     def batch(self, X):
         """The value at each row of ``X``.
@@ -321,7 +303,7 @@ class CompiledFunction:
         >>> compile(lambda a, b: a * b).batch([[1, 2], [3, 4]]).tolist()
         [2.0, 12.0]
         """
-        result = self._run_batch(False, X)
+        _, result = self._run_batch(False, X)
         return result[0] if numpy_module() is not None else [r[0] for r in result]
 
     def batch_value_and_grad(self, X):
@@ -333,18 +315,15 @@ class CompiledFunction:
         ([2.0, 12.0], [[2.0, 1.0], [4.0, 3.0]])
         """
         np = numpy_module()
-        result = self._run_batch(True, X)
-        if np is None:
-            values = [r[0] for r in result]
-            grads = [tuple(r[1:]) for r in result]
-            for i, g in enumerate(grads):
-                if not all(map(math.isfinite, g)):
-                    values[i], grads[i] = self._eager(self._rows(X, None)[i])
-            return values, grads
-        values, grads = result[0], np.stack(result[1:], axis=1) if len(result) > 1 \
-            else np.zeros((len(result[0]), 0))
+        rows, result = self._run_batch(True, X)
+        if np is None:  # (a row whose gradient is inf or nan: the eager engine's exact zeros)
+            pairs = [(r[0], tuple(r[1:])) if all(map(math.isfinite, r[1:])) else self._eager(row)
+                     for r, row in zip(result, rows)]
+            return [v for v, _ in pairs], [g for _, g in pairs]
+        values = result[0]
+        grads = np.stack(result[1:], axis=1) if self._arity else np.zeros((len(rows), 0))
         for i in np.flatnonzero(~np.isfinite(grads).all(axis=1)):
-            values[i], grads[i] = self._eager(tuple(float(v) for v in np.asarray(X, float).reshape(len(values), -1)[i]))
+            values[i], grads[i] = self._eager(tuple(rows[i].tolist()))
         return values, grads
 
     # -- looking inside ------------------------------------------------------------------------

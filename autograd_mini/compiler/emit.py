@@ -7,8 +7,7 @@ the plan is one line over arrays with a column per node of the group; a group of
 and the parameters' gradients summed over a batch's rows are products of transposed matrices.
 So the program of a layered network reads like the four equations of backpropagation.
 
-The source is registered with ``linecache`` (tracebacks show it) until the program is freed.
-"""
+The source is in ``linecache`` (tracebacks show it) until the program is freed."""
 from __future__ import annotations
 
 import builtins
@@ -19,6 +18,7 @@ import math
 import re
 import weakref
 from collections import defaultdict
+from functools import partial
 
 from .optimise import Node, Plan, group
 
@@ -51,24 +51,20 @@ class Names:
         self.taken = set(reserved) | set(dir(builtins)) | set(keyword.kwlist)
         self.for_grads: set[str] = set()
 
-    def pick(self, label: str, fallback: str) -> str:
-        name = label if self._usable(label) and label not in self.for_grads else fallback
-        k = 0
-        while name in self.taken or name in self.for_grads:
-            k += 1
-            name = f"{fallback}_{k}"
+    def pick(self, label: str, fallback: str, of: str | None = None) -> str:
+        """A free name: ``label`` if usable, or ``d`` + ``of`` (a gradient), else ``fallback``."""
+        if of is not None and "d" + of not in self.taken:
+            name = "d" + of
+        else:
+            name = label if self._usable(label) and label not in self.for_grads else fallback
+            k = 0
+            while name in self.taken or name in self.for_grads:
+                k += 1
+                name = f"{fallback}_{k}"
         self.taken.add(name)
         self.for_grads.add("d" + name)
         return name
 
-    def grad(self, of: str, fallback: str) -> str:
-        """``d`` + the name of what this is the gradient of, if free."""
-        name = "d" + of
-        if name in self.taken:
-            return self.pick("", fallback)
-        self.taken.add(name)
-        self.for_grads.add("d" + name)
-        return name
 
     @staticmethod
     def _usable(label: str) -> bool:
@@ -124,13 +120,9 @@ class Program:
     def float_source(self) -> str:
         plan = self.plan
         names = self._names({"params", "inf", "nan"})
-        lines, count = [], 0
-        for node in plan.order:
-            if node.grad_of is not None and node.grad_of.name:
-                node.name = names.grad(node.grad_of.name, f"v{count + 1}")
-            else:
-                node.name = names.pick(node.label, f"v{count + 1}")
-            count += 1
+        lines = []
+        for count, node in enumerate(plan.order, 1):
+            node.name = names.pick(node.label, f"v{count}", node.grad_of and node.grad_of.name)
             lines += self._assign(node.name, node)
         args = [n.name for n in plan.inputs] + (["params"] if plan.params else [])
         head = [f"def {self.name}({', '.join(args)}):"]
@@ -159,15 +151,9 @@ class Program:
             return [f"{name} = {node.op.code.format(*args)}"]
         return [f"{name} = {self.op_names[node.op]}({', '.join(args)})"]
 
-    # -- NumPy -----------------------------------------------------------------------------------
-    def numpy_source(self) -> tuple[str, dict]:
-        """The vectorised program's text and the constants (index arrays) it refers to."""
-        return _Vectorised(self).write()
-
     # -- running ---------------------------------------------------------------------------------
     def source(self, backend: str = "numpy") -> str:
-        if backend not in self.sources:
-            self._build(backend)
+        self.function(backend)
         return self.sources[backend]
 
     def function(self, backend: str = "float"):
@@ -185,9 +171,10 @@ class Program:
             if np is None:
                 raise ImportError("a batched program needs NumPy (pip install numpy); the float "
                                   "backend runs without it")
-            text, namespace = self.numpy_source()
-            namespace.update({name: _bind(op.numpy, np) for op, name in self.op_names.items()})
-            namespace.update(inf=math.inf, nan=math.nan, np=np, stack=_stacker(np))
+            text, namespace = _Vectorised(self).write()
+            namespace.update({name: partial(op.numpy, np) for op, name in self.op_names.items()})
+            namespace.update(inf=math.inf, nan=math.nan, np=np, stack=lambda *columns: np.stack(
+                np.broadcast_arrays(*columns), axis=-1))
         else:
             raise ValueError(f"backend must be 'float' or 'numpy', got {backend!r}")
         filename = f"<compiled {self.name} #{next(_programs)}, {backend}>"
@@ -198,18 +185,6 @@ class Program:
         if backend == "numpy":
             run = _quiet(np, run)
         self.sources[backend], self.functions[backend] = text, run
-
-
-def _bind(rule, np):
-    def apply(*arrays):
-        return rule(np, *arrays)
-    return apply
-
-
-def _stacker(np):
-    def stack(*columns):
-        return np.stack(np.broadcast_arrays(*columns), axis=-1)
-    return stack
 
 
 def _quiet(np, function):
@@ -227,27 +202,22 @@ class _Vectorised:
     def __init__(self, program: Program):
         self.program, self.plan = program, program.plan
         self.names = program._names({"X", "P", "inf", "nan", "np", "stack", "rows", "totals"})
-        self.constants: dict[str, tuple] = {}  # name -> (dtype, numbers, shape)
+        self.constants: dict[tuple, str] = {}  # (dtype, numbers, shape) -> name
         self.views: dict[tuple, str] = {}      # gathered parameters: (slots, shape) -> name
         self.where: dict[int, tuple] = {}      # op node -> (its group's name, lane, width)
         self.head: list[str] = []
         self.lines: list[str] = []
         self.count = itertools.count(1)
 
-    def _slots(self, numbers: tuple) -> str:
-        """Where to put values in ``totals``: a slice when the places follow each other."""
+    def _slots(self, numbers: tuple, shape: tuple | None = None) -> str:
+        """An index: a slice (a view, no copy) when the places follow each other."""
         if numbers == tuple(range(numbers[0], numbers[0] + len(numbers))):
             return f"{numbers[0]}:{numbers[0] + len(numbers)}"
-        return self._constant("_i", numbers)
+        return self._constant("_i", numbers, shape)
 
     def _constant(self, prefix: str, numbers: tuple, shape: tuple | None = None) -> str:
         entry = ("index" if prefix == "_i" else "float", tuple(numbers), shape or (len(numbers),))
-        for name, known in self.constants.items():
-            if known == entry:
-                return name
-        name = f"{prefix}{len(self.constants)}"
-        self.constants[name] = entry
-        return name
+        return self.constants.setdefault(entry, f"{prefix}{len(self.constants)}")
 
     def _view(self, params: list[Node], shape: tuple) -> str:
         """Parameters as a vector or a matrix, gathered once at the top: ``w0 = P[_i3]``."""
@@ -262,12 +232,9 @@ class _Vectorised:
         stems = {p.label.split("[")[0] for p in params}
         stem = stems.pop() if len(stems) == 1 and all("[" in p.label for p in params) else ""
         name = self.names.pick(stem, f"{stem or 'p'}{len(self.views)}")
-        if index == tuple(range(index[0], index[0] + len(index))):  # a slice: a view, no copy
-            part = f"P[{index[0]}:{index[0] + len(index)}]"
-            self.head.append(f"{name} = {part}" if len(shape) == 1 else
-                             f"{name} = {part}.reshape({shape[0]}, {shape[1]})")
-        else:
-            self.head.append(f"{name} = P[{self._constant('_i', index, shape)}]")
+        where = self._slots(index, shape)
+        reshape = f".reshape{shape}" if ":" in where and len(shape) == 2 else ""
+        self.head.append(f"{name} = P[{where}]{reshape}")
         self.views[(index, shape)] = name
         return name
 
@@ -365,20 +332,20 @@ class _Vectorised:
     def _namespace(self) -> dict:
         np = numpy_module()
         return {name: np.array(numbers, dtype=np.intp if kind == "index" else float).reshape(shape)
-                for name, (kind, numbers, shape) in self.constants.items()}
+                for (kind, numbers, shape), name in self.constants.items()}
 
     def _name_group(self, nodes: list[Node]) -> str:
         k = next(self.count)
         of = [n.grad_of for n in nodes]
         if len(nodes) == 1 and of[0] is not None and of[0].kind != "op" and of[0].name:
-            return self.names.grad(of[0].name, f"v{k}")
+            return self.names.pick("", f"v{k}", of[0].name)
         if [o.slot if o is not None and o.kind == "input" else None for o in of] \
                 == list(range(len(self.plan.inputs))) and len(nodes) > 1:
-            return self.names.grad("X", f"g{k}")
+            return self.names.pick("", f"g{k}", "X")
         if all(o is not None and o.kind == "op" and id(o) in self.where for o in of):
             found = self.home(of)
             if found is not None and found[2] == list(range(found[1])) and found[1] == len(nodes):
-                return self.names.grad(found[0], f"g{k}")
+                return self.names.pick("", f"g{k}", found[0])
         if len(nodes) == 1:
             return self.names.pick(nodes[0].label, f"v{k}")
         return self.names.pick("", ("z" if nodes[0].op.pairs else "h") + str(k))
@@ -496,8 +463,7 @@ class _Vectorised:
     def _name_total(self, nodes: list[Node]) -> str:
         stems = {n.grad_of.label.split("[")[0] if n.grad_of is not None else "" for n in nodes}
         stem = stems.pop() if len(stems) == 1 else ""
-        k = next(self.count)
-        return self.names.grad(stem, f"g{k}") if stem else self.names.pick("", f"g{k}")
+        return self.names.pick("", f"g{next(self.count)}", stem or None)
 
 
 def _simple(text: str) -> bool:

@@ -7,10 +7,8 @@
    such a sum of pairs (``pairs=True``: the neuron's ``affine``) says the same in one node, and
    sums in the same order, so the floats do not change.
 3. ``group``: nodes that do the same op at the same depth of the graph, on operands of the same
-   kinds, are computed together, one array operation for the group (see ``emit``). A layer's 16
-   weighted sums are such a group; so are their 16 activations and, in the reverse pass, their
-   16 gradients. Nothing here knows about layers: it is read off the graph.
-"""
+   kinds, are computed together (``emit``): a layer's weighted sums, their activations, their
+   gradients. Nothing here knows about layers: it is read off the graph."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -39,9 +37,6 @@ class Node:
                 break
         self.level = 0  # the depth in the graph, set by Plan._reachable
         self.uses, self.total_only, self.name, self.grad_of = 0, False, None, None
-
-    def __repr__(self) -> str:
-        return f"<{self.kind} {self.op.name if self.op else self.number}>"
 
 
 class Plan:

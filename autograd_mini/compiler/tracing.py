@@ -36,12 +36,11 @@ def _caller() -> tuple:
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(_ENGINE_DIR):
         frame = frame.f_back
-    if frame is None:
-        return ("<engine>", 0, "?")
-    return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+    return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name) if frame else \
+        ("<engine>", 0, "?")
 
 
-def _report(reads: list) -> str:
+def read_report(reads: list) -> str:
     lines, seen = [], set()
     for filename, lineno, function in reads:
         if (filename, lineno) not in seen and len(lines) < 5:
@@ -103,9 +102,6 @@ class Trace:
         self.params = [p for p in params if id(p) in in_order]
         self.created = created
 
-    def read_report(self) -> str:
-        return _report(self.reads)
-
     def signature(self) -> list[tuple]:
         """The graph's shape: each node's kind and op, its parents' positions, baked numbers."""
         position = {id(node): i for i, node in enumerate(self.order)}
@@ -162,7 +158,7 @@ def reverse(output: Value, wrt: Sequence[Value] | None, cut: Sequence[Value], se
     if reads:
         raise TracingError("compile: a derivative rule took the number out of a Value, so the "
                            "gradient graph would keep the number it had when traced:\n"
-                           f"{_report(reads)}\nWrite derivative rules with arithmetic and the "
+                           f"{read_report(reads)}\nWrite derivative rules with arithmetic and the "
                            "functions of autograd_mini.ops (they take floats or Values).")
     generic = all(math.isfinite(node.data) for nodes in (made, forward) for node in nodes)
     return found, generic
