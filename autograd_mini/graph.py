@@ -120,37 +120,43 @@ _op_node = operator.attrgetter("_a")  # truthy for a node with parents, None for
 
 def _ops_in_order(root: Value) -> list[Value]:
     """The op nodes under ``root`` (root included) in ``topological_order``'s order, leaves
-    left out, each one's ``grad`` reset to 0.0: what reverse mode walks."""
+    left out, each one's ``grad`` reset to 0.0: what reverse mode walks.
+
+    The walk keeps its state in the nodes' ``grad``, which it resets anyway: a node being
+    visited holds the zero ``opened``, a placed one the zero ``placed``. Both are float objects
+    made for this call (equal to 0.0, told apart by identity), so no dictionary of the graph's
+    nodes is built, and marks left by an earlier call are never mistaken for this one's.
+    """
+    opened = float(0)
+    placed = float(0)
     order: list[Value] = []
-    placed: dict[Value, bool] = {}
     stack = [root]
     while stack:
         node = stack.pop()
-        done = placed.get(node)
-        if done is None:
+        mark = node.grad
+        if mark is placed:
+            continue
+        if mark is not opened:
             # Push the node back under those of its parents still to place (leaves never: they
             # have nothing to order); a node with none left is placed at once.
             stack.append(node)
             a = node._a
             b = node._b
             if b is None:
-                if a._a is not None and a not in placed:
+                if a._a is not None and a.grad is not placed:
                     stack.append(a)
             elif b is MANY or b is CLOSURE:
                 stack.extend(filter(_op_node, a))  # in C: an affine node's leaves cost ~nothing
             else:
-                if a._a is not None and a not in placed:
+                if a._a is not None and a.grad is not placed:
                     stack.append(a)
-                if b._a is not None and b not in placed:
+                if b._a is not None and b.grad is not placed:
                     stack.append(b)
             if stack[-1] is not node:
-                placed[node] = False
+                node.grad = opened
                 continue
             stack.pop()
-        elif done is True:
-            continue
-        placed[node] = True
-        node.grad = 0.0  # intermediate grads are recomputed on each call
+        node.grad = placed  # == 0.0: intermediate grads are recomputed on each call
         order.append(node)
     return order
 
