@@ -310,13 +310,16 @@ def tiny_graphs(engine, n: int) -> dict:
     return {"time": elapsed, "gc_time": clock.total, "check": [e.data, a.grad, b.grad]}
 
 
-def wide_sum(engine, n: int, seed: int) -> dict:
-    """Sum of a_i * b_i over n pairs, added as a balanced tree of ``+`` nodes, then backward."""
+def wide_sum(engine, n: int, seed: int, gc_enabled: bool = True) -> dict:
+    """Sum of a_i * b_i over n pairs, added as a balanced tree of ``+`` nodes, then backward.
+    ``gc_enabled=False``: the same inside ``gc.disable()`` (what ``collector_paused`` does)."""
     rng = random.Random(seed)
     Value = engine.Value
     a = [Value(rng.uniform(-1.0, 1.0)) for _ in range(n)]
     b = [Value(rng.uniform(-1.0, 1.0)) for _ in range(n)]
     gc.collect()  # the previous repetition's garbage is not this one's cost
+    if not gc_enabled:
+        gc.disable()
     with GCClock() as clock:
         t0 = time.perf_counter()
         terms = [x * y for x, y in zip(a, b)]
@@ -329,6 +332,7 @@ def wide_sum(engine, n: int, seed: int) -> dict:
         t1 = time.perf_counter()
         total.backward()
         t2 = time.perf_counter()
+    gc.enable()
     # by hand: d total / d a_i = b_i
     check = [total.data, a[0].grad - b[0].data, a[-1].grad - b[-1].data]
     return {"forward": t1 - t0, "backward": t2 - t1, "gc_time": clock.total, "check": check}
@@ -433,7 +437,7 @@ def serve(engine_name: str) -> None:
             elif command == "tiny_graphs":
                 answer = tiny_graphs(engine, request["n"])
             elif command == "wide_sum":
-                answer = wide_sum(engine, request["n"], request["seed"])
+                answer = wide_sum(engine, request["n"], request["seed"], request.get("gc", True))
             elif command == "float_chain":
                 answer = {"times": float_chain(request["n"], request["repeat"])}
             elif command == "quit":
