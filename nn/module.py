@@ -43,7 +43,7 @@ class Module:
         return []
 
     def weights(self) -> list[Value]:
-        """The parameters that weight decay acts on: all but the biases (REFERENCE.md §5)."""
+        """The parameters that weight decay acts on: all but the biases (weight decay as in the UFLDL tutorial)."""
         return self.parameters()
 
     def biases(self) -> list[Value]:

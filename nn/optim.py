@@ -5,7 +5,7 @@ each ``p.data`` against its ``p.grad``. The learning rate is a number or a sched
 of the step number k = 0, 1, 2, ... (``linear_decay(1.0, 0.1, 100)`` is micrograd's
 ``1.0 - 0.9 * k / 100``).
 
-Weight decay follows the texts (REFERENCE.md §5): W := W - lr (dJ/dW + lambda W), biases
+Weight decay follows the UFLDL tutorial's cost: W := W - lr (dJ/dW + lambda W), biases
 untouched. Given a model, the optimizer knows which parameters are biases; given a list of
 Values, it decays every one of them.
 """

@@ -1,4 +1,5 @@
-"""Shared by the tests: the texts' graph (REFERENCE.md §1)."""
+"""Shared by the tests: the graph e = (a + b) * (b + 1) of C. Olah, "Calculus on Computational
+Graphs" (2015)."""
 from autograd_mini import Value
 
 

@@ -1,4 +1,5 @@
-"""REFERENCE.md §3 and §5: the four equations of backpropagation, in matrix form, as an oracle.
+"""The four equations of backpropagation (M. Nielsen, "Neural Networks and Deep Learning",
+ch. 2) and the cost with weight decay (the UFLDL tutorial), in matrix form, as an oracle.
 
 BP1-BP4 are written below with NumPy, independently of the graph engine; on random networks,
 activations, costs and batches (hypothesis) they must give the gradients the engine gives by

@@ -1,4 +1,5 @@
-"""REFERENCE.md §2: the 2-2-2 sigmoid network of the texts, every printed number, to the printed digits.
+"""The 2-2-2 sigmoid network of M. Mazur, "A Step by Step Backpropagation Example" (2015):
+every printed number, to the printed digits.
 
 The text shares one bias per layer (b1 for both hidden neurons, b2 for both outputs) and does
 not update the biases; the network below does the same: each layer's neurons hold the same bias

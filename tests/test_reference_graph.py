@@ -1,4 +1,5 @@
-"""REFERENCE.md §1: the computational graph e = (a + b) * (b + 1), every number of the text."""
+"""The graph e = (a + b) * (b + 1) of C. Olah, "Calculus on Computational Graphs" (2015):
+every number."""
 import pytest
 from conftest import build_seed_graph
 

@@ -1,4 +1,4 @@
-"""Step-by-step frames of e = (a + b) * (b + 1) against REFERENCE.md §1, and the HTML player file.
+"""Step-by-step frames of e = (a + b) * (b + 1) against the hand-derived numbers of e = (a + b) * (b + 1), and the HTML player file.
 
 The expected steps are written out by hand from the text: five nodes made (a, b, c = a + b,
 d = b + 1, e = c * d), then reverse mode from de/de = 1, each edge carrying its local derivative
