@@ -132,7 +132,9 @@ _GRAPH_OPENING = re.compile(rf"^\s*(?:strict\s+)?(?:di)?graph\s*(?:{_ID})?\s*\{{
 def layout_cost(source: str) -> dict[str, int]:
     """What a layout of DOT ``source`` costs: ``nodes`` and ``edges`` (of the edge statements),
     ``degree`` (most edges at one node) and ``bends``: the ranks the edges skip (each edge from
-    rank r to rank s passes s - r - 1 ranks, a bend point Graphviz must place on each).
+    rank r to rank s passes s - r - 1 ranks, a bend point Graphviz must place on each). Ranks are
+    estimated as Graphviz assigns them: a node one rank after its furthest parent, an input
+    (such as a constant) one rank before its nearest child.
 
     >>> layout_cost("digraph { a -> b; b -> c; a -> c }")
     {'nodes': 3, 'edges': 3, 'degree': 2, 'bends': 1}
@@ -158,6 +160,10 @@ def layout_cost(source: str) -> dict[str, int]:
             waiting[child] -= 1
             if not waiting[child]:
                 ready.append(child)
+    has_parent = {child for _, child in edges}
+    for node in nodes:  # a source sits just before its nearest child (as Graphviz places it)
+        if node not in has_parent and children[node]:
+            rank[node] = min(rank[child] for child in children[node]) - 1
     bends = sum(max(0, rank[child] - rank[parent] - 1) for parent, child in edges) \
         if ranked == len(nodes) else 0  # a cycle: no ranks to measure by
     return {"nodes": len(nodes), "edges": len(edges), "degree": max(degree.values(), default=0),

@@ -118,3 +118,16 @@ def test_the_compiled_webassembly_is_cached_for_the_next_process(tmp_path):
         os.chmod(tmp_path / "cache" / cached, 0o666)
         done = draw("no-compiling")
         assert done.returncode != 0 and "compiled although" in done.stderr
+
+
+def test_inputs_are_ranked_next_to_their_nearest_use():
+    """A constant feeding step k of a long chain sits at rank k - 1, as Graphviz puts it: the
+    115-step chain y = y * 1.0 (231 nodes, a player test) skips no rank and is drawn."""
+    x = Value(1.0, label="x")
+    y = x
+    for _ in range(115):
+        y = y * 1.0
+    source = to_dot(y, max_nodes=1000).source
+    assert layout_cost(source) == {"nodes": 231, "edges": 230, "degree": 3, "bends": 0}
+    if render.available_backends():
+        assert b"<svg" in render.render(source, "svg")[0]
