@@ -22,4 +22,5 @@ def pytest_runtest_makereport(item, call):
         if missing is not None:
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0,
-                               f"Skipped: no renderer here: {missing}")
+                               f"Skipped: no Graphviz renderer here ("
+                               f"{str(missing).split(' (')[0]})")
