@@ -261,6 +261,14 @@ class Value:
     __hash__ = object.__hash__
 
 
+# CPython 3.11 and 3.12 give every new instance room for the attribute names that appeared while
+# the type's first few dozen instances were being made (8 B a name, on every node). Making those
+# first instances here, before any label or user attribute exists, keeps a node that has none at
+# its smallest whatever the program sets later (a node with attributes gets its own dictionary).
+for _ in range(64):
+    _new(Value)
+
+
 class _Constant:
     """Marks a node as a constant (a number lifted into the graph); not an op."""
 

@@ -483,9 +483,8 @@ def bench_chain(workers, plan, notes, shared) -> str:
             issue10(shared, "bytes per binary node (the chain's graph after forward, tracemalloc)",
                     fmt_bytes(m["after_forward"] / big) if m.get("after_forward") else "–",
                     fmt_bytes(per_node), ratio(o["after_forward"], m.get("after_forward", float("nan"))),
-                    "≤ 150 B", f"{fmt_bytes(fresh)} in a fresh process; {fmt_bytes(per_node)} in the worker, "
-                    "whose Values carry labels by then (CPython 3.11 gives each new instance 8 B per "
-                    "attribute name in use)")
+                    "≤ 150 B", f"{fmt_bytes(per_node)} in the worker after the demo (labels in use); "
+                    f"{fmt_bytes(fresh)} in a fresh process")
         if m.get("after_forward") and o.get("after_forward"):
             summarize(shared, "bytes per node (graph after forward, tracemalloc)",
                       fmt_bytes(m["after_forward"] / big), fmt_bytes(o["after_forward"] / big),
@@ -503,7 +502,7 @@ def bench_chain(workers, plan, notes, shared) -> str:
 
 def fresh_bytes_per_node(python: str, n: int) -> float:
     """Bytes per node of the chain measured in a new worker that has made nothing else (what a
-    process has done before changes CPython's per-instance allocations: see the notes)."""
+    process did before could change CPython's per-instance allocations: autograd_mini/value.py)."""
     fresh = Worker("autograd_mini", python)
     try:
         return fresh.ask("chain_memory", n=n, with_backward=False)["after_forward"] / n
