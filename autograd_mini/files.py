@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import stat
+import sys
 import time
 
 try:  # POSIX: a lock tells a live save's temporary file from a killed one's
@@ -151,6 +152,11 @@ def _final_target(path: str) -> str:
 
 def _write_through(path: str, data: bytes) -> None:
     """Write to a device, FIFO or open descriptor as Unix tools do: no temporary file, no rename."""
+    for stream in (sys.stdout, sys.stderr):  # /dev/stdout: what print() holds comes first
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
     try:
         descriptor = os.open(path, os.O_WRONLY | getattr(os, "O_NOCTTY", 0))
     except OSError as error:

@@ -86,7 +86,7 @@ def test_standard_output_by_name_is_written_through(tmp_path):
     """/dev/stdout is a link into /proc/self/fd: write to the descriptor, never rename over it."""
     link = tmp_path / "stdout"
     os.symlink("/proc/self/fd/1", link)  # what /dev/stdout is, but ours to lose
-    program = ("import sys; print('before', flush=True); "
+    program = ("import sys; print('before'); "
                "from autograd_mini.files import write_atomic; "
                f"write_atomic({str(link)!r}, b'drawing\\n')")
     with open(tmp_path / "out.txt", "wb") as out:
