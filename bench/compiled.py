@@ -15,7 +15,7 @@ micrograd's demo step: MLP 2-16-16-1 on 100 points of two moons, hinge loss + L2
 Then a chain of 10^5 nodes ``y = tanh(y * w)``: tracing and writing the program, and one call of
 the compiled ``value_and_grad`` on floats, per node, next to the eager engine.
 
-Medians of the rounds; timings are this machine's (2 cores shared: compare ratios).
+Medians of the rounds, one thread per library; timings are this machine's (compare ratios).
 """
 from __future__ import annotations
 
@@ -29,6 +29,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# One thread for every library's small matrix products (NumPy's BLAS, PyTorch's OpenMP): idle
+# worker threads spinning after a PyTorch call would otherwise slow whichever contender runs next.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 import numpy as np  # noqa: E402
 
@@ -135,9 +139,12 @@ def hand_network(seed=1):
 
 
 def rounds(contenders: dict, repeats: int) -> dict:
+    """Each round runs every contender once, in a rotated order (none always follows another)."""
     times = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, run in contenders.items():
+    names = list(contenders)
+    for k in range(repeats):
+        for name in names[k % len(names):] + names[:k % len(names)]:
+            run = contenders[name]
             t = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - t)

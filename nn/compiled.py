@@ -45,9 +45,9 @@ def train_step(X, P):
 ``z1 = X[:, :2] @ w0.T + b0`` is the forward pass; ``dv6`` is the error of the output
 (BP1), ``dz1 = step(z1) * (w1 dv6)`` sends it back through the layer (BP2), and the gradients of
 the biases (BP3, ``dz1.sum(axis=0)``) and of the weights (BP4, ``dz1.T @ X``) are sums over the
-rows. The loss over the
-batch is the mean (or sum) of the examples' losses, checked on the first batch against the
-loss function itself; the L2 penalty is a compiled program of the weights alone.
+rows. The loss over the batch is the mean (or sum) of the examples' losses, checked on the
+first batch against the loss function itself. The L2 penalty joins each example's loss (the mean of loss + penalty is
+the mean loss + penalty): its nodes do not depend on the row, so they run once per batch.
 
 Numbers: the eager engine's to rounding (NumPy's exp, log, tanh and the matrix products round
 differently from the engine's floats: the tests hold outputs, losses and gradients to 1e-12
