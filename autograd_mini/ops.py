@@ -101,8 +101,9 @@ class _Indicator:
                      None, (), doc, numpy=numpy)
 
     def __call__(self, *xs):
-        if any(isinstance(x, Value) for x in xs):
-            return self.op(*xs)
+        for x in xs:  # a plain loop: relu's derivative calls this once per node made
+            if isinstance(x, Value):
+                return self.op(*xs)
         return self.op.value(*xs)
 
 
