@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from autograd_mini.files import write_atomic
+from autograd_mini.files import check_writable, write_atomic
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file kinds")
 
@@ -87,7 +87,7 @@ def test_standard_output_by_name_is_written_through(tmp_path):
     link = tmp_path / "stdout"
     os.symlink("/proc/self/fd/1", link)  # what /dev/stdout is, but ours to lose
     program = ("import sys; print('before'); "
-               "from autograd_mini.files import write_atomic; "
+               "from autograd_mini.files import check_writable, write_atomic; "
                f"write_atomic({str(link)!r}, b'drawing\\n')")
     with open(tmp_path / "out.txt", "wb") as out:
         done = subprocess.run([sys.executable, "-c", program], stdout=out, timeout=60)
@@ -209,3 +209,81 @@ def test_a_regular_file_is_replaced_whole(tmp_path):
     assert os.listdir(tmp_path) == ["m.txt"]
     with pytest.raises(FileNotFoundError, match="does not exist"):
         write_atomic(tmp_path / "no" / "m.txt", "x")
+
+
+# -- every kind of path at once: the kind never changes, the bytes land where they should ----------
+
+KINDS = ["missing", "regular", "link_to_regular", "dangling_link", "fifo", "null_device",
+         "directory", "link_to_directory", "socket"]
+
+
+def make(tmp_path, kind):
+    """A path of ``kind`` in tmp_path; returns (path, where the bytes should land or None)."""
+    path = tmp_path / "out"
+    if kind == "missing":
+        return path, path
+    if kind == "regular":
+        path.write_text("old")
+        return path, path
+    if kind in ("link_to_regular", "dangling_link"):
+        target = tmp_path / "target"
+        if kind == "link_to_regular":
+            target.write_text("old")
+        os.symlink("target", path)
+        return path, target
+    if kind == "fifo":
+        os.mkfifo(path)
+        return path, None
+    if kind == "null_device":
+        return device(tmp_path, "out", 1, 3), None
+    if kind in ("directory", "link_to_directory"):
+        (tmp_path / "folder").mkdir()
+        if kind == "directory":
+            return tmp_path / "folder", None
+        os.symlink("folder", path)
+        return path, None
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    server.close()  # the socket file stays
+    return path, None
+
+
+def kind_of(path):
+    info = os.lstat(path)
+    return stat.S_IFMT(info.st_mode)
+
+
+@posix_only
+@pytest.mark.parametrize("kind", KINDS)
+def test_saving_to_any_kind_of_path_keeps_its_kind(tmp_path, kind):
+    path, lands = make(tmp_path, kind)
+    before = kind_of(path) if os.path.lexists(path) else stat.S_IFREG
+    names = sorted(os.listdir(tmp_path))
+    if kind == "fifo":
+        received = []
+        reader = threading.Thread(target=lambda: received.append(open(path, "rb").read()),
+                                  daemon=True)
+        reader.start()
+    refused = kind in ("directory", "link_to_directory", "socket")
+    if refused:  # check_writable, the check before long work, says the same in advance
+        with pytest.raises(OSError, match=f"cannot save to {path}: it is "):
+            check_writable(path)
+    else:
+        check_writable(path)
+    try:
+        write_atomic(path, b"new bytes")
+    except OSError as error:
+        assert refused, error
+        assert str(error).startswith(f"cannot save to {path}: it is ")
+    else:
+        assert kind not in ("directory", "link_to_directory", "socket")
+        if lands is not None:
+            assert lands.read_bytes() == b"new bytes"
+        if kind == "fifo":
+            reader.join(10)
+            assert received == [b"new bytes"]
+    assert kind_of(path) == before  # a link stays a link, a device a device, a FIFO a FIFO
+    after = sorted(os.listdir(tmp_path))
+    assert not [name for name in after if name.endswith(".tmp")]
+    assert after == sorted(set(names) | ({"out"} if kind == "missing" else set())) or \
+        (kind == "dangling_link" and after == sorted(names + ["target"]))
