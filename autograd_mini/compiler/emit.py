@@ -20,6 +20,7 @@ import weakref
 from collections import defaultdict
 from functools import partial
 
+from ..graph import _collector_paused
 from .optimise import Node, Plan, group
 
 _programs = itertools.count()
@@ -161,6 +162,7 @@ class Program:
             self._build(backend)
         return self.functions[backend]
 
+    @_collector_paused  # (as Plan: many objects, no cycles)
     def _build(self, backend: str) -> None:
         if backend == "float":
             text, namespace = self.float_source(), {}

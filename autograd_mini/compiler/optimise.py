@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
+from ..graph import _collector_paused
 from ..ops import OPS
 from ..value import Value
 
@@ -48,6 +49,7 @@ class Plan:
     gradient of a weight from the batch is a matrix product; from an L2 penalty, which does not
     depend on the row, it is computed once)."""
 
+    @_collector_paused  # many objects, no cycles: the cycle collector would only cost time
     def __init__(self, outputs: Sequence[Value], inputs: Sequence[Value],
                  params: Sequence[Value] = (), totals: Sequence[Value] = (),
                  grad_names: dict | None = None):
