@@ -194,7 +194,6 @@ def _quiet(np, function):
     def run(*args):
         with np.errstate(all="ignore"):
             return function(*args)
-    run.__wrapped__ = function
     return run
 
 
@@ -203,7 +202,7 @@ class _Vectorised:
 
     def __init__(self, program: Program):
         self.program, self.plan = program, program.plan
-        self.names = program._names({"X", "P", "inf", "nan", "np", "stack", "rows", "totals"})
+        self.names = program._names(_FIXED)
         self.constants: dict[tuple, str] = {}  # (dtype, numbers, shape) -> name
         self.views: dict[tuple, str] = {}      # gathered parameters: (slots, shape) -> name
         self.where: dict[int, tuple] = {}      # op node -> (its group's name, lane, width)

@@ -36,8 +36,8 @@ class Node:
             if a.batched:
                 self.batched = True
                 break
-        self.level = 0  # the depth in the graph, set by Plan._reachable
-        self.uses, self.total_only, self.name, self.grad_of = 0, False, None, None
+        # the depth in the graph and the uses (set by Plan._reachable), names (set by emit)
+        self.level, self.uses, self.total_only, self.name, self.grad_of = 0, 0, False, None, None
 
 
 class Plan:

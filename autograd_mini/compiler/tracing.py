@@ -60,8 +60,7 @@ class Trace:
     def __init__(self, fn: Callable, args: Sequence[float], names: Sequence[str],
                  several: bool = False):
         self.inputs = [Value(x, label=name) for x, name in zip(args, names)]
-        made: list[Value] = []
-        reads: list = []
+        made, reads = [], []
 
         def note(kind, *details):
             if kind == "create":
@@ -96,11 +95,9 @@ class Trace:
                         and id(parent) not in seen:
                     seen.add(id(parent))
                     params.append(parent)
-        cut = self.inputs + [p for p in params if id(p) not in created]
-        self.order = _order(self.outputs, cut)
+        self.order = _order(self.outputs, self.inputs + params)
         in_order = {id(n) for n in self.order}
         self.params = [p for p in params if id(p) in in_order]
-        self.created = created
 
     def signature(self) -> list[tuple]:
         """The graph's shape: each node's kind and op, its parents' positions, baked numbers."""
