@@ -21,7 +21,8 @@ weighted sums sharing their inputs (a layer) a matrix product. ``print(f)`` show
 for a network it reads like the four equations of backpropagation (see ``nn.compiled``).
 
 Numbers. On floats (``f(...)``, ``f.value_and_grad(...)``) the program runs the table's float
-rules in the engine's order: the eager engine's results, bit for bit. On NumPy batches the
+rules in the engine's order: the eager engine's results, bit for bit (up to the sign of a
+zero sum). On NumPy batches the
 array rules (NumPy's exp, log, tanh...) and matrix products round differently: results agree
 with the engine to a few units in the last place of the terms summed (the tests hold them to
 1e-12 relative). The engine lets an exact zero on an edge carry nothing (``0 * inf`` is 0 there);
