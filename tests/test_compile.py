@@ -128,27 +128,42 @@ def test_batches_equal_eager_row_by_row(case, scales):
 
 # -- vectorised: layers found in a scalar graph built by hand -----------------------------------
 
-def layered(ops_used, sizes, seed):
-    """A network written with Values by hand (no nn): weights, weighted sums, a random unary op
-    of the table per layer. Returns (f, parameters)."""
+def layered(ops_used, sizes, seed, mixed=False):
+    """A network written with Values by hand (no nn): weighted sums (one affine node, or products
+    and a sum), then an op of the table per layer (a two-operand op gets 0.7 as its second).
+    ``mixed``: some weights are plain numbers and some layers use affine. Returns (f, weights)."""
     rng = random.Random(seed)
     layers = []
     for nin, nout in zip(sizes, sizes[1:]):
-        W = [[Value(rng.uniform(-1, 1), label=f"W[{j},{k}]") for k in range(nin)]
-             for j in range(nout)]
+        W = [[Value(rng.uniform(-1, 1), label=f"W[{j},{k}]") if not mixed or rng.random() < 0.9
+              else 0.5 for k in range(nin)] for j in range(nout)]
         b = [Value(rng.uniform(-0.5, 0.5)) for _ in range(nout)]
-        layers.append((W, b, rng.choice(ops_used)))
+        layers.append((W, b, rng.choice(ops_used), mixed and rng.random() < 0.5))
 
     def f(*xs):
         h = list(xs)
-        for W, b, act in layers:
-            sums = [Value.sum([w * x for w, x in zip(row, h)] + [bias]) for row, bias in zip(W, b)]
-            h = [OPS[act](s) for s in sums]
+        for W, b, act, fused in layers:
+            sums = [Value.affine(row, h, bias) if fused else
+                    Value.sum([w * x for w, x in zip(row, h)] + [bias]) for row, bias in zip(W, b)]
+            op = OPS[act]
+            h = [op(s) if op.arity == 1 else op(s, 0.7) for s in sums]
         return Value.sum(h)
-    return f, [p for W, b, _ in layers for row in W for p in row + b]
+    return f, [p for W, b, _, _ in layers for row in W for p in row + b if isinstance(p, Value)]
 
 
 UNARY = sorted(name for name, op in OPS.items() if op.arity == 1)
+ONE_OR_TWO = sorted(name for name, op in OPS.items() if op.arity in (1, 2))
+
+
+def assert_batch_equals_eager(f, c, rows):
+    values, grads = c.batch_value_and_grad(rows)
+    for i, row in enumerate(rows):
+        leaves = [Value(v) for v in row]
+        out = f(*leaves)
+        found = gradients(out, leaves)
+        scale = max([abs(n.data) for n in topological_order(out) if math.isfinite(n.data)] + [1.0])
+        assert close(values[i], out.data, scale)
+        assert all(close(a, found[leaf], scale) for a, leaf in zip(grads[i], leaves))
 
 
 @settings(max_examples=25, deadline=None)
@@ -157,16 +172,19 @@ def test_a_network_of_values_is_vectorised_and_equals_eager(act, seed):
     f, params = layered([act], [3, 5, 4, 1], seed)
     c = compile(f)
     rng = random.Random(seed)
-    rows = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(7)]
-    values, grads = c.batch_value_and_grad(rows)
-    for i, row in enumerate(rows):
-        leaves = [Value(v) for v in row]
-        out = f(*leaves)
-        found = gradients(out, leaves)
-        scale = max(abs(n.data) for n in topological_order(out) if math.isfinite(n.data))
-        assert close(values[i], out.data, scale)
-        assert all(close(a, found[leaf], scale) for a, leaf in zip(grads[i], leaves))
+    assert_batch_equals_eager(f, c, [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(7)])
     assert "@" in c.source  # the layers' weighted sums became matrix products
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=2, max_size=4), st.integers(0, 10 ** 6))
+def test_random_layered_graphs_of_every_op_equal_eager(sizes, seed):
+    """Layers of any width (1 included), ops of one or two operands, numbers among the weights,
+    affine nodes or products and sums: grouped or not, the batch program is the engine's."""
+    f, _ = layered(ONE_OR_TWO, sizes, seed, mixed=True)
+    c = compile(f, check="never")
+    rng = random.Random(seed)
+    assert_batch_equals_eager(f, c, [[rng.uniform(-2, 2) for _ in range(sizes[0])] for _ in range(5)])
 
 
 def test_a_hand_written_network_prints_as_matrix_products():

@@ -379,16 +379,19 @@ class _Vectorised:
             return None  # a small sum: the table's rule, term by term (the engine's order)
         for shared in (1, 0):
             row = [nodes[0].args[2 * p + shared] for p in range(count)]
-            if not all(n.args[2 * p + shared] is row[p] for n in nodes for p in range(count)):
-                continue
+            if count < 2 or all(r is row[0] for r in row) or \
+                    not all(n.args[2 * p + shared] is row[p] for n in nodes for p in range(count)):
+                continue  # (a product needs a row of two or more nodes, not one repeated)
             weights = [n.args[2 * p + 1 - shared] for n in nodes for p in range(count)]
-            if any(w.batched for w in weights):
+            shape = (width, count) if width > 1 else (count,)
+            if all(r.kind == "const" for r in row):
                 continue
             if all(w.kind == "param" for w in weights):
-                matrix = self._view(weights, (width, count) if width > 1 else (count,))
+                matrix = self._view(weights, shape)
+            elif all(w.kind == "const" for w in weights):
+                matrix = self._constant("_c", tuple(w.number for w in weights), shape)
             else:
-                matrix = f"{self.lanes(weights, len(weights))}.reshape({width}, {count})"
-                matrix = matrix if width > 1 else f"{matrix}[0]"
+                continue  # weights of mixed kinds: the table's rule, term by term
             if width > 1:
                 matrix = matrix[:-2] if matrix.endswith(".T") else f"{matrix}.T"
             text = f"{self.lanes(row, count)} @ {matrix}"
