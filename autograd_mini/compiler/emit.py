@@ -357,15 +357,14 @@ class _Vectorised:
         text = self._product(nodes) if op.pairs else None
         if text is None and op.pairs and width == 1:
             self.lines += self.program._assign(name, nodes[0], self.atom)
-            self.where[id(nodes[0])] = (name, 0, 1)
-            return
-        if text is None:
+        elif text is None:
             args = [self.lanes([n.args[i] for n in nodes], width) for i in range(len(nodes[0].args))]
             if op.code is not None:
                 text = op.code.format(*[a if _simple(a) else f"({a})" for a in args])
             else:
                 text = f"{self.program.op_names[op]}({', '.join(args)})"
-        self.lines.append(f"{name} = {text}")
+        if text is not None:
+            self.lines.append(f"{name} = {text}")
         for lane, node in enumerate(nodes):
             self.where[id(node)] = (name, lane, width)
 
@@ -379,13 +378,11 @@ class _Vectorised:
             return None  # a small sum: the table's rule, term by term (the engine's order)
         for shared in (1, 0):
             row = [nodes[0].args[2 * p + shared] for p in range(count)]
-            if count < 2 or all(r is row[0] for r in row) or \
-                    not all(n.args[2 * p + shared] is row[p] for n in nodes for p in range(count)):
-                continue  # (a product needs a row of two or more nodes, not one repeated)
+            if count < 2 or all(r is row[0] for r in row) or all(r.kind == "const" for r in row) \
+                    or not all(n.args[2 * p + shared] is row[p] for n in nodes for p in range(count)):
+                continue  # (a product needs a row of two or more nodes, not numbers alone)
             weights = [n.args[2 * p + 1 - shared] for n in nodes for p in range(count)]
             shape = (width, count) if width > 1 else (count,)
-            if all(r.kind == "const" for r in row):
-                continue
             if all(w.kind == "param" for w in weights):
                 matrix = self._view(weights, shape)
             elif all(w.kind == "const" for w in weights):
