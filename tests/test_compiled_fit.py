@@ -212,3 +212,21 @@ def test_a_user_op_is_an_activation_after_one_defop_and_compiles(fresh_ops):
     X, y = batch("hinge", 20, seed=5)
     assert_same_step(step(X, y), eager_step(model, X, y, "hinge", 0.01))
     assert f"= {name}(z" in step.source or f"= {name}(h" in step.source  # one call for the layer
+
+
+@pytest.mark.parametrize("backend", ["numpy", "float"])
+def test_a_summed_loss_with_l2_and_a_loss_that_is_not_per_example(backend):
+    model = nn.MLP(2, [4, 1], seed=0)
+    X, y = batch("mse", 20, seed=6)
+    y = [t[0] for t in y]
+
+    def sse(predictions, targets):  # a sum over the examples, not a mean
+        return Value.sum([(p - t) ** 2 for p, t in zip(predictions, targets)])
+    step = CompiledStep(model, sse, 0.01, backend=backend)
+    assert_same_step(step(X, y), eager_step(model, X, y, sse, 0.01))
+    assert step.reduction == "sum"
+
+    def worst(predictions, targets):  # the largest error: not a mean or sum of the examples'
+        return Value.max([(p - t) ** 2 for p, t in zip(predictions, targets)])
+    with pytest.raises(TracingError, match="neither the mean nor the sum"):
+        CompiledStep(model, worst, backend=backend)(X, y)
