@@ -78,7 +78,8 @@ class Value:
     (0.786447732966, 'tanh', True)
 
     The trade-off against a table op (``autograd_mini.defop``): reverse mode calls the closure
-    in topological order like micrograd, and drawings show the node's children and op; but the
+    in topological order like micrograd (when the node's gradient is not exactly 0: an exact zero
+    carries nothing, as on every edge), and drawings show the node's children and op; but the
     derivative is hidden inside code, so the engine cannot show the number on each edge (a trace
     says "no edge derivative known"), cannot run forward mode, ``backward(create_graph=True)``
     or ``compile`` through it (each refuses with a message), and cannot pickle it. A ``defop``
