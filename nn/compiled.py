@@ -58,6 +58,7 @@ program on floats, one example after another.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from numbers import Real
@@ -177,6 +178,7 @@ class CompiledStep:
         if self.np is not None:  # index arrays made once (a list would be converted each step)
             self._no_rows = self.np.zeros((1, 0))
             self._slot_index = _index(self.np, self._slots, len(self.parameters))
+            self._in_order = self._slots == list(range(len(self.parameters)))
             self._penalty_index = _index(self.np, getattr(self, "_penalty_slots", []),
                                          len(self.parameters))
 
@@ -227,14 +229,22 @@ class CompiledStep:
         if np is not None:
             data = np.concatenate([np.asarray(X, dtype=float).reshape(n, -1),
                                    np.asarray(y, dtype=float).reshape(n, -1)], axis=1)
-            values = np.fromiter(values, float, len(self.parameters))
-            params = np.append(values[self._slot_index], seed)
+            size = len(self.parameters)
+            if self._in_order:  # the program reads the parameters in the model's order
+                params = np.fromiter(itertools.chain(values, (seed,)), float, size + 1)
+                values = params[:size]
+            else:
+                values = np.fromiter(values, float, size)
+                params = np.append(values[self._slot_index], seed)
             outs, totals = self.program.function("numpy")(data, params)
             columns = [o if getattr(o, "shape", None) == (n,) else
                        np.broadcast_to(np.asarray(o, dtype=float), (n,)) for o in outs]
             loss = float(np.sum(columns[0]))
-            grads = np.zeros(len(self.parameters))
-            grads[self._slot_index] = totals  # each parameter once in a program
+            if self._in_order:
+                grads = totals
+            else:
+                grads = np.zeros(size)
+                grads[self._slot_index] = totals  # each parameter once in a program
             if self.penalty is not None:
                 (value,), more = self.penalty.function("numpy")(self._no_rows,
                                                                 values[self._penalty_index])
