@@ -28,9 +28,8 @@ def train_step(X, P):
     v6 = v5 - t
     v7 = v6 * v6
     v8 = v6 * v2
-    v9 = sum(v7)
+    v9 = v7 * 0.5
     dv6 = v8 + v8
-    v11 = v9 * 0.5
     dh3 = w1 * dv6[..., None]
     dz1 = h4 * dh3
     totals = np.zeros(13)
@@ -40,7 +39,7 @@ def train_step(X, P):
     totals[_i2] += dw0.ravel()
     totals[12] += dv6.sum()
     totals[_i1] += dz1.sum(axis=0)
-    return (v11, v5), totals
+    return (v9, v5), totals
 
 ``z1 = X[:, :2] @ w0.T + b0`` is the forward pass; ``dv6`` is the error of the output
 (BP1), ``dz1 = step(z1) * (w1 dv6)`` sends it back through the layer (BP2), and the gradients of

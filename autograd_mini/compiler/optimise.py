@@ -115,7 +115,7 @@ class Plan:
         if all(a.kind == "const" for a in args):  # folded: the number the engine computed
             return Node("const", number=value.data)
         op = value._rule
-        if op.code == "{0}":  # an identity (+x)
+        if op.code == "{0}" or op is _SUM and len(args) == 1:  # +x, a sum of one term: x
             return args[0]
         if op is _MUL:
             for one, other in ((args[0], args[1]), (args[1], args[0])):
