@@ -49,6 +49,12 @@ def sigmoid(x):
 
 
 def tanh(x):
+    """A rule function: a float for a float, a Value for a Value (see ``RULE_FUNCTIONS``).
+
+    >>> from autograd_mini import Value, ops
+    >>> ops.tanh(0.5) == Value(0.5).tanh().data, ops.tanh(Value(0.5)).op
+    (True, 'tanh')
+    """
     return x.tanh() if isinstance(x, Value) else floats.tanh(x)
 
 
@@ -74,16 +80,12 @@ def logsumexp(*xs):
     return floats.logsumexp(*xs)
 
 
+# What a ``defop`` derivative rule may call besides arithmetic: each takes floats and gives a
+# float, or takes Values and gives a Value (so second derivatives see it). ``math.exp(x)`` or
+# ``float(x)`` inside a rule would turn a Value into a float: under ``create_graph`` that raises
+# GraphCutError, naming the op.
 RULE_FUNCTIONS = ("div", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid",
                   "softplus", "relu", "logsumexp", "step", "sign")
-"""What a ``defop`` derivative rule may call besides arithmetic: each takes floats and gives a
-float, or takes Values and gives a Value (so second derivatives see it). ``math.exp(x)`` or
-``float(x)`` inside a rule would turn a Value into a float: under ``create_graph`` that raises.
-
->>> from autograd_mini import Value, ops
->>> ops.tanh(0.5) == Value(0.5).tanh().data, ops.tanh(Value(0.5)).op
-(True, 'tanh')
-"""
 
 
 def _number(x) -> float:
@@ -289,8 +291,10 @@ def defop(name: str, value_fn: Callable, derivative_fn: Callable, *, symbol: str
 
     ``value_fn(*inputs) -> float`` computes the value on floats. ``derivative_fn(out, *inputs)``
     returns d out / d input for each input (one value for a unary op), using arithmetic and the
-    functions of ``autograd_mini.ops`` so that it works on floats and on Values (the latter is what
-    makes second derivatives work). ``sympy(sp, *symbols)`` optionally gives the same function in
+    functions of ``autograd_mini.ops`` (``RULE_FUNCTIONS``: exp, log, tanh, sigmoid, log1p, ...)
+    so that it works on floats and on Values (the latter is what makes second derivatives work;
+    a rule that calls ``math.exp`` or ``float()`` on a Value raises ``GraphCutError`` there,
+    naming the op). A constant operand reaches the rule as a number. ``sympy(sp, *symbols)`` optionally gives the same function in
     sympy, for the property tests. ``numpy(np, *arrays)`` optionally gives it on NumPy arrays
     (for compiled batches; by default ``value_fn`` runs element by element). The op becomes a
     method ``Value.<method or name>`` and the returned ``Op`` is callable on Values or numbers.
