@@ -10,7 +10,7 @@
 from .value import Value
 from . import ops as _ops  # fills Value's operators and methods from the op table
 from .ops import OPS, Op, defop
-from .context import AnomalyError, detect_anomaly, enable_grad, no_grad
+from .context import AnomalyError, GraphCutError, detect_anomaly, enable_grad, no_grad
 from .graph import (collector_paused, count_multiplications, forward_derivative, gradients,
                     tangents, topological_order)
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
@@ -35,7 +35,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "Value", "OPS", "Op", "defop",
-    "no_grad", "enable_grad", "detect_anomaly", "AnomalyError",
+    "no_grad", "enable_grad", "detect_anomaly", "AnomalyError", "GraphCutError",
     "forward_derivative", "gradients", "tangents", "topological_order", "count_multiplications",
     "collector_paused",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian",
