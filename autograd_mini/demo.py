@@ -1,8 +1,10 @@
 """The demo: ``python -m autograd_mini.demo [output folder]``.
 
-1. The texts' graph e = (a+b)*(b+1): values, the derivative on every edge, reverse mode (one pass,
-   every input) and forward mode (one pass per input), drawn to SVG with a step-through player.
-2. micrograd's demo, on this engine: an MLP(2, [16, 16, 1]) learns the two moons.
+1. The graph e = (a+b)*(b+1) of C. Olah's "Calculus on Computational Graphs" (2015): values, the
+   derivative on every edge, reverse mode (one pass, every input) and forward mode (one pass per
+   input), drawn to SVG with a step-through player.
+2. micrograd's demo, on this engine: an MLP(2, [16, 16, 1]) learns the two moons; its network is
+   drawn layer by layer, and the run is written as a training page to step through in a browser.
 """
 from __future__ import annotations
 
@@ -45,7 +47,7 @@ def seed_graph(folder: Path) -> None:
     print(f"   wrote {html}: open it in a browser and press the arrow keys")
 
 
-def moons(steps: int = 100) -> None:
+def moons(folder: Path, steps: int = 100) -> None:
     import nn
     print(f"\n2. micrograd's demo: MLP(2, [16, 16, 1]) on 100 moons, hinge loss + 1e-4 L2, {steps} steps")
     X, y = nn.datasets.make_moons(100, noise=0.1, seed=1)
@@ -53,19 +55,29 @@ def moons(steps: int = 100) -> None:
     print(f"   {model!r}")
     start = time.perf_counter()
     history = nn.fit(model, X, y, loss="hinge", l2=1e-4, epochs=steps, progress=False,
-                     optimizer=nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, steps)))
+                     optimizer=nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, steps)), record=True,
+                     live=False)
     seconds = time.perf_counter() - start
     for epoch in (0, steps // 4, steps // 2, steps - 1):
         print(f"   step {epoch:3d}: loss {history.loss[epoch]:.4f}, accuracy {history.accuracy[epoch]:.0%}")
     print(f"   {seconds / steps * 1000:.0f} ms per step (forward, backward and update of "
           f"{len(model.parameters())} parameters over 100 examples)")
+    from autograd_mini import save
+    drawing, page = folder / "network.svg", folder / "training.html"
+    try:
+        save(model(X[0]), drawing, group="layer")
+        print(f"   drew {drawing}: the network on one point, layer by layer")
+    except Exception as error:  # rendering is a bonus here: say why, keep going
+        print(f"   (could not draw the network: {error})")
+    nn.plot.training_page(model, X, y, history, page)
+    print(f"   wrote {page}: move the slider over the epochs, click a point to see its network")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     folder = Path(args[0] if args else "autograd_mini_demo")
     seed_graph(folder)
-    moons()
+    moons(folder)
     return 0
 
 

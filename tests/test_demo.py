@@ -1,8 +1,8 @@
-"""The README's demo command runs and tells the texts' numbers."""
+"""The README's demo command runs and tells the hand-derived numbers of e = (a+b)(b+1)."""
 from autograd_mini import demo
 
 
-def test_demo_prints_the_texts_numbers_and_writes_its_files(tmp_path, capsys):
+def test_demo_prints_the_figures_numbers_and_writes_its_files(tmp_path, capsys):
     assert demo.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "c = 3, d = 2, e = 6" in out
@@ -10,6 +10,10 @@ def test_demo_prints_the_texts_numbers_and_writes_its_files(tmp_path, capsys):
     assert "reverse mode, one pass:    de/da = 2, de/db = 5" in out
     assert "forward mode, two passes:  de/da = 2, de/db = 5" in out
     assert "b now holds 2 + 3 = 5" in out
-    assert "accuracy 100%" in out.splitlines()[-2]  # micrograd's demo learns the moons
+    assert "step  99: loss" in out and "accuracy 100%" in out  # micrograd's demo learns the moons
     assert (tmp_path / "graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     assert "<html" in (tmp_path / "steps.html").read_text().lower()
+    assert "<svg" in (tmp_path / "network.svg").read_text()
+    assert "layer 0" in (tmp_path / "network.svg").read_text().lower()
+    page = (tmp_path / "training.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script src" not in page
