@@ -59,15 +59,7 @@ def _collector_paused(walk):
     return paused
 
 
-def _parents(node: Value) -> tuple:
-    """node.parents without the property call (the walks run it once per node)."""
-    b = node._b
-    if b is None:
-        a = node._a
-        return () if a is None else (a,)
-    if b is MANY or b is CLOSURE:
-        return node._a
-    return (node._a, b)
+_parents = Value.parents.fget  # node.parents, without the descriptor lookup (walks call it per node)
 
 
 def topological_order(root: Value, stop_at: Iterable[Value] = (), *,
@@ -191,14 +183,7 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
         if g:
             a = node._a
             b = node._b
-            if b.__class__ is Value:  # two parents
-                d = node._da
-                if d and a._rule is not CONSTANT:
-                    a.grad += d * g
-                d = node._db
-                if d and b._rule is not CONSTANT:
-                    b.grad += d * g
-            elif b is None:  # one parent
+            if b is None:  # one parent
                 d = node._da
                 if d and a._rule is not CONSTANT:
                     a.grad += d * g
@@ -208,7 +193,7 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
                         parent.grad += d * g
             elif b is CLOSURE:
                 node._da()  # micrograd's way: the closure sends node.grad to the children
-            else:  # a parent of a subclass of Value
+            else:  # two parents
                 d = node._da
                 if d and a._rule is not CONSTANT:
                     a.grad += d * g

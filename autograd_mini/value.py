@@ -518,20 +518,7 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
         return node
 
     def reflected(self: Value, other) -> Value:  # other <op> self, with other a number
-        other = lift(other, symbol)
-        if _ACTIVE[0]:
-            return apply_slow(rule, (other, self))
-        a = other.data
-        b = self.data
-        out = value(a, b)
-        node = _new(Value)
-        node.data = out
-        node.grad = 0.0
-        node._rule = rule
-        node._a = other
-        node._b = self
-        node._da, node._db = derivative(out, a, b)
-        return node
+        return forward(lift(other, symbol), self)
 
     forward.__doc__ = reflected.__doc__ = f"{rule.name}: {rule.doc}"
     return forward, reflected

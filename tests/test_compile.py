@@ -28,17 +28,6 @@ from autograd_mini.compiler import GraphChangedError, TracingError
 
 np = pytest.importorskip("numpy")
 
-@pytest.fixture
-def fresh_ops():
-    """Ops a test adds with defop leave the table (and Value) when it ends."""
-    before, attributes = dict(OPS), set(vars(Value))
-    yield
-    for name in set(OPS) - set(before):
-        del OPS[name]
-    for attribute in set(vars(Value)) - attributes:
-        delattr(Value, attribute)
-
-
 REL = 1e-12
 
 

@@ -52,17 +52,6 @@ def eager_step(model, X, y, loss, l2):
     return value.data, outputs, [p.grad for p in model.parameters()]
 
 
-@pytest.fixture
-def fresh_ops():
-    """Ops a test adds with defop leave the table (and Value) when it ends."""
-    before, attributes = dict(OPS), set(vars(Value))
-    yield
-    for name in set(OPS) - set(before):
-        del OPS[name]
-    for attribute in set(vars(Value)) - attributes:
-        delattr(Value, attribute)
-
-
 TOLERANCE = 1e-12  # relative to the size of the numbers compared (see the module docstring)
 
 

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import build_seed_graph
+from conftest import build_seed_graph, thousand_frame_trace
 
 from autograd_mini import Value, trace
 from autograd_mini.trace import _send_runs
@@ -320,12 +320,7 @@ def test_step_numbers_of_any_size_are_shown_whole(browser, tmp_path):
 
 
 def test_a_thousand_frame_trace_plays(browser, tmp_path):
-    nn = pytest.importorskip("nn")
-    model = nn.MLP(3, [8, 8, 1], seed=0)
-    with trace() as t:
-        loss = sum((model([0.1 * i, -0.2, 0.3 * i]) - 1.0) ** 2 for i in range(6))
-    t.backward(loss)
-    assert len(t.frames) >= 1000
+    t = thousand_frame_trace()
     path = tmp_path / "big.html"
     t.to_html(path)
     assert path.stat().st_size <= 2_000_000

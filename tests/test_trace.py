@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import build_seed_graph
+from conftest import build_seed_graph, thousand_frame_trace
 
 from autograd_mini import Value, trace
 from autograd_mini.trace import Trace
@@ -237,12 +237,7 @@ def test_a_neurons_sends_are_one_step_in_the_player():
 
 def test_a_thousand_frames_fit_in_two_megabytes(tmp_path):
     """One picture plus per-frame changes: a trace of 1,000+ frames stays small."""
-    nn = pytest.importorskip("nn")
-    model = nn.MLP(3, [8, 8, 1], seed=0)
-    with trace() as t:
-        loss = sum((model([0.1 * i, -0.2, 0.3 * i]) - 1.0) ** 2 for i in range(6))
-    t.backward(loss)
-    assert len(t.frames) >= 1000
+    t = thousand_frame_trace()
     path = tmp_path / "steps.html"
     t.to_html(path)
     size = path.stat().st_size
