@@ -67,8 +67,13 @@ class Neuron:
     def parameters(self) -> list[Value]:
         return self.weights + ([self.bias] if self.bias is not None else [])
 
+    @property
+    def named_by_nn(self) -> bool:
+        """Its weights are named as nn names them (w0[3,1]: layer 0, neuron 3, input 1)."""
+        return bool(self.weights) and all(WEIGHT_LABEL.match(w.label) for w in self.weights)
+
     def formula(self, source: str | None = None) -> str:
-        """The input sum as the texts write it: ``w0[3,·]·x + b0[3]`` (``w·x + b`` unnamed);
+        """The input sum in vector notation: ``w0[3,·]·x + b0[3]`` (``w·x + b`` unnamed);
         ``source`` names the vector of inputs."""
         places = {WEIGHT_LABEL.match(w.label) and WEIGHT_LABEL.match(w.label).groups()[:2]
                   for w in self.weights}

@@ -173,6 +173,15 @@ def _affine_derivative(p) -> tuple:
     return tuple(local)
 
 
+def _affine_shown(names) -> str:
+    """w1·i1 + w2·i2 + b1; past three inputs, the middle ones as "…"."""
+    paired = len(names) - len(names) % 2
+    terms = [f"{names[i]}·{names[i + 1]}" for i in range(0, paired, 2)]
+    if len(terms) > 3:
+        terms = terms[:2] + ["…"] + terms[-1:]
+    return " + ".join(terms + names[paired:])
+
+
 def _interleave(weights, inputs, bias=None) -> list:
     weights, inputs = list(weights), list(inputs)
     if len(weights) != len(inputs):
@@ -193,10 +202,10 @@ class Op:
     """One row of the table. Call it to apply the op: ``OPS["exp"](2.0)`` is ``Value(2.0).exp()``."""
 
     __slots__ = ("name", "symbol", "arity", "value", "derivative", "sympy", "methods", "doc",
-                 "operands", "numpy", "code", "pairs")
+                 "operands", "numpy", "code", "pairs", "shows")
 
     def __init__(self, name, symbol, arity, value, derivative, sympy, methods, doc,
-                 operands=None, numpy=None, code=None, pairs=False):
+                 operands=None, numpy=None, code=None, pairs=False, shows=None):
         self.name, self.symbol, self.arity = name, symbol, arity
         self.value, self.derivative, self.sympy = value, derivative, sympy
         self.methods, self.doc = methods, doc
@@ -208,6 +217,26 @@ class Op:
         # nodes sharing the odd operands is a matrix product, for the compiler)
         self.numpy = numpy or _elementwise(value)
         self.code, self.pairs = code, pairs
+        # how drawings and the player write the op over its operands' names: a template
+        # ("{0} + {1}") or a function of the list of names; default ``name(a, b, ...)``
+        self.shows = shows
+
+    def written(self, names: list[str]) -> str:
+        """The op written over its operands' names, as drawings and captions show it.
+
+        >>> OPS["add"].written(["a", "b"]), OPS["tanh"].written(["h"])
+        ('a + b', 'tanh(h)')
+        >>> OPS["affine"].written(["w1", "i1", "w2", "i2", "b1"])
+        'w1·i1 + w2·i2 + b1'
+        """
+        shows = self.shows
+        if callable(shows):
+            return shows(names)
+        if shows is not None and len(names) == self.arity:
+            return shows.format(*names)
+        if len(names) > 4:
+            names = names[:3] + [f"… {len(names)} terms"]
+        return f"{self.name}({', '.join(names)})"
 
     def local_grads(self, out: float, xs) -> tuple:
         return self.derivative(out, *xs)
@@ -256,12 +285,12 @@ def _elementwise(value: Callable) -> Callable:
 
 
 def _register(name, symbol, value, derivative, sympy=None, methods=None, doc="", arity=None,
-              operands=None, numpy=None, code=None, pairs=False) -> Op:
+              operands=None, numpy=None, code=None, pairs=False, shows=None) -> Op:
     if arity is None:
         arity = _arity_of(value)
     methods = (name,) if methods is None else methods
     op = Op(name, symbol, arity, value, derivative, sympy, methods, doc or name, operands,
-            numpy, code, pairs)
+            numpy, code, pairs, shows)
     for method in methods:
         if hasattr(Value, method):
             raise ValueError(f"defop: Value already has an attribute {method!r}; pick another name")
@@ -362,25 +391,25 @@ first_max_at = _Indicator("first_max_at", _first_max_at, _first_max_at_array,
 # name   symbol  value rule (floats)        local derivatives d out / d inputs        sympy oracle
 _register("add", "+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0),
           lambda sp, a, b: a + b, ("__add__", "__radd__"), "a + b",
-          numpy=lambda np, a, b: a + b, code="{0} + {1}")
+          numpy=lambda np, a, b: a + b, code="{0} + {1}", shows="{0} + {1}")
 _register("sub", "-", lambda a, b: a - b, lambda out, a, b: (1.0, -1.0),
           lambda sp, a, b: a - b, ("__sub__", "__rsub__"), "a - b",
-          numpy=lambda np, a, b: a - b, code="{0} - {1}")
+          numpy=lambda np, a, b: a - b, code="{0} - {1}", shows="{0} - {1}")
 _register("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a),
           lambda sp, a, b: a * b, ("__mul__", "__rmul__"), "a * b",
-          numpy=lambda np, a, b: a * b, code="{0} * {1}")
+          numpy=lambda np, a, b: a * b, code="{0} * {1}", shows="{0} * {1}")
 _register("div", "/", floats.div, lambda out, a, b: (div(1.0, b), div(-out, b)),
           lambda sp, a, b: a / b, ("__truediv__", "__rtruediv__"), "a / b",
-          numpy=lambda np, a, b: np.true_divide(a, b))
+          numpy=lambda np, a, b: np.true_divide(a, b), shows="{0} / {1}")
 _register("pow", "**", floats.pow, lambda out, x, y: (power_rule(x, y), xlogy(out, x)),
           lambda sp, x, y: x ** y, ("__pow__", "__rpow__"), "x ** y",
-          numpy=lambda np, x, y: np.power(x, y))
+          numpy=lambda np, x, y: np.power(x, y), shows="{0} ** {1}")
 _register("neg", "neg", lambda x: -x, lambda out, x: (-1.0,),
           lambda sp, x: -x, ("__neg__",), "-x",
-          numpy=lambda np, x: -x, code="-{0}")
+          numpy=lambda np, x: -x, code="-{0}", shows="-{0}")
 _register("pos", "pos", lambda x: x, lambda out, x: (1.0,),
           lambda sp, x: x, ("__pos__",), "+x (identity)",
-          numpy=lambda np, x: x, code="{0}")
+          numpy=lambda np, x: x, code="{0}", shows="+{0}")
 _register("abs", "abs", abs, lambda out, x: (sign(x),),
           lambda sp, x: sp.Abs(x), ("__abs__",), "|x|",
           numpy=lambda np, x: np.abs(x))
@@ -415,7 +444,7 @@ _register("affine", "w·x+b", lambda *p: _affine(p), lambda out, *p: _affine_der
           lambda sp, *p: _affine(p), None,
           "a neuron's input w1*x1 + ... + wn*xn + b as one node (operands w1, x1, ..., wn, xn, b)",
           operands=lambda weights, inputs, bias=None: _interleave(weights, inputs, bias),
-          numpy=lambda np, *p: _affine(p), pairs=True)
+          numpy=lambda np, *p: _affine(p), pairs=True, shows=lambda names: _affine_shown(names))
 _register("max", "max", floats.maximum, lambda out, *xs: first_max(xs),
           lambda sp, *xs: sp.Max(*xs), None, "the largest operand (its gradient goes to the first)",
           numpy=lambda np, *xs: np.maximum.reduce(np.broadcast_arrays(*xs)))

@@ -626,11 +626,8 @@ def _is_zero(x) -> bool:
 
 
 def _formula(node: Value, name, groups=None) -> str | None:
-    neuron = groups.neuron_of.get(node) if groups else None
-    if neuron is not None and neuron.net is node:
-        return neuron.formula()
     from .viz import formula
-    return formula(node, name)
+    return formula(node, name, groups.neuron_of.get(node) if groups else None)
 
 
 class _Silence:

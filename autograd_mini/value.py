@@ -304,6 +304,12 @@ class UserOp:
     def local_grads(self, out, xs):
         raise closure_refusal(out, "this")
 
+    def written(self, names: list[str]) -> str:
+        """As micrograd's op strings read: "a + b", "a**2", else "tanh(a)"."""
+        if self.symbol and not self.symbol.isidentifier() and len(names) in (1, 2):
+            return f" {self.symbol} ".join(names) if len(names) == 2 else names[0] + self.symbol
+        return f"{self.name}({', '.join(names)})"
+
     def __repr__(self) -> str:
         return f"<micrograd-style op {self.symbol!r} (a _backward closure)>"
 

@@ -61,8 +61,6 @@ GROUPINGS = (None, "neuron", "layer", "auto")
 CROWDED = 12  # a neuron with more operands than this has its edges drawn without numbers
 TAIL_LIMIT = 40  # nodes after the network a layer view draws one by one (more: one box)
 
-INFIX = frozenset({"+", "-", "*", "/", "**"})
-PREFIX = {"neg": "-", "pos": "+"}
 
 # Colours: inputs blue, the output(s) gold, a highlighted node orange, constants grey.
 FONT = "Helvetica,Arial,sans-serif"
@@ -138,24 +136,22 @@ def number_formatter(number_format: str | Callable[[float], str] = ".4g") -> Cal
     return formatted
 
 
-def formula(node: Value, name_of: Callable[[Value], str | None]) -> str | None:
-    """The node's op written over its parents' names, e.g. ``"a + b"`` or ``"tanh(h)"``.
+def formula(node: Value, name_of: Callable[[Value], str | None], neuron=None) -> str | None:
+    """The node's op written over its parents' names, as the op table's row writes it (e.g.
+    ``"a + b"``, ``"tanh(h)"``, ``"w1·i1 + w2·i2 + b1"``).
 
     ``name_of(parent)`` gives a parent's name (None when it has none: then there is no formula).
+    A neuron's input sum (``neuron``, from ``autograd_mini.groups``) that nn named, or whose
+    operands have no names, reads as vectors: ``w0[3,·]·x + b0[3]``.
     """
     if not node.parents:
         return None
+    if neuron is not None and neuron.net is node and neuron.named_by_nn:
+        return neuron.formula()
     names = [name_of(p) for p in node.parents]
     if any(name is None for name in names):
-        return None
-    symbol, rule = node.op, node._rule
-    if symbol in INFIX and len(names) == 2:
-        return f"{names[0]} {symbol} {names[1]}"
-    if rule.name in PREFIX and len(names) == 1:
-        return f"{PREFIX[rule.name]}{names[0]}"
-    if len(names) > 4:
-        names = names[:3] + [f"… {len(node.parents)} terms"]
-    return f"{rule.name}({', '.join(names)})"
+        return neuron.formula() if neuron is not None and neuron.net is node else None
+    return node._rule.written(names)
 
 
 def _skipped(node: Value, hide_constants: bool) -> bool:
@@ -528,9 +524,7 @@ def _header(node: Value, name_of, neuron_of: Mapping | None = None) -> str:
     if not node.parents:
         return name
     neuron = neuron_of.get(node) if neuron_of else None
-    if neuron is not None and neuron.net is node:
-        return f"{name} = {neuron.formula()}" if name else neuron.formula()
-    text = formula(node, name_of)
+    text = formula(node, name_of, neuron)
     if text is None:
         return f"{name} ({node.op})" if name else node.op
     return f"{name} = {text}" if name else text

@@ -431,3 +431,26 @@ def test_a_title_is_text_not_html(backend):
     html_like = to_dot(Value(1.0, label="<b>x</b>"), title="<<b>x</b>>")
     assert 'label="<<b>x</b>>"' in html_like.source
     assert ET.fromstring(to_svg(html_like, backend=backend)) is not None
+
+
+def test_a_fused_neuron_is_one_node_drawn_as_its_formula_with_inputs_and_weights_on_its_edges():
+    """Mazur's hidden neuron h1: net_h1 = w1·i1 + w2·i2 + b1 = 0.3775, one node; the edge from
+    each weight carries its input, the edge from each input its weight, the bias's edge 1."""
+    i1, i2 = Value(0.05, label="i1"), Value(0.10, label="i2")
+    w1, w2, b1 = Value(0.15, label="w1"), Value(0.20, label="w2"), Value(0.35, label="b1")
+    net = Value.affine([w1, w2], [i1, i2], b1)
+    net.label = "net_h1"
+    source = str(to_dot(net.sigmoid()))
+    assert "net_h1 = w1·i1 + w2·i2 + b1 | data 0.3775" in source
+    names = dict(re.findall(r'(n\d+) \[label="(\w+) \|', source))
+    edges = {(names[a], float(d)) for a, d in re.findall(r"(n\d+) -> n\d+ \[label=([\d.]+)", source)
+             if a in names and names[a] != "net_h1"}
+    assert edges == {("w1", 0.05), ("i1", 0.15), ("w2", 0.10), ("i2", 0.20), ("b1", 1.0)}
+
+
+def test_micrograd_style_ops_are_written_by_their_op_strings():
+    x = Value(3.0, label="x")
+    square = Value(x.data ** 2, (x,), "**2")
+    square.label = "y"
+    total = Value(square.data + x.data, (square, x), "+")
+    assert "y = x**2" in str(to_dot(square)) and "y + x" in str(to_dot(total))
