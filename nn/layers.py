@@ -65,6 +65,19 @@ class _Activations(MutableMapping):
             return False
         return True
 
+    def on_arrays(self, name: str) -> Callable:
+        """The activation on a NumPy array, ``f(np, z)``, from its table row's array rule (the
+        identity for "linear"; a function you set runs element by element)."""
+        if name in self._set:
+            on_floats = self._set[name][1] or (lambda x: x)
+            return lambda np, z: np.vectorize(on_floats, otypes=[float])(z)
+        if name == "linear":
+            return lambda np, z: z
+        if name == "leaky_relu":
+            return lambda np, z: OPS[name].numpy(np, z, LEAKY_SLOPE)
+        self[name]  # a KeyError for a name that is no activation
+        return OPS[name].numpy
+
     def names(self) -> list[str]:
         """Every name accepted: the usual ones and the table's one-operand ops."""
         return list(dict.fromkeys([*self, *(n for n, op in OPS.items() if op.arity == 1)]))

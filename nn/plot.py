@@ -59,16 +59,14 @@ def _light(color: str, amount: float = 0.72) -> tuple:
 
 def _scores(model, points, numpy):
     """The model's outputs on an (n, 2) array: (n,) for one output, (n, k) for k outputs."""
-    from .layers import MLP
+    from .layers import ACTIVATIONS, MLP
     if isinstance(model, MLP):  # whole grid at once, in matrix form (W a + b per layer)
         a = points
         for layer in model.layers:
             W = numpy.array([[w.data for w in n.w] for n in layer.neurons])
             b = numpy.array([n.b.data for n in layer.neurons])
-            z = a @ W.T + b
-            a = {"relu": lambda: numpy.maximum(z, 0.0), "tanh": lambda: numpy.tanh(z),
-                 "sigmoid": lambda: 0.5 * (1.0 + numpy.tanh(0.5 * z)),  # no overflow
-                 "linear": lambda: z}[layer.activation]()
+            with numpy.errstate(all="ignore"):  # an overflow to inf is a colour, not a warning
+                a = ACTIVATIONS.on_arrays(layer.activation)(numpy, a @ W.T + b)
         return a[:, 0] if a.shape[1] == 1 else a
     return numpy.array([model.predict([float(p[0]), float(p[1])]) for p in points])
 

@@ -46,3 +46,16 @@ def test_bad_input_and_missing_matplotlib(tmp_path, monkeypatch):
     # the project is installed from its folder (it is not on PyPI): the message says what works
     with pytest.raises(ImportError, match=r"pip install matplotlib .*pip install -e \"\.\[plot\]\""):
         nn.plot.history(nn.History(loss=[1.0]))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "leaky_relu", "softplus",
+                                        "linear", "abs"])
+def test_the_plane_is_scored_by_each_activations_table_row_as_predict_scores_a_point(activation):
+    """The boundary's grid is scored in matrix form with the op table's array rules; each
+    point's score equals the engine's predict() on its own."""
+    numpy = pytest.importorskip("numpy")
+    from nn.plot import _scores
+    X, _ = nn.datasets.make_moons(40, noise=0.1, seed=1)
+    model = nn.MLP(2, [8, 8, 1], activation=activation, output_activation=activation, seed=3)
+    scores = _scores(model, numpy.array(X, dtype=float), numpy)
+    assert scores == pytest.approx([model.predict(list(p)) for p in X], rel=1e-12, abs=1e-12)
