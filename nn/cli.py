@@ -68,8 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument("--hidden", type=_sizes, default=[16, 16], metavar="SIZES",
                        help="hidden layer sizes, comma-separated (default 16,16)")
-    model.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
-                       default="relu", help="hidden activation (default relu)")
+    model.add_argument("--activation", choices=[a for a in ACTIVATIONS.names() if a != "linear"],
+                       default="relu", metavar="NAME",
+                       help="hidden activation: any one-operand op of the table (default relu; "
+                            "%(choices)s)")
     train = parser.add_argument_group("training")
     train.add_argument("--loss", choices=sorted(LOSSES), default=None,
                        help="default: hinge; cross_entropy for spirals")
