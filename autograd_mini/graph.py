@@ -68,7 +68,7 @@ def topological_order(root: Value, stop_at: Iterable[Value] = (), *,
 
     By default parents are visited last-first, so that walking the order backwards (reverse
     mode) reaches a node's parents in their written order: for e = (a+b)*(b+1), c before d, as
-    in the texts. ``forwards=True`` gives that written order reading the list forwards (what a
+    in Olah's figure. ``forwards=True`` gives that written order reading the list forwards (what a
     drawing wants, to place c above d). Nodes in ``stop_at`` are treated as leaves: the walk
     does not go above them, and they are not listed.
 
@@ -348,7 +348,7 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
     """Forward mode: d node / d (seeded inputs) for every node, following the arrows once.
 
     ``seeds`` maps input nodes to their tangents (1.0 for d / d that input). Only edges leaving a
-    node with a tangent are multiplied, as in the texts' one pass per input. A node whose
+    node with a tangent are multiplied, one pass per input, as Olah describes forward-mode differentiation. A node whose
     derivative is a user's ``_backward`` closure cannot be crossed (TypeError).
 
     >>> from autograd_mini import Value, tangents

@@ -2,7 +2,7 @@
 
 Each node shows its label, op, value (``data``) and gradient (``grad``); each edge, drawn from a
 parent to the node computed from it, carries the local derivative d node / d parent, as in the
-texts' figure of e = (a + b) * (b + 1).
+figure of e = (a + b) * (b + 1) in C. Olah's "Calculus on Computational Graphs" (2015).
 
 >>> from autograd_mini import Value
 >>> a = Value(2.0, label="a"); b = Value(1.0, label="b")
@@ -29,7 +29,7 @@ and the picture's title says what was left out. ``max_nodes=None`` draws everyth
 Networks: ``group="neuron"`` draws a box around each neuron (inside a box per layer) and
 ``group="layer"`` one box per layer, with its size and activation, and the edges between layers
 (see ``autograd_mini.groups`` for how neurons are recognised). Unlabelled nodes of a neuron are
-named as in the texts, z0[3] (input sum) and a0[3] (activation), and network inputs x[0], x[1];
+named in Nielsen's notation, z0[3] (input sum) and a0[3] (activation), and network inputs x[0], x[1];
 the step-through player uses the same names. In Jupyter a graph too big to draw whole is shown
 as its layer view, with a line saying how to see more.
 """
@@ -220,7 +220,7 @@ def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = "
     ``grad``; each edge parent -> node is labelled with the local derivative d node / d parent.
 
     Options: ``number_format`` (a format spec like ``".4g"``, ``".3f"``, or a function),
-    ``rankdir`` (``"LR"`` left to right, ``"BT"`` bottom up as in the texts' figure, ``"TB"``,
+    ``rankdir`` (``"LR"`` left to right, ``"BT"`` bottom up as in Olah's figure, ``"TB"``,
     ``"RL"``), ``hide_constants`` (leave out numbers mixed into expressions, such as the 1 in
     ``b + 1``; the node's formula still shows them), ``highlight`` (nodes to colour),
     ``show_grad``, ``max_nodes`` (see the module doc; ``None`` for no limit), ``title`` and
@@ -317,7 +317,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
     ``.grad``, under the row name ``grad_name``), ``names`` (for unlabelled nodes), ``fill`` and
     ``bold`` (per node), ``hidden`` (laid out but invisible, so every frame keeps one layout),
     ``faded``, ``edge_color`` keyed by ``(parent, child)``, ``min_chars`` (room kept in the rows).
-    ``groups`` (what ``find_groups`` found) write neurons' input sums as the texts do, and with
+    ``groups`` (what ``find_groups`` found) write neurons' input sums in vector notation, and with
     ``clusters`` box each neuron inside a box per layer;
     ``folded`` parameters are not drawn but named in their neuron's input sum. ``node_ids`` are
     the nodes' ids in the SVG (default n0, n1, ...; edge i is e{i}) and ``classes`` extra SVG

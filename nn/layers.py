@@ -85,11 +85,11 @@ class _Activations(MutableMapping):
 
 ACTIVATIONS = _Activations()
 
-# name -> function (rng, nin) -> one weight. Biases start at 0; the weights differ, as the texts
-# require (all-equal weights would make every neuron of a layer learn the same thing).
+# name -> function (rng, nin) -> one weight. Biases start at 0; the weights differ, as they
+# must (all-equal weights would make every neuron of a layer learn the same thing).
 INITS: dict[str, Callable] = {
     "uniform": lambda rng, nin: rng.uniform(-1.0, 1.0),           # micrograd's
-    "normal": lambda rng, nin: rng.gauss(0.0, 0.01),              # the texts' Normal(0, eps^2)
+    "normal": lambda rng, nin: rng.gauss(0.0, 0.01),              # UFLDL's Normal(0, eps^2)
     "he": lambda rng, nin: rng.gauss(0.0, math.sqrt(2.0 / nin)),  # keeps ReLU signals' scale
 }
 
@@ -192,7 +192,7 @@ class Neuron(Module):
         self.activation = _activation(activation, nonlin)
         self._value_fn, self._float_fn = ACTIVATIONS[self.activation]
         rng = _rng(seed, rng)
-        # labels read like the texts' w^l_jk and b^l_j: w0[3,1] is layer 0, neuron 3, input 1
+        # labels read like Nielsen's w^l_jk and b^l_j: w0[3,1] is layer 0, neuron 3, input 1
         row = "" if _row is None else f"{_row},"
         self.w = [Value(_draw(init, rng, self.nin), label=f"w{_layer}[{row}{k}]")
                   for k in range(self.nin)]
@@ -311,7 +311,7 @@ class MLP(Module):
     ``output_activation``; the defaults (ReLU, then linear) are micrograd's. ``seed`` makes the
     weights the same on every machine; with ``seed=None`` they come from Python's global
     ``random``, in micrograd's order, so ``random.seed(1337)`` gives micrograd's very weights.
-    ``init`` is "uniform" (U(-1, 1), micrograd's), "normal" (N(0, 0.01^2), the texts') or
+    ``init`` is "uniform" (U(-1, 1), micrograd's), "normal" (N(0, 0.01^2), the UFLDL tutorial's) or
     "he" (N(0, 2/nin)). A last layer of one neuron gives one Value, otherwise a list.
 
     >>> from nn import MLP

@@ -1,4 +1,4 @@
-"""Losses over a batch, as ``Value`` graphs, and the L2 penalty of the texts.
+"""Losses over a batch, as ``Value`` graphs, and the L2 penalty (weight decay, as in the UFLDL tutorial).
 
 A loss takes ``predictions``, a list with the model's output for each example (a ``Value`` for
 a one-output model, a list of Values otherwise), and ``targets``, a list with one target per
@@ -65,7 +65,7 @@ def _target(t, i: int, name: str):
 
 
 def mse_loss(predictions, targets, *, reduction: str = "mean") -> Value:
-    """Squared error with the texts' 1/2: mean over examples of sum_j 1/2 (target_j - output_j)^2.
+    """Squared error with UFLDL's 1/2: mean over examples of sum_j 1/2 (target_j - output_j)^2.
 
     The worked example's E_total is ``mse_loss([outputs], [targets])`` (one example, two outputs).
 
@@ -219,7 +219,7 @@ def l2_penalty(params: Module | Iterable[Value], strength: float) -> Value:
     """Weight decay: (lambda / 2) * sum of squared weights (Nielsen, *Neural Networks and Deep
     Learning*, chapter 3, "Regularization").
 
-    Given a model, biases are left alone, as the texts say; given a list of Values, every one
+    Given a model, biases are left alone, as in the UFLDL tutorial; given a list of Values, every one
     of them counts. micrograd's ``alpha * sum(p*p for p in model.parameters())`` (biases
     included) is ``l2_penalty(model.parameters(), 2 * alpha)``.
 

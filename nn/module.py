@@ -2,7 +2,7 @@
 
 A module's numbers travel as a *state dict*: a plain dict from a name to a number, a list of
 numbers or a list of rows (``"layers.0.weight"`` is the weight matrix of the first layer, row j
-holding the weights into neuron j, as w^l_jk in the texts). It is what ``save`` writes as JSON.
+holding the weights into neuron j, as w^l_jk in Nielsen's notation). It is what ``save`` writes as JSON.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The expression parser: a whitelist over Python's ast, never eval.
 
-Oracles: REFERENCE §1 for the seed expression; for random expression trees, a value computed
+Oracles: hand-derived numbers of e = (a+b)(b+1) (Olah 2015); for random expression trees, a value computed
 here with math from the tree itself and derivatives from central finite differences; for
 "never executes anything", Python's audit hooks (every exec, import, os.system, subprocess, file
 open raises an audit event) watched while the parser runs.
@@ -52,7 +52,7 @@ def test_the_seed_expression():
     e, a, b = result.output, result.inputs["a"], result.inputs["b"]
     assert e.data == 6.0
     e.backward()
-    assert (a.grad, b.grad) == (2.0, 5.0)  # REFERENCE §1
+    assert (a.grad, b.grad) == (2.0, 5.0)  # de/da, de/db, by hand
     assert (a.label, b.label) == ("a", "b")
 
 

@@ -145,7 +145,7 @@ def test_the_oracle_itself_matches_finite_differences():
 # -- §5: batch, mini-batch and stochastic gradient descent with weight decay ----------------------
 
 def descend(weights, biases, acts, X, Y, lr, lam, batch):
-    """The texts' update, per batch: W := W - lr ((1/m) DeltaW + lam W), b := b - lr (1/m) Deltab."""
+    """UFLDL's batch update: W := W - lr ((1/m) DeltaW + lam W), b := b - lr (1/m) Deltab."""
     weights = [W.copy() for W in weights]
     biases = [b.copy() for b in biases]
     for start in range(0, len(X), batch):

@@ -75,7 +75,7 @@ def test_no_init_makes_all_weights_equal(init):
     weights = [w.data for w in model.weights()]
     assert len(set(weights)) == len(weights)
     assert all(b.data == 0.0 for b in model.biases())
-    if init == "normal":  # the texts' Normal(0, eps^2), eps = 0.01
+    if init == "normal":  # UFLDL's Normal(0, eps^2), eps = 0.01
         assert max(map(abs, weights)) < 0.06
 
 

@@ -144,7 +144,7 @@ def test_next_and_previous_change_frame_and_caption(page, recorded):
 
 def test_the_story_colours_and_grads(page):
     """Inputs have their own colour; grads read "–" before backward; at "e sends 1 x 3 = 3 to d"
-    e is sending, d receiving, and d's pile reads 3 (REFERENCE §1)."""
+    e is sending, d receiving, and d's pile reads 3 (by hand)."""
     page.keyboard.press("Home")
     for _ in range(4):
         page.keyboard.press("ArrowRight")
@@ -351,7 +351,7 @@ def test_without_scripts_the_page_shows_the_last_step(recorded, browser, tmp_pat
         tab.goto(path.as_uri())
         assert tab.locator("#stage svg").is_visible()
         texts = tab.eval_on_selector_all("#stage text", "ts => ts.map(t => t.textContent)")
-        assert {"grad 2", "grad 5", "grad 3", "grad 1"} <= set(texts)  # REFERENCE §1's piles
+        assert {"grad 2", "grad 5", "grad 3", "grad 1"} <= set(texts)  # the piles, by hand
         items = tab.locator("#steps li[data-frame]")
         assert items.count() == len(recorded.frames) + 1
         assert items.last.text_content().endswith("de/da = 2, de/db = 5")

@@ -16,7 +16,7 @@ from autograd_mini.trace import Trace
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
-# (sender, receiver, local derivative on the edge, amount = incoming x local), REFERENCE §1
+# (sender, receiver, local derivative on the edge, amount = incoming x local), by hand
 REFERENCE_SENDS = {("e", "c", 2.0, 2.0), ("e", "d", 3.0, 3.0), ("c", "a", 1.0, 2.0),
                    ("c", "b", 1.0, 2.0), ("d", "b", 1.0, 3.0)}
 REFERENCE_GRADS = {"a": 2.0, "b": 5.0, "c": 2.0, "d": 3.0, "e": 1.0}
@@ -151,7 +151,7 @@ def test_html_player_is_one_self_contained_file(recorded, tmp_path):
     data = player_data(page)
     captions = [frame["c"] for frame in data["frames"]]
     assert captions[:-1] == [f.caption for f in t.frames]
-    assert captions[-1] == "every input's derivative: de/da = 2, de/db = 5"  # REFERENCE §1
+    assert captions[-1] == "every input's derivative: de/da = 2, de/db = 5"  # by hand
     picture = ET.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))
     assert page.count("<svg") == 1  # one picture; the frames only restyle it
     ids = {g.get("id") for g in picture.iter(f"{SVG_NS}g")}
@@ -326,7 +326,7 @@ def test_a_micrograd_style_closure_node_is_a_step_without_an_edge_derivative():
 
 
 def test_drawings_and_players_name_a_networks_nodes_alike():
-    """z0[1] (input sum), a0[1] (activation), x[0] (an input): the texts' names, both places."""
+    """z0[1] (input sum), a0[1] (activation), x[0] (an input): Nielsen's names, both places."""
     nn = pytest.importorskip("nn")
     from autograd_mini import to_dot
     model = nn.MLP(2, [3, 1], seed=0)

@@ -1,4 +1,4 @@
-"""Drawing graphs: DOT and SVG carry every label, value, grad and edge derivative (REFERENCE §1).
+"""Drawing graphs: DOT and SVG carry every label, value, grad and edge derivative (numbers by hand).
 
 Both renderers are exercised: the embedded WebAssembly Graphviz always, the system `dot` when it
 is installed (Debian package `graphviz`).
@@ -22,7 +22,7 @@ needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="system Graphviz `dot` is no
 BACKENDS = [pytest.param("dot", marks=needs_dot), "wasm"]
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
-# REFERENCE §1: edge (parent, child) -> local derivative d child / d parent
+# by hand: edge (parent, child) -> local derivative d child / d parent
 REFERENCE_EDGES = {("a", "c"): "1", ("b", "c"): "1", ("b", "d"): "1", ("c", "e"): "2",
                    ("d", "e"): "3"}
 # after e.backward(): node -> (data, grad)
@@ -360,7 +360,7 @@ def test_neurons_appear_in_index_order():
     source = to_dot(model([1.0, 2.0, 3.0]), group="neuron").source
     order = re.findall(r"subgraph cluster_l0_n(\d+)", source)
     assert order == ["0", "1", "2", "3", "4"]
-    assert re.search(r'label="z0\[3\] = w0\[3,·\]·x \+ b0\[3\]', source)  # as the texts write it
+    assert re.search(r'label="z0\[3\] = w0\[3,·\]·x \+ b0\[3\]', source)  # in vector notation
     assert re.search(r'label="a0\[3\] = relu\(z0\[3\]\)', source)
 
 
