@@ -59,7 +59,7 @@ def _collector_paused(walk):
     return paused
 
 
-_parents = Value.parents.fget  # node.parents, without the descriptor lookup (walks call it per node)
+_parents = Value.parents.fget  # node.parents without the descriptor lookup (walks: once a node)
 
 
 def topological_order(root: Value, stop_at: Iterable[Value] = (), *,
@@ -348,8 +348,9 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
     """Forward mode: d node / d (seeded inputs) for every node, following the arrows once.
 
     ``seeds`` maps input nodes to their tangents (1.0 for d / d that input). Only edges leaving a
-    node with a tangent are multiplied, one pass per input, as Olah describes forward-mode differentiation. A node whose
-    derivative is a user's ``_backward`` closure cannot be crossed (TypeError).
+    node with a tangent are multiplied, one pass per input, as Olah describes forward-mode
+    differentiation. A node whose derivative is a user's ``_backward`` closure cannot be crossed
+    (TypeError).
 
     >>> from autograd_mini import Value, tangents
     >>> a = Value(2.0); b = Value(1.0)

@@ -1,9 +1,9 @@
 """The node of the computational graph.
 
 A ``Value`` holds a number, the gradient piled up in it, its parents and the local derivative of
-itself with respect to each parent (the number written on each edge of Olah's figure of e = (a+b)(b+1)). The
-operations themselves live in one table, ``autograd_mini.ops``; this file only knows how to make
-a node from a table entry. Nodes hold no closures and point only at their parents, so a graph
+itself with respect to each parent (the number written on each edge of Olah's figure of
+e = (a+b)(b+1)). The operations themselves live in one table, ``autograd_mini.ops``; this file
+only knows how to make a node from a table entry. Nodes hold no closures and point only at their parents, so a graph
 has no reference cycles and is freed by reference counting the moment it is dropped.
 
 How a node is stored (it matters for speed and memory, see bench/): one or two parents and their
