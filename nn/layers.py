@@ -33,18 +33,25 @@ class _Activations(MutableMapping):
     def __init__(self) -> None:
         self._set: dict = {}
 
+    FIXED = {"leaky_relu": (LEAKY_SLOPE,)}  # constant operands that follow the input
+
+    def _row(self, name) -> tuple:
+        """(the table's op, its constant operands after the input) for a table activation."""
+        op = OPS.get(name) if isinstance(name, str) else None
+        fixed = self.FIXED.get(name, ())
+        if op is None or op.arity != 1 + len(fixed):
+            raise KeyError(name)
+        return op, fixed
+
     def __getitem__(self, name):
         if name in self._set:
             return self._set[name]
         if name == "linear":
             return (None, None)
-        if name == "leaky_relu":
-            op = OPS[name]
-            return (lambda v: op(v, LEAKY_SLOPE), lambda x: op.value(x, LEAKY_SLOPE))
-        op = OPS.get(name) if isinstance(name, str) else None
-        if op is None or op.arity != 1:
-            raise KeyError(name)
-        return (getattr(Value, op.methods[0]), op.value)  # the method: the engine's fast path
+        op, fixed = self._row(name)
+        if not fixed:
+            return (getattr(Value, op.methods[0]), op.value)  # the method: the engine's fast path
+        return (lambda v: op(v, *fixed), lambda x: op.value(x, *fixed))
 
     def __setitem__(self, name, functions) -> None:
         self._set[name] = functions
@@ -73,10 +80,8 @@ class _Activations(MutableMapping):
             return lambda np, z: np.vectorize(on_floats, otypes=[float])(z)
         if name == "linear":
             return lambda np, z: z
-        if name == "leaky_relu":
-            return lambda np, z: OPS[name].numpy(np, z, LEAKY_SLOPE)
-        self[name]  # a KeyError for a name that is no activation
-        return OPS[name].numpy
+        op, fixed = self._row(name)
+        return lambda np, z: op.numpy(np, z, *fixed)
 
     def names(self) -> list[str]:
         """Every name accepted: the usual ones and the table's one-operand ops."""
