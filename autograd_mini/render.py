@@ -199,6 +199,16 @@ def _with_graph_attributes(source: str, attributes: dict[str, str]) -> str:
     return f"{source[:opening.end()]}\n\t{settings}\n{source[opening.end():]}"
 
 
+def _at_true_size(source: str) -> str:
+    """``source`` drawn at 72 points per inch, SVG's own unit. A ``dpi`` meant for PNG makes
+    Graphviz scale an SVG's content without widening its viewBox, so browsers crop it; set last
+    in the graph, this overrides any ``dpi`` (or ``resolution``) set before."""
+    closing = source.rstrip().rfind("}")
+    if closing < 0 or not _GRAPH_OPENING.match(source):
+        return source
+    return f"{source[:closing]}\tdpi=72 resolution=72\n{source[closing:]}"
+
+
 def render(source: str, format: str = "svg", backend: str = "auto") -> tuple[bytes, str]:
     """Lay out DOT ``source`` and draw it as ``format``; returns the bytes and the renderer used.
 
@@ -213,6 +223,8 @@ def render(source: str, format: str = "svg", backend: str = "auto") -> tuple[byt
     cost = _check_cost(source)
     if cost["bends"] > EASY_BENDS:
         source = _with_graph_attributes(source, EASY_LAYOUT)
+    if format == "svg":
+        source = _at_true_size(source)
     if backend == "dot":
         return _render_with_dot(source, format), "dot"
     return _render_with_wasm(source), "wasm"

@@ -146,3 +146,79 @@ def test_inputs_are_ranked_next_to_their_nearest_use():
     assert layout_cost(source) == {"nodes": 231, "edges": 230, "degree": 3, "bends": 0}
     if render.available_backends():
         assert b"<svg" in render.render(source, "svg")[0]
+
+
+# -- every SVG at its true size ----------------------------------------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def shipped_svgs():
+    """(where, SVG text) of every SVG the project ships: docs/images and the lessons' outputs."""
+    import glob
+    import json
+    for path in sorted(glob.glob(os.path.join(ROOT, "docs", "images", "*.svg"))):
+        with open(path, encoding="utf-8") as file:
+            yield os.path.relpath(path, ROOT), file.read()
+    for path in sorted(glob.glob(os.path.join(ROOT, "notebooks", "[0-9][0-9]_*.ipynb"))):
+        with open(path, encoding="utf-8") as file:
+            cells = json.load(file)["cells"]
+        for index, cell in enumerate(cells):
+            for output in cell.get("outputs", []):
+                svg = output.get("data", {}).get("image/svg+xml")
+                if svg:
+                    yield f"{os.path.basename(path)} cell {index}", "".join(svg)
+
+
+def test_the_frame_measure_sees_a_cropped_svg():
+    from svg_frames import frame_problems
+    cropped = ('<svg width="274pt" height="251pt" viewBox="0.00 0.00 205.58 188.00" '
+               'xmlns="http://www.w3.org/2000/svg"><g transform="scale(1.33 1.33) rotate(0) '
+               'translate(4 184)"><polygon points="-4,4 -4,-184 201.58,-184 201.58,4 -4,4"/>'
+               '<text x="100" y="-10">b</text></g></svg>')
+    # by hand: x -> 1.33 (x + 4), y -> 1.33 (y + 184); inside 205.58 x 188 only (-4, -184) stays
+    assert [p.split(",")[0] for p in frame_problems(cropped)] == [
+        "declared 274 x 251 pt", "5 points outside the viewBox"]
+    whole = cropped.replace('274pt" height="251pt', '206pt" height="188pt"').replace("1.33", "1")
+    assert frame_problems(whole) == []
+
+
+@pytest.mark.parametrize("where, svg", [pytest.param(where, svg, id=where)
+                                         for where, svg in shipped_svgs()])
+def test_every_shipped_svg_is_drawn_at_its_true_size(where, svg):
+    """Declared width and height equal the viewBox, and everything inside it: not cropped in a
+    browser, on GitHub or in JupyterLab (a PNG's dpi applied to an SVG made them 4/3 too big)."""
+    from svg_frames import frame_problems
+    assert frame_problems(svg) == [], where
+
+
+def freshly_drawn():
+    """Drawings of every kind: a graph, a network by neuron and by layer, one with a PNG's
+    resolution and a size to fit, and a lesson's picture."""
+    import nn
+    sys.path.insert(0, os.path.join(ROOT, "notebooks"))
+    try:
+        import lesson_tools
+    finally:
+        sys.path.pop(0)
+    a = Value(2.0, label="a"); b = Value(1.0, label="b")
+    e = (a + b) * (b + 1); e.label = "e"
+    e.backward()
+    model = nn.MLP(2, [4, 3, 1], seed=0)
+    loss = (model([0.5, -1.0]) - 1.0) ** 2
+    loss.backward()
+    for_png = to_dot(e)
+    for_png.graph_attr.update(dpi="96")
+    fitted = to_dot(loss, group="neuron")
+    fitted.graph_attr.update(dpi="96", size="3,100")
+    return {"graph": to_dot(e, rankdir="BT"), "for_png": for_png, "fitted": fitted,
+            "neurons": to_dot(loss, group="neuron"), "layers": to_dot(loss, group="layer"),
+            "lesson": lesson_tools._fitted(lesson_tools._drawing(loss, {"rankdir": "BT"}), 8.0)}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_freshly_drawn_svgs_are_drawn_at_their_true_size(backend):
+    from svg_frames import frame_problems
+    for name, drawing in freshly_drawn().items():
+        svg = render.render(drawing.source, "svg", backend)[0].decode()
+        assert frame_problems(svg) == [], (name, backend)
