@@ -59,6 +59,9 @@ DEFAULT_MAX_NODES = 200
 RANKDIRS = ("LR", "RL", "TB", "BT")
 GROUPINGS = (None, "neuron", "layer", "auto")
 CROWDED = 12  # a neuron with more operands than this has its edges drawn without numbers
+TITLE_WIDTH = 90  # characters on a line of a title
+JUPYTER_WIDTH = 8.0  # inches: the text column of JupyterLab (768 pixels)
+LISTED_NEURONS = 16  # a layer view lists each neuron's numbers up to this many (more: their range)
 TAIL_LIMIT = 40  # nodes after the network a layer view draws one by one (more: one box)
 
 
@@ -83,6 +86,7 @@ class Drawing(graphviz.Digraph):
     nodes_drawn = 0
     nodes_total = 0
     backend: str | None = None
+    view = "node"  # or "neuron", "layer": how the nodes are grouped
 
     def svg(self, backend: str = "auto") -> SVG:
         """Render to SVG text with ``backend`` (``"auto"``, ``"dot"`` or ``"wasm"``)."""
@@ -274,11 +278,13 @@ def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = "
                      f"(max_nodes={max_nodes}; max_nodes=None draws all, slowly)")
     highlighted = set(highlight)
     fill = {node: COLOR["highlight"] for node in highlighted}
-    return draw_nodes(nodes, outputs=outputs, number_format=number_format, rankdir=rankdir,
+    drawing = draw_nodes(nodes, outputs=outputs, number_format=number_format, rankdir=rankdir,
                       hide_constants=hide_constants, fill=fill, bold=highlighted,
                       show_grad=show_grad, title=" · ".join(t for t in [title] + notes if t),
                       nodes_total=total, names=groups.names,
                       groups=groups, clusters=group == "neuron", folded=folded)
+    drawing.view = group or "node"
+    return drawing
 
 
 def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> Drawing:
@@ -415,6 +421,8 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
                 attributes.update(color=COLOR["muted"], fontcolor=COLOR["muted"])
             if node in hidden or parent in hidden:
                 attributes["style"] = "invis"
+            if clusters and not folded and _enters_a_layer(parent, node, neuron_of):
+                attributes.update(minlen="2", weight="0")  # see _enters_a_layer
             child, above = name_of(node), name_of(parent)
             if child and above and not parent.is_constant and tooltips:
                 attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}" if known else
@@ -426,6 +434,18 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
     return dot
 
 
+def _enters_a_layer(parent: Value, node: Value, neuron_of: Mapping) -> bool:
+    """An edge from a neuron's input into the neuron (from the network's inputs, or from the
+    previous layer).
+
+    Boxed layers stand side by side only if no two share a column (Graphviz's rank): a layer's
+    weights sit one column before its input sums, where the previous layer's outputs are, unless
+    the edges entering the layer are two columns long, leaving that column to the weights. Left
+    free to bend (weight 0), those many-to-many edges do not pull the layers into a staircase."""
+    neuron = neuron_of.get(node)
+    return neuron is not None and node in neuron.nodes and parent in neuron.inputs
+
+
 def _new_drawing(rankdir: str, title: str | None) -> Drawing:
     dot = Drawing(graph_attr={"rankdir": rankdir, "fontname": FONT, "nodesep": "0.25",
                               "ranksep": "0.5", "bgcolor": "white"},
@@ -434,9 +454,18 @@ def _new_drawing(rankdir: str, title: str | None) -> Drawing:
                   edge_attr={"fontname": FONT, "fontsize": "11", "color": COLOR["edge"],
                              "fontcolor": COLOR["edge_label"], "arrowsize": "0.7"})
     if title:
-        dot.attr(label=_plain(title), labelloc="t", fontsize="12",
+        dot.attr(label=_title(title), labelloc="t", fontsize="12",
                  fontcolor=COLOR["constant"])
     return dot
+
+
+def _title(title: str, width: int = TITLE_WIDTH) -> str:
+    """A title as lines of at most ``width`` characters (Graphviz does not wrap): each note
+    (parts joined by " · ") starts a line."""
+    import textwrap
+    lines = [line for part in _visible(title).split(" · ")
+             for line in textwrap.wrap(part, width) or [""]]
+    return graphviz.nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
 
 
 def _record(fields: list[str], rankdir: str) -> str:
@@ -462,11 +491,15 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
     per_example = len(first.neurons[0].inputs)
     names = [x.label or groups.names.get(x, "") for x in groups.inputs[:per_example]]
     listed = f"{names[0]} … {names[-1]}" if per_example > 2 else ", ".join(names)
-    dot.node("inputs", _record([f"inputs: {per_example}", listed] + examples, rankdir),
+    backward_ran = any(_float(output.grad) for output in outputs)
+    dot.node("inputs", _record([f"inputs: {per_example}", listed,
+                                _spread("x", [x.data for x in groups.inputs], write)] + examples,
+                               rankdir),
              fillcolor=COLOR["data"], id="inputs")
     for layer in groups.layers:
         rows = [f"layer {layer.index}: {layer.size} {layer.activation}",
                 f"{len(layer.parameters):,} parameters"]
+        rows += _layer_numbers(layer, groups.names, write, backward_ran)
         if layer.instances > 1:
             rows.append(f"× {layer.instances} examples")
         dot.node(f"layer{layer.index}", _record(rows, rankdir), fillcolor=COLOR["box"],
@@ -514,7 +547,40 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
         dot.edge(above, child, label=_plain(label), penwidth="1.5" if len(parents) > 1 else "1")
     dot.nodes_drawn = len(groups.layers) + 1 + len(tail) + ("rest" in box_of.values())
     dot.nodes_total = total
+    dot.view = "layer"
     return dot
+
+
+def _layer_numbers(layer, names: Mapping, write, backward_ran: bool) -> list[str]:
+    """A layer's numbers: each neuron's output and its gradient (as the range of them past
+    ``LISTED_NEURONS`` neurons or for several examples), and the size of its parameters'
+    gradient."""
+    outputs = [neuron.output for neuron in layer.neurons]
+    if layer.instances == 1 and len(outputs) <= LISTED_NEURONS:
+        rows = [f"{node.label or names.get(node, '')} {write(node.data)}"
+                + (f", grad {write(node.grad)}" if backward_ran else "") for node in outputs]
+    else:
+        name = "z" if layer.activation == "linear" else "a"
+        rows = [_spread(name, [node.data for node in outputs], write)]
+        if backward_ran:
+            rows.append(_spread(f"grad {name}", [node.grad for node in outputs], write))
+    if backward_ran:
+        size = sum(_float(p.grad) ** 2 for p in layer.parameters) ** 0.5
+        rows.append(f"|grad| of its parameters {write(size)}")
+    return rows
+
+
+def _float(x) -> float:
+    return float(x.data if isinstance(x, Value) else x)  # a grad may be a Value (create_graph)
+
+
+def _spread(name: str, numbers: list, write, listed: int = 4) -> str:
+    """A few numbers written out (``a 0, 0.4, 0.2``), more as their range and mean."""
+    if len(numbers) <= listed:
+        return f"{name} {', '.join(write(x) for x in numbers)}"
+    values = [_float(x) for x in numbers]
+    return (f"{name} {write(min(values))} … {write(max(values))}, "
+            f"mean {write(sum(values) / len(values))}")
 
 
 def _header(node: Value, name_of, neuron_of: Mapping | None = None) -> str:
@@ -693,7 +759,11 @@ def value_mimebundle(value: Value, include=None, exclude=None) -> dict[str, str]
         not (exclude and "image/svg+xml" in exclude)
     if wanted:
         try:
-            bundle["image/svg+xml"] = str(to_svg(value, group="auto"))
+            drawing = to_dot(value, group="auto")
+            if drawing.view == "layer":  # capped: top to bottom, in the notebook's column
+                drawing = to_dot(value, group="auto", rankdir="TB")
+                drawing.graph_attr["size"] = f"{JUPYTER_WIDTH:g},1000"
+            bundle["image/svg+xml"] = str(drawing.svg())
         except RenderError as error:
             bundle["text/plain"] += f"\n(graph not drawn: {error})"
     return bundle

@@ -399,9 +399,15 @@ def test_jupyter_shows_a_big_network_as_its_layers(monkeypatch):
     svg = loss._repr_mimebundle_()["image/svg+xml"]
     nodes, _ = svg_nodes_and_edges(svg)
     assert {"inputs", "layer0", "layer1", "layer2"} <= set(nodes)
-    texts = {"".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")}
-    note = next(t for t in texts if t.startswith("layer view of"))
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")]
+    start = next(i for i, t in enumerate(texts) if t.startswith("layer view of"))
+    note = " ".join(texts[start:start + 2])  # wrapped to the notebook's column
     assert "group='neuron'" in note and "max_nodes=None" in note
+    assert all(len(line) <= viz.TITLE_WIDTH for line in texts[start:start + 2])
+    # in the column: drawn top to bottom, at most JUPYTER_WIDTH wide, inputs above the output
+    assert float(ET.fromstring(svg).get("width").removesuffix("pt")) <= 72 * viz.JUPYTER_WIDTH
+    tops = {name: _box(svg, name)[1] for name in ("inputs", "layer0", "layer1", "layer2")}
+    assert tops["inputs"] < tops["layer0"] < tops["layer1"] < tops["layer2"]
     small = nn.MLP(2, [2, 1], seed=0)([1.0, 2.0])  # small enough: drawn node by node
     nodes, _ = svg_nodes_and_edges(small._repr_mimebundle_()["image/svg+xml"])
     assert "layer0" not in nodes
@@ -454,3 +460,78 @@ def test_micrograd_style_ops_are_written_by_their_op_strings():
     square.label = "y"
     total = Value(square.data + x.data, (square, x), "+")
     assert "y = x**2" in str(to_dot(square)) and "y + x" in str(to_dot(total))
+
+
+def _box(svg, element_id):
+    """(left, top, right, bottom) of the node or cluster with ``element_id``, in the SVG's
+    content coordinates (Graphviz's y grows upwards: negative, so top < bottom here)."""
+    root = ET.fromstring(svg)
+    group = next(g for g in root.iter(f"{SVG_NS}g") if g.get("id") == element_id)
+    shape = next(e for e in group.iter() if e.tag in (f"{SVG_NS}polygon", f"{SVG_NS}path"))
+    numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", shape.get("points") or shape.get("d"))]
+    xs, ys = numbers[0::2], numbers[1::2]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _relu_network_by_hand(model, x, target):
+    """Activations and their gradients of an nn.MLP of relu layers and a linear output, for the
+    loss (out - target)**2, computed with NumPy from the weights (independent of the engine)."""
+    import numpy as np
+    activations, a = [], np.array(x)
+    for k, layer in enumerate(model.layers):
+        W = np.array([[w.data for w in neuron.w] for neuron in layer.neurons])
+        b = np.array([neuron.b.data for neuron in layer.neurons])
+        z = W @ a + b
+        a = z if k == len(model.layers) - 1 else np.maximum(z, 0)
+        activations.append((W, z, a))
+    grads, g = [], 2 * (activations[-1][2] - target)
+    for k in reversed(range(len(activations))):
+        W, z, a = activations[k]
+        grads.insert(0, g)
+        g_z = g if k == len(activations) - 1 else g * (z > 0)
+        g = W.T @ g_z
+    return [a for _, _, a in activations], grads
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_neuron_view_is_one_column_per_layer_inputs_on_the_left(backend):
+    """A 2-4-3-1 network was a 1,383 x 2,982 pt diagonal staircase: layers side by side now."""
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [4, 3, 1], seed=0)
+    loss = (model([0.5, -1.0]) - 1.0) ** 2
+    loss.backward()
+    svg = to_svg(loss, group="neuron", backend=backend)
+    layers = [_box(svg, f"layer{k}") for k in range(3)]
+    for left, right in zip(layers, layers[1:]):
+        assert left[2] < right[0]  # no two layers share a column
+    nodes, _ = svg_nodes_and_edges(svg)
+    root = ET.fromstring(svg)
+    ids = {g.find(f"{SVG_NS}title").text: g.get("id") for g in root.iter(f"{SVG_NS}g")
+           if g.get("class") == "node"}
+    inputs = [title for title, texts in nodes.items() if texts[0] in ("x[0]", "x[1]")]
+    assert len(inputs) == 2
+    for title in inputs:
+        assert _box(svg, ids[title])[2] < layers[0][0]
+    output = next(title for title, texts in nodes.items() if texts[0] == "**")
+    assert _box(svg, ids[output])[0] > layers[2][2]
+
+
+def test_the_layer_view_shows_each_neurons_value_and_gradient():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [4, 3, 1], seed=0)
+    loss = (model([0.5, -1.0]) - 1.0) ** 2
+    svg = to_svg(loss, group="layer", backend="wasm")
+    nodes, _ = svg_nodes_and_edges(svg)
+    assert not any("grad" in row for row in nodes["layer0"])  # before backward: values only
+    loss.backward()
+    nodes, _ = svg_nodes_and_edges(to_svg(loss, group="layer", backend="wasm"))
+    activations, grads = _relu_network_by_hand(model, [0.5, -1.0], 1.0)
+    for k, (values, gradients) in enumerate(zip(activations, grads)):
+        name = "z" if k == 2 else "a"
+        rows = [f"{name}{k}[{j}] {v:.4g}, grad {g:.4g}".replace("-0,", "0,")
+                for j, (v, g) in enumerate(zip(values, gradients))]
+        assert nodes[f"layer{k}"][2:2 + len(rows)] == [r.replace(" -0 ", " 0 ") for r in rows]
+    weights = [p.grad for p in model.layers[0].parameters()]
+    size = sum(g * g for g in weights) ** 0.5
+    assert nodes["layer0"][-1] == f"|grad| of its parameters {size:.4g}"
+    assert nodes["inputs"][-1] == "x 0.5, -1"
