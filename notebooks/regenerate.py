@@ -117,13 +117,16 @@ def record_plots() -> None:
     so a run on another machine, whose fonts move the pixels, can be compared with it."""
     from IPython import get_ipython
     from IPython.core.formatters import JSONFormatter
-    from matplotlib.figure import Figure
+    from matplotlib.figure import FigureBase
 
     shell = get_ipython()
     formatter = JSONFormatter(parent=shell.display_formatter)
     formatter.format_type = PLOT
-    formatter.for_type(Figure, plot_shows)
+    # on Figure's base class: `%matplotlib inline` removes every formatter's Figure entry
+    formatter.for_type(FigureBase, plot_shows)
     shell.display_formatter.formatters[PLOT] = formatter
+    if PLOT not in shell.display_formatter.active_types:
+        shell.display_formatter.active_types.append(PLOT)
 
 
 def _digest(numbers) -> dict:
@@ -140,7 +143,7 @@ def _digest(numbers) -> dict:
 
 def plot_shows(figure) -> dict:
     """What a matplotlib figure shows: per axes, its title, labels, legend and texts, and the data
-    of its lines, point sets, filled areas and images (numbers to 4 digits, in brief)."""
+    of its lines, point sets, contour levels, bars and images (numbers to 4 digits, in brief)."""
     import numpy as np
 
     shown = {"title": figure._suptitle.get_text() if figure._suptitle else "", "axes": []}
@@ -151,9 +154,13 @@ def plot_shows(figure) -> dict:
             + [t.get_text() for t in ax.texts]
             + ([t.get_text() for t in legend.get_texts()] if legend else []),
             "lines": [_digest(np.column_stack(line.get_data())) for line in ax.get_lines()],
-            "collections": [_digest(np.concatenate(
-                [c.get_offsets().ravel()] + [p.vertices.ravel() for p in c.get_paths()]))
-                for c in ax.collections],
+            # point sets by their points and colour values (a contour set by its levels): not
+            # by the paths a contouring algorithm of one version or another traced
+            "collections": [_digest(np.concatenate([np.asarray(c.get_offsets(), float).ravel(),
+                                                    np.asarray(c.get_array() if c.get_array()
+                                                               is not None else [], float).ravel()]))
+                            for c in ax.collections],
+            "bars": _digest([n for patch in ax.patches for n in patch.get_bbox().bounds]),
             "images": [_digest(np.asarray(image.get_array())) for image in ax.get_images()],
         })
     return shown

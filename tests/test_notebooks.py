@@ -212,3 +212,22 @@ def test_a_drawing_is_compared_by_what_it_shows_whoever_drew_it():
     fresh.cells[0].outputs[0]["data"] = {"text/plain": "<Drawing>"}
     assert regenerate.differences(stored, fresh) == [
         "cell 0, output 0: stored ['image/png', 'image/svg+xml', 'text/plain'], now ['text/plain']"]
+
+
+def test_a_lessons_kernel_stores_what_each_plot_shows_beside_its_png():
+    """`%matplotlib inline` shows a figure as a PNG; the lesson's kernel (regenerate.run) stores
+    beside it the figure's data, which the staleness test compares instead of pixels."""
+    import tempfile
+
+    import nbclient
+    code = ("%matplotlib inline\nimport matplotlib.pyplot as plt\n"
+            "plt.plot([0, 1, 2], [0, 0.5, 0]); plt.title('J'); plt.show()")
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    with tempfile.TemporaryDirectory() as scratch:
+        nbclient.NotebookClient(notebook, km=regenerate.kernel_manager(Path(scratch)),
+                                timeout=120).execute()
+    [shown] = [o for o in notebook.cells[0].outputs if "image/png" in o.get("data", {})]
+    plot = shown["data"][regenerate.PLOT]
+    assert plot["axes"][0]["texts"][0] == "J"
+    assert plot["axes"][0]["lines"][0]["ends"] == ["0", "0", "2", "0"]  # (0, 0) ... (2, 0)
+    assert plot["axes"][0]["lines"][0]["n"] == 6
