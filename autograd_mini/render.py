@@ -27,6 +27,7 @@ import atexit
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import stat
 import subprocess
@@ -290,12 +291,31 @@ def _compiled_module(engine, wasm_path: str):
             pass
     module = wasmtime.Module.from_file(engine, wasm_path)
     try:
-        from .files import write_atomic
-        os.makedirs(os.path.dirname(cached), mode=0o700, exist_ok=True)
-        write_atomic(cached, module.serialize())
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        _store_privately(cached, module.serialize())
     except Exception:  # a read-only home, a full disk: no cache, still a drawing
         pass
     return module
+
+
+def _store_privately(path: str, data: bytes) -> None:
+    """Write ``path`` as a new file only we can write (mode 600 whatever the umask, so that
+    ``_trusted`` reads it back), never through a symlink or file someone planted there: a fresh
+    temporary name opened exclusively, then renamed over whatever ``path`` was."""
+    folder, name = os.path.split(path)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(temporary, flags, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)  # replaces a symlink itself, never its target
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 def _trusted(path: str) -> bool:

