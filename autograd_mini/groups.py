@@ -186,10 +186,17 @@ def _as_neuron(node: Value, children, affine, total) -> Neuron | None:
         child = consumers[0]
         others = child.parents[1:]
         if child.parents and child.parents[0] is node and child._rule is not affine \
-                and child._rule is not total and child.op not in ("+", "-", "*", "/", "**") \
+                and child._rule is not total and _written_as_a_function(child) \
                 and all(p.is_constant for p in others):
             activation = child
     return Neuron(node, activation, products, weights, bias, inputs)
+
+
+def _written_as_a_function(node: Value) -> bool:
+    """The op table writes ``node``'s op as a function, ``relu(z)``, not as an operator such as
+    ``z * w`` or a sum: what an activation looks like."""
+    rule = node._rule
+    return rule.written(["z"] * len(node.parents)).startswith(f"{rule.name}(")
 
 
 def _labelled_position(neuron: Neuron) -> tuple[str, int] | None:

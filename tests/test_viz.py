@@ -535,3 +535,18 @@ def test_the_layer_view_shows_each_neurons_value_and_gradient():
     size = sum(g * g for g in weights) ** 0.5
     assert nodes["layer0"][-1] == f"|grad| of its parameters {size:.4g}"
     assert nodes["inputs"][-1] == "x 0.5, -1"
+
+
+def test_an_activation_is_an_op_written_as_a_function():
+    """After a neuron's input sum z, relu(z) is its activation; -z, z * 2, z ** 2 and micrograd's
+    z**2 are not (the old list of operator names missed -z and micrograd's "**2")."""
+    from autograd_mini.groups import find_groups, topological_order
+    after = {"neg": lambda z: -z, "mul": lambda z: z * 2, "pow": lambda z: z ** 2,
+             "relu": lambda z: z.relu(), "micrograd **2": lambda z: Value(z.data ** 2, (z,), "**2"),
+             "micrograd ReLU": lambda z: Value(max(z.data, 0.0), (z,), "ReLU")}
+    found = {}
+    for name, then in after.items():
+        z = Value.affine([Value(0.5)], [Value(1.0, label="x")], Value(0.1))
+        found[name] = find_groups(topological_order(then(z), forwards=True)).layers[0].activation
+    assert found == {"neg": "linear", "mul": "linear", "pow": "linear", "relu": "relu",
+                     "micrograd **2": "linear", "micrograd ReLU": "ReLU"}
