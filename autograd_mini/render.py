@@ -78,6 +78,16 @@ class SVG(str):
     def _repr_svg_(self) -> str:
         return str(self)
 
+    def __repr__(self) -> str:
+        """A short description (Jupyter's text/plain), not kilobytes of SVG source.
+
+        >>> SVG('<svg width="62pt" height="44pt"></svg>', "dot")
+        <SVG 62pt x 44pt, 38 characters, drawn by dot>
+        """
+        size = re.search(r'<svg\b[^>]*?\bwidth="([^"]*)"[^>]*?\bheight="([^"]*)"', self)
+        shape = f"{size.group(1)} x {size.group(2)}, " if size else ""
+        return f"<SVG {shape}{len(self):,} characters, drawn by {self.backend}>"
+
 
 def available_backends() -> list[str]:
     """The renderers usable here, best first: ``"dot"`` (system Graphviz), ``"wasm"`` (embedded).

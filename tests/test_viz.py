@@ -550,3 +550,12 @@ def test_an_activation_is_an_op_written_as_a_function():
         found[name] = find_groups(topological_order(then(z), forwards=True)).layers[0].activation
     assert found == {"neg": "linear", "mul": "linear", "pow": "linear", "relu": "relu",
                      "micrograd **2": "linear", "micrograd ReLU": "ReLU"}
+
+
+def test_an_svgs_text_is_a_short_description(seed_graph):
+    """to_svg(...) in Jupyter: the picture, and as text a line, not 8 KB of SVG source."""
+    svg = to_svg(seed_graph[-1], backend="wasm")
+    text = repr(svg)
+    width, height = re.search(r'<svg width="([^"]*)" height="([^"]*)"', svg).groups()
+    assert text == f"<SVG {width} x {height}, {len(svg):,} characters, drawn by wasm>"
+    assert len(text) < 80 and svg._repr_svg_() == str(svg) and str(svg).startswith("<?xml")
