@@ -242,9 +242,13 @@ def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = "
     >>> hidden = [Value.affine([Value(0.1 * j), Value(-0.2)], xs, Value(0.0)).relu()
     ...           for j in range(3)]
     >>> out = Value.affine([Value(1.0), Value(2.0), Value(3.0)], hidden, Value(0.5))
-    >>> lines = to_dot(out, group="layer").source.splitlines()
-    >>> [line.split('"')[1] for line in lines if line.lstrip().startswith("layer")]
-    ['layer 0: 3 relu | 9 parameters', 'layer 1: 1 linear | 4 parameters', '3 values']
+    >>> lines = to_dot(out, group="layer").source.splitlines()  # a0[j] = 0.05 j + 0.2 by hand
+    >>> for line in lines:
+    ...     if line.lstrip().startswith("layer"):
+    ...         print(line.split('"')[1])
+    layer 0: 3 relu | 9 parameters | a0[0] 0.2 | a0[1] 0.25 | a0[2] 0.3
+    layer 1: 1 linear | 4 parameters | z1[0] 2.1
+    3 values
     """
     outputs = _outputs_of(output)
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
