@@ -212,11 +212,6 @@ class Value:
         """
         _graph_backward(self, gradient, create_graph)
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        """Jupyter shows a Value as the SVG of its graph (see ``autograd_mini.viz``)."""
-        from .viz import value_mimebundle
-        return value_mimebundle(self, include, exclude)
-
     # -- plain-number conveniences ----------------------------------------------------------
     def item(self) -> float:
         if _ACTIVE[0]:

@@ -240,18 +240,27 @@ def test_wasm_renderer_recovers_after_a_failed_layout(seed_graph):
     assert to_svg(seed_graph[-1], backend="wasm").backend == "wasm"
 
 
+def jupyter_shows(thing, **options):
+    """What a Jupyter kernel's IPython shows for ``thing`` (a mime bundle)."""
+    interactiveshell = pytest.importorskip("IPython.core.interactiveshell")
+    from autograd_mini import display
+    shell = interactiveshell.InteractiveShell.instance()
+    assert display.register(shell)  # as `import autograd_mini` does inside a kernel
+    return shell.display_formatter.format(thing, **options)[0]
+
+
 def test_jupyter_shows_a_value_as_its_graph(seed_graph, monkeypatch):
     e = seed_graph[-1]
-    bundle = e._repr_mimebundle_()
+    bundle = jupyter_shows(e)
     assert bundle["text/plain"] == repr(e)
     assert ET.fromstring(bundle["image/svg+xml"]).tag == f"{SVG_NS}svg"
-    assert "image/svg+xml" not in e._repr_mimebundle_(exclude=["image/svg+xml"])
+    assert "image/svg+xml" not in jupyter_shows(e, exclude=["image/svg+xml"])
 
     def broken(*args):
         raise RenderError("no Graphviz found")
 
     monkeypatch.setattr(viz, "_render", broken)
-    bundle = e._repr_mimebundle_()
+    bundle = jupyter_shows(e)
     assert list(bundle) == ["text/plain"] and "graph not drawn: no Graphviz found" in \
         bundle["text/plain"]
     bundle = to_dot(e)._repr_mimebundle_()
@@ -396,7 +405,7 @@ def test_jupyter_shows_a_big_network_as_its_layers(monkeypatch):
     nn = pytest.importorskip("nn")
     model = nn.MLP(2, [16, 16, 1], seed=0)
     loss = sum((model([0.1 * i, 0.2]) - 1.0) ** 2 for i in range(3))
-    svg = loss._repr_mimebundle_()["image/svg+xml"]
+    svg = jupyter_shows(loss)["image/svg+xml"]
     nodes, _ = svg_nodes_and_edges(svg)
     assert {"inputs", "layer0", "layer1", "layer2"} <= set(nodes)
     texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")]
@@ -409,7 +418,7 @@ def test_jupyter_shows_a_big_network_as_its_layers(monkeypatch):
     tops = {name: _box(svg, name)[1] for name in ("inputs", "layer0", "layer1", "layer2")}
     assert tops["inputs"] < tops["layer0"] < tops["layer1"] < tops["layer2"]
     small = nn.MLP(2, [2, 1], seed=0)([1.0, 2.0])  # small enough: drawn node by node
-    nodes, _ = svg_nodes_and_edges(small._repr_mimebundle_()["image/svg+xml"])
+    nodes, _ = svg_nodes_and_edges(jupyter_shows(small)["image/svg+xml"])
     assert "layer0" not in nodes
 
 
@@ -559,3 +568,27 @@ def test_an_svgs_text_is_a_short_description(seed_graph):
     width, height = re.search(r'<svg width="([^"]*)" height="([^"]*)"', svg).groups()
     assert text == f"<SVG {width} x {height}, {len(svg):,} characters, drawn by wasm>"
     assert len(text) < 80 and svg._repr_svg_() == str(svg) and str(svg).startswith("<?xml")
+
+
+def test_the_node_imports_no_view_and_a_kernel_shows_values_as_graphs():
+    """value.py imports no view; `import autograd_mini` in a Jupyter kernel registers the
+    display (run in a fresh process: a kernel's IPython starts before the import)."""
+    import ast
+    import subprocess
+    import sys
+    tree = ast.parse(open(viz.__file__.replace("viz.py", "value.py"), encoding="utf-8").read())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+    assert not {m for m in imported if m and m.lstrip(".") in
+                ("viz", "render", "trace", "groups", "display", "labels")}
+    pytest.importorskip("IPython")
+    code = ("from IPython.core.interactiveshell import InteractiveShell\n"
+            "shell = InteractiveShell.instance()\n"
+            "import sys; import autograd_mini\n"
+            "x = autograd_mini.Value(2.0, label='x')\n"
+            "assert 'autograd_mini.viz' not in sys.modules  # not before a Value is shown\n"
+            "data, _ = shell.display_formatter.format(x * x)\n"
+            "print(sorted(data), 'autograd_mini.viz' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout == "['image/svg+xml', 'text/plain'] True\n", done.stderr[-800:]
