@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from collections import deque
 from typing import Callable, Iterable, Mapping
 
@@ -46,9 +45,13 @@ import graphviz
 from .files import write_atomic
 from .graph import topological_order
 from .groups import Groups, find_groups
+from .labels import COLOR, FONT, TITLE_WIDTH, formula, number_formatter  # noqa: F401 (public)
+from .labels import as_float, header, plain, record, spread, title_label, visible
 from .render import BACKENDS, DOT_TIMEOUT, SVG, RenderError, available_backends  # noqa: F401
 from .render import render as _render
 from .value import Value
+
+_header, _visible = header, visible  # the names the step-through recording imports
 
 __all__ = ["to_dot", "draw_dot", "to_svg", "save", "available_backends", "RenderError", "SVG",
            "Drawing", "DEFAULT_MAX_NODES", "value_mimebundle"]
@@ -59,21 +62,9 @@ DEFAULT_MAX_NODES = 200
 RANKDIRS = ("LR", "RL", "TB", "BT")
 GROUPINGS = (None, "neuron", "layer", "auto")
 CROWDED = 12  # a neuron with more operands than this has its edges drawn without numbers
-TITLE_WIDTH = 90  # characters on a line of a title
 JUPYTER_WIDTH = 8.0  # inches: the text column of JupyterLab (768 pixels)
 LISTED_NEURONS = 16  # a layer view lists each neuron's numbers up to this many (more: their range)
 TAIL_LIMIT = 40  # nodes after the network a layer view draws one by one (more: one box)
-
-
-# Colours: inputs blue, the output(s) gold, a highlighted node orange, constants grey.
-FONT = "Helvetica,Arial,sans-serif"
-COLOR = {
-    "border": "#4a5568", "header": "#edf2f7", "leaf": "#dbeafe", "output": "#fef3c7",
-    "highlight": "#fdba74", "edge": "#4a5568", "edge_label": "#1d4ed8", "grad": "#b91c1c",
-    "constant": "#718096", "muted": "#a0aec0", "active_edge": "#dc2626",
-    "data": "#ede9fe", "layer": "#f8fafc", "layer_border": "#94a3b8", "neuron": "#ffffff",
-    "box": "#f1f5f9",
-}
 
 
 class Drawing(graphviz.Digraph):
@@ -109,53 +100,6 @@ class Drawing(graphviz.Digraph):
 
 
 # -- which nodes, named how --------------------------------------------------------------------
-
-
-def number_formatter(number_format: str | Callable[[float], str] = ".4g") -> Callable[[object], str]:
-    """A function that writes a number (or a Value's number) with ``number_format``.
-
-    ``number_format`` is a format spec such as ``".4g"`` or ``".3f"``, or a function.
-
-    >>> number_formatter(".3f")(2), number_formatter()(1 / 3)
-    ('2.000', '0.3333')
-    """
-    if callable(number_format):
-        write = number_format
-    else:
-        try:
-            format(1.5, number_format)
-        except (TypeError, ValueError):
-            raise ValueError(f"number_format must be a float format spec such as '.4g' or '.3f' "
-                             f"(or a function), got {number_format!r}") from None
-
-        def write(x: float) -> str:
-            return format(x, number_format)
-
-    def formatted(x) -> str:
-        if isinstance(x, Value):  # a grad after backward(create_graph=True)
-            x = x.data
-        x = float(x)
-        return write(0.0 if x == 0.0 else x)  # -0.0 reads as a stray minus sign
-
-    return formatted
-
-
-def formula(node: Value, name_of: Callable[[Value], str | None], neuron=None) -> str | None:
-    """The node's op written over its parents' names, as the op table's row writes it (e.g.
-    ``"a + b"``, ``"tanh(h)"``, ``"w1·i1 + w2·i2 + b1"``).
-
-    ``name_of(parent)`` gives a parent's name (None when it has none: then there is no formula).
-    A neuron's input sum (``neuron``, from ``autograd_mini.groups``) that nn named, or whose
-    operands have no names, reads as vectors: ``w0[3,·]·x + b0[3]``.
-    """
-    if not node.parents:
-        return None
-    if neuron is not None and neuron.net is node and neuron.named_by_nn:
-        return neuron.formula()
-    names = [name_of(p) for p in node.parents]
-    if any(name is None for name in names):
-        return neuron.formula() if neuron is not None and neuron.net is node else None
-    return node._rule.written(names)
 
 
 def _skipped(node: Value, hide_constants: bool) -> bool:
@@ -367,7 +311,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             attributes["class"] = classes[node]
         if node.is_constant and not node.label:
             attributes.setdefault("style", "")
-            target.node(ids[node], _plain(write(node.data)), shape="circle", fontsize="11",
+            target.node(ids[node], plain(write(node.data)), shape="circle", fontsize="11",
                         fontcolor=COLOR["constant"], color=COLOR["muted"], width="0.3",
                         margin="0.02", **attributes)
             continue
@@ -381,10 +325,10 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             rows.append(f"+{left_out} input{'s' if left_out > 1 else ''} not drawn")
         if folded and node in neuron_of and neuron_of[node].net is node:
             rows.append(_parameter_row(neuron_of[node]))
-        header = _header(node, name_of, neuron_of)
-        fields = [header] if header else []
+        heading = header(node, name_of, neuron_of)
+        fields = [heading] if heading else []
         fields += rows
-        label = _record(fields, rankdir)
+        label = record(fields, rankdir)
         background = fill.get(node) or (COLOR["output"] if node in outputs else
                                         COLOR["data"] if node.is_constant else
                                         COLOR["leaf"] if node.is_leaf else "white")
@@ -395,7 +339,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
         if min_chars.get(node):  # keeps the width a frame's numbers will need: a steady layout
             attributes["width"] = f"{0.1 * min_chars[node] + 0.2:.2f}"
         if tooltips:
-            attributes["tooltip"] = _plain(", ".join(fields))
+            attributes["tooltip"] = plain(", ".join(fields))
         target.node(ids[node], label, fillcolor=background, **attributes)
     for layer_box, neuron_boxes in boxes.get(_LAYERS, []):
         for neuron_box in neuron_boxes:  # each box whole before it is copied into its parent
@@ -408,7 +352,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             if parent not in drawn or _skipped(parent, hide_constants):
                 continue
             known = local is not None  # None: a user's _backward closure, no derivative known
-            attributes = {"label": _plain(write(local) if known else "?")}
+            attributes = {"label": plain(write(local) if known else "?")}
             if clusters and len(node.parents) > CROWDED and node in neuron_of:
                 del attributes["label"]  # a dense layer's edges: the numbers stay in tooltips
             if node_ids is not None:
@@ -429,7 +373,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
                 attributes.update(minlen="2", weight="0")  # see _enters_a_layer
             child, above = name_of(node), name_of(parent)
             if child and above and not parent.is_constant and tooltips:
-                attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}" if known else
+                attributes["tooltip"] = plain(f"∂{child}/∂{above} = {write(local)}" if known else
                                                f"∂{child}/∂{above}: no edge derivative known "
                                                f"(a _backward closure)")
             dot.edge(ids[parent], ids[node], **attributes)
@@ -458,23 +402,9 @@ def _new_drawing(rankdir: str, title: str | None) -> Drawing:
                   edge_attr={"fontname": FONT, "fontsize": "11", "color": COLOR["edge"],
                              "fontcolor": COLOR["edge_label"], "arrowsize": "0.7"})
     if title:
-        dot.attr(label=_title(title), labelloc="t", fontsize="12",
+        dot.attr(label=title_label(title), labelloc="t", fontsize="12",
                  fontcolor=COLOR["constant"])
     return dot
-
-
-def _title(title: str, width: int = TITLE_WIDTH) -> str:
-    """A title as lines of at most ``width`` characters (Graphviz does not wrap): each note
-    (parts joined by " · ") starts a line."""
-    import textwrap
-    lines = [line for part in _visible(title).split(" · ")
-             for line in textwrap.wrap(part, width) or [""]]
-    return graphviz.nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
-
-
-def _record(fields: list[str], rankdir: str) -> str:
-    label = " | ".join(_record_escape(field) for field in fields)
-    return _plain_record(label if rankdir in ("LR", "RL") else "{ " + label + " }")
 
 
 def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, write,
@@ -495,9 +425,9 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
     per_example = len(first.neurons[0].inputs)
     names = [x.label or groups.names.get(x, "") for x in groups.inputs[:per_example]]
     listed = f"{names[0]} … {names[-1]}" if per_example > 2 else ", ".join(names)
-    backward_ran = any(_float(output.grad) for output in outputs)
-    dot.node("inputs", _record([f"inputs: {per_example}", listed,
-                                _spread("x", [x.data for x in groups.inputs], write)] + examples,
+    backward_ran = any(as_float(output.grad) for output in outputs)
+    dot.node("inputs", record([f"inputs: {per_example}", listed,
+                                spread("x", [x.data for x in groups.inputs], write)] + examples,
                                rankdir),
              fillcolor=COLOR["data"], id="inputs")
     for layer in groups.layers:
@@ -506,7 +436,7 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
         rows += _layer_numbers(layer, groups.names, write, backward_ran)
         if layer.instances > 1:
             rows.append(f"× {layer.instances} examples")
-        dot.node(f"layer{layer.index}", _record(rows, rankdir), fillcolor=COLOR["box"],
+        dot.node(f"layer{layer.index}", record(rows, rankdir), fillcolor=COLOR["box"],
                  penwidth="1.5", id=f"layer{layer.index}")
     tail = [n for n in everything if n not in box_of and not (n.is_constant and not n.label)]
     if len(tail) > TAIL_LIMIT:  # keep the outputs, fold the rest into one box
@@ -517,7 +447,7 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
             ops[node.op or "leaf"] = ops.get(node.op or "leaf", 0) + 1
         common = ", ".join(f"{count} {op}" for op, count in
                            sorted(ops.items(), key=lambda item: -item[1])[:3])
-        dot.node("rest", _record([f"{len(rest):,} more nodes", common], rankdir),
+        dot.node("rest", record([f"{len(rest):,} more nodes", common], rankdir),
                  fillcolor=COLOR["box"], id="rest")
         for node in rest:
             box_of[node] = "rest"
@@ -530,10 +460,10 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
         return node.label or groups.names.get(node)
 
     for node in tail:
-        rows = [_header(node, name_of, groups.neuron_of), f"data {write(node.data)}"]
+        rows = [header(node, name_of, groups.neuron_of), f"data {write(node.data)}"]
         if not node.is_constant:
             rows.append(f"grad {write(node.grad)}")
-        dot.node(ids[node], _record([r for r in rows if r], rankdir), id=ids[node],
+        dot.node(ids[node], record([r for r in rows if r], rankdir), id=ids[node],
                  fillcolor=COLOR["output"] if node in outputs else "white")
     crossing: dict[tuple[str, str], dict[Value, object]] = {}
     for node in everything:
@@ -548,7 +478,7 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
             label = write(local) if local is not None else "?"
         else:
             label = f"{len(parents):,} values"
-        dot.edge(above, child, label=_plain(label), penwidth="1.5" if len(parents) > 1 else "1")
+        dot.edge(above, child, label=plain(label), penwidth="1.5" if len(parents) > 1 else "1")
     dot.nodes_drawn = len(groups.layers) + 1 + len(tail) + ("rest" in box_of.values())
     dot.nodes_total = total
     dot.view = "layer"
@@ -565,76 +495,13 @@ def _layer_numbers(layer, names: Mapping, write, backward_ran: bool) -> list[str
                 + (f", grad {write(node.grad)}" if backward_ran else "") for node in outputs]
     else:
         name = "z" if layer.activation == "linear" else "a"
-        rows = [_spread(name, [node.data for node in outputs], write)]
+        rows = [spread(name, [node.data for node in outputs], write)]
         if backward_ran:
-            rows.append(_spread(f"grad {name}", [node.grad for node in outputs], write))
+            rows.append(spread(f"grad {name}", [node.grad for node in outputs], write))
     if backward_ran:
-        size = sum(_float(p.grad) ** 2 for p in layer.parameters) ** 0.5
+        size = sum(as_float(p.grad) ** 2 for p in layer.parameters) ** 0.5
         rows.append(f"|grad| of its parameters {write(size)}")
     return rows
-
-
-def _float(x) -> float:
-    return float(x.data if isinstance(x, Value) else x)  # a grad may be a Value (create_graph)
-
-
-def _spread(name: str, numbers: list, write, listed: int = 4) -> str:
-    """A few numbers written out (``a 0, 0.4, 0.2``), more as their range and mean."""
-    if len(numbers) <= listed:
-        return f"{name} {', '.join(write(x) for x in numbers)}"
-    values = [_float(x) for x in numbers]
-    return (f"{name} {write(min(values))} … {write(max(values))}, "
-            f"mean {write(sum(values) / len(values))}")
-
-
-def _header(node: Value, name_of, neuron_of: Mapping | None = None) -> str:
-    """``c = a + b`` when the parents have names, else ``c (+)``; a leaf shows its name; a
-    neuron's input sum reads ``z0[3] = w0[3,·]·x + b0[3]``."""
-    name = node.label or name_of(node) or ""
-    if not node.parents:
-        return name
-    neuron = neuron_of.get(node) if neuron_of else None
-    text = formula(node, name_of, neuron)
-    if text is None:
-        return f"{name} ({node.op})" if name else node.op
-    return f"{name} = {text}" if name else text
-
-
-_RECORD_SPECIALS = {c: "\\" + c for c in '{}|<>"\\'}
-
-
-def _visible(text) -> str:
-    """One line of text that XML can carry: whitespace runs become one space, other control
-    characters their visible pictures (NUL is ␀), lone surrogates and non-characters U+FFFD."""
-    out = []
-    for c in " ".join(str(text).split()):
-        code = ord(c)
-        if code < 0x20:
-            out.append(chr(0x2400 + code))
-        elif code == 0x7F:
-            out.append("\u2421")
-        elif 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF) or \
-                unicodedata.category(c) == "Cc":
-            out.append("\ufffd")
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def _record_escape(text: str) -> str:
-    """A field of a record label: Graphviz gives {, }, |, <, >, quotes and \\ a meaning there."""
-    return "".join(_RECORD_SPECIALS.get(c, c) for c in _visible(text))
-
-
-def _plain(text: str) -> str:
-    """One line of text for a quoted DOT string: never taken as an HTML-like label (a text in
-    <...> would be), with a backslash kept as a backslash."""
-    return graphviz.nohtml(_visible(text).replace("\\", "\\\\"))
-
-
-def _plain_record(label: str) -> str:
-    """A record label already escaped field by field: only kept from being read as HTML."""
-    return graphviz.nohtml(label)
 
 
 def _parameter_row(neuron) -> str:
@@ -664,7 +531,7 @@ def _cluster_boxes(nodes: list[Value], groups: Groups) -> dict:
     for layer in groups.layers:
         layer_box = graphviz.Digraph(name=f"cluster_l{layer.index}")
         examples = f" × {layer.instances} examples" if layer.instances > 1 else ""
-        layer_box.attr(label=_plain(f"layer {layer.index}: {layer.size} {layer.activation}"
+        layer_box.attr(label=plain(f"layer {layer.index}: {layer.size} {layer.activation}"
                                     f"{examples}"),
                        style="rounded,filled", fillcolor=COLOR["layer"],
                        color=COLOR["layer_border"], fontsize="12", fontcolor="#334155",
@@ -677,7 +544,7 @@ def _cluster_boxes(nodes: list[Value], groups: Groups) -> dict:
             suffix = f"_{neuron.instance}" if neuron.instance else ""
             box = graphviz.Digraph(name=f"cluster_l{layer.index}_n{neuron.index}{suffix}")
             example = f" · example {neuron.instance + 1}" if layer.instances > 1 else ""
-            box.attr(label=_plain(f"neuron {neuron.index}{example}"), style="rounded,filled",
+            box.attr(label=plain(f"neuron {neuron.index}{example}"), style="rounded,filled",
                      fillcolor=COLOR["neuron"], color="#cbd5e0", fontsize="10",
                      fontcolor="#64748b", id=f"layer{layer.index}_neuron{neuron.index}{suffix}")
             for node in members:
