@@ -66,12 +66,12 @@ def formula(node: Value, name_of: Callable[[Value], str | None], neuron=None) ->
     ``"a + b"``, ``"tanh(h)"``, ``"w1·i1 + w2·i2 + b1"``).
 
     ``name_of(parent)`` gives a parent's name (None when it has none: then there is no formula).
-    A neuron's input sum (``neuron``, from ``autograd_mini.groups``) that nn named, or whose
-    operands have no names, reads as vectors: ``w0[3,·]·x + b0[3]``.
+    A neuron's input sum (``neuron``, from ``autograd_mini.groups``) whose weights are named as a
+    matrix's row, or whose operands have no names, reads as vectors: ``w0[3,·]·x + b0[3]``.
     """
     if not node.parents:
         return None
-    if neuron is not None and neuron.net is node and neuron.named_by_nn:
+    if neuron is not None and neuron.net is node and neuron.weights_row:
         return neuron.formula()
     names = [name_of(p) for p in node.parents]
     if any(name is None for name in names):

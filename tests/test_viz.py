@@ -592,3 +592,22 @@ def test_the_node_imports_no_view_and_a_kernel_shows_values_as_graphs():
             "print(sorted(data), 'autograd_mini.viz' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout == "['image/svg+xml', 'text/plain'] True\n", done.stderr[-800:]
+
+
+def test_groups_do_not_read_nns_label_format():
+    """Layers and neurons are found from the graph's structure: the same whatever the weights are
+    called (nn's w0[3,1], other names, none)."""
+    nn = pytest.importorskip("nn")
+    from autograd_mini.groups import find_groups, topological_order
+    model = nn.MLP(3, [5, 4, 1], seed=0)
+    for naming in ("nn", "other", "none"):
+        for k, p in enumerate(model.parameters()):
+            if naming != "nn":
+                p.label = {"other": f"param_{k}", "none": ""}[naming]
+        out = model([0.1, -0.2, 0.3])
+        groups = find_groups(topological_order(out, forwards=True))
+        assert [(layer.size, layer.activation) for layer in groups.layers] == \
+            [(5, "relu"), (4, "relu"), (1, "linear")], naming
+        for layer, made in zip(groups.layers, model.layers):
+            assert [n.weights for n in layer.neurons] == [neuron.w for neuron in made.neurons]
+        assert [x.data for x in groups.inputs] == [0.1, -0.2, 0.3]
