@@ -142,6 +142,14 @@ def _digest(numbers) -> dict:
 
 
 def plot_shows(figure) -> dict:
+    """What a matplotlib figure shows (``figure_shows``); never an error in a lesson's cell."""
+    try:
+        return figure_shows(figure)
+    except Exception as error:  # a kind of plot not read here: say so rather than fail the cell
+        return {"unread": f"{type(error).__name__}: {error}"}
+
+
+def figure_shows(figure) -> dict:
     """What a matplotlib figure shows: per axes, its title, labels, legend and texts, and the data
     of its lines, point sets, contour levels, bars and images (numbers to 4 digits, in brief)."""
     import numpy as np
@@ -160,7 +168,9 @@ def plot_shows(figure) -> dict:
                                                     np.asarray(c.get_array() if c.get_array()
                                                                is not None else [], float).ravel()]))
                             for c in ax.collections],
-            "bars": _digest([n for patch in ax.patches for n in patch.get_bbox().bounds]),
+            # bars and histograms: their outlines in data coordinates
+            "patches": [_digest(patch.get_patch_transform().transform(patch.get_path().vertices))
+                        for patch in ax.patches],
             "images": [_digest(np.asarray(image.get_array())) for image in ax.get_images()],
         })
     return shown

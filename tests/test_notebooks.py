@@ -156,8 +156,12 @@ def _plot(height, dpi=100, font="DejaVu Sans"):
     figure = Figure(figsize=(3, 2), dpi=dpi)
     ax = figure.add_subplot()
     ax.plot([0, 1, 2], [0, height, 0], label="loss")
+    ax.hist([0.5, 1.0, 1.0, height], bins=2, histtype="step")  # a Polygon patch
+    ax.bar([0.5], [height / 2])
+    ax.scatter([1.0], [height / 4], c=[height])
     ax.set_title("J", fontfamily=font)
     ax.legend()
+    assert "unread" not in regenerate.plot_shows(figure)
     return {"image/png": _png(figure), regenerate.PLOT: regenerate.plot_shows(figure),
             "text/plain": "<Figure>"}
 
