@@ -38,6 +38,7 @@ from __future__ import annotations
 import os
 import re
 from collections import deque
+import dataclasses
 from typing import Callable, Iterable, Mapping
 
 import graphviz
@@ -54,7 +55,7 @@ from .value import Value
 _header, _visible = header, visible  # the names the step-through recording imports
 
 __all__ = ["to_dot", "draw_dot", "to_svg", "save", "available_backends", "RenderError", "SVG",
-           "Drawing", "DEFAULT_MAX_NODES", "value_mimebundle"]
+           "Drawing", "DrawingSettings", "draw_nodes", "DEFAULT_MAX_NODES", "value_mimebundle"]
 
 DEFAULT_MAX_NODES = 200
 """Nodes drawn by default. Graphviz lays out 200 nodes in about a second; 2,000 take a minute."""
@@ -253,31 +254,59 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> Drawing:
     return drawing
 
 
-def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
-               number_format: str | Callable = ".4g", rankdir: str = "LR",
-               hide_constants: bool = False, show_grad: bool = True,
-               grads: Mapping[Value, object] | None = None, grad_name: str = "grad",
-               names: Mapping[Value, str] | None = None, fill: Mapping[Value, str] | None = None,
-               bold: Iterable[Value] = (), hidden: Iterable[Value] = (),
-               faded: Iterable[Value] = (), edge_color: Mapping[tuple, str] | None = None,
-               min_chars: Mapping[Value, int] | None = None, title: str | None = None,
-               nodes_total: int | None = None, groups: Groups | None = None,
-               clusters: bool = False,
-               folded: Iterable[Value] = (), node_ids: Mapping[Value, str] | None = None,
-               classes: Mapping[Value, str] | None = None, tooltips: bool = True) -> Drawing:
+@dataclasses.dataclass
+class DrawingSettings:
+    """How ``draw_nodes`` draws: the look, what each node shows, and the grouping into boxes.
+
+    ``to_dot`` fills one from its options; the step-through frames set the per-node fields.
+
+    >>> DrawingSettings(rankdir="BT").rankdir
+    'BT'
+    """
+
+    # the look
+    number_format: str | Callable = ".4g"
+    rankdir: str = "LR"
+    title: str | None = None
+    tooltips: bool = True  # False: no hover texts (a smaller SVG)
+    # what the nodes show
+    hide_constants: bool = False
+    show_grad: bool = True
+    grads: Mapping[Value, object] | None = None  # numbers shown instead of .grad ...
+    grad_name: str = "grad"                      # ... under this row name
+    names: Mapping[Value, str] | None = None     # for unlabelled nodes
+    nodes_total: int | None = None               # nodes in the whole graph (for the repr)
+    # per node and edge (the player's frames): colours, emphasis, a steady layout
+    fill: Mapping[Value, str] | None = None
+    bold: Iterable[Value] = ()
+    hidden: Iterable[Value] = ()  # laid out but invisible: every frame keeps one layout
+    faded: Iterable[Value] = ()
+    edge_color: Mapping[tuple, str] | None = None  # keyed by (parent, child)
+    min_chars: Mapping[Value, int] | None = None   # room kept in the rows
+    node_ids: Mapping[Value, str] | None = None    # SVG ids (default n0, n1, ...; edge i is e{i})
+    classes: Mapping[Value, str] | None = None     # extra SVG classes per node
+    # neurons and layers
+    groups: Groups | None = None  # what find_groups found: input sums in vector notation
+    clusters: bool = False        # a box around each neuron inside a box per layer
+    folded: Iterable[Value] = ()  # parameters not drawn, named in their neuron's input sum
+
+
+def draw_nodes(nodes: list[Value], settings: DrawingSettings | None = None, *,
+               outputs: Iterable[Value] = (), **changes) -> Drawing:
     """Draw exactly ``nodes`` (parents before children); the engine room of ``to_dot``.
 
-    The step-through frames use the extra knobs: ``grads`` (the numbers to show instead of
-    ``.grad``, under the row name ``grad_name``), ``names`` (for unlabelled nodes), ``fill`` and
-    ``bold`` (per node), ``hidden`` (laid out but invisible, so every frame keeps one layout),
-    ``faded``, ``edge_color`` keyed by ``(parent, child)``, ``min_chars`` (room kept in the rows).
-    ``groups`` (what ``find_groups`` found) write neurons' input sums in vector notation, and with
-    ``clusters`` box each neuron inside a box per layer;
-    ``folded`` parameters are not drawn but named in their neuron's input sum. ``node_ids`` are
-    the nodes' ids in the SVG (default n0, n1, ...; edge i is e{i}) and ``classes`` extra SVG
-    classes per node: the player restyles the picture through them. ``tooltips=False`` leaves
-    out the hover texts (a smaller SVG).
+    ``settings`` (a ``DrawingSettings``) says how; keyword ``changes`` set its fields by name
+    (``draw_nodes(nodes, rankdir="BT")``). ``outputs`` are coloured as outputs.
     """
+    try:
+        settings = dataclasses.replace(settings or DrawingSettings(), **changes)
+    except TypeError:
+        known = ", ".join(f.name for f in dataclasses.fields(DrawingSettings))
+        raise TypeError(f"draw_nodes() takes the drawing settings {known}; got "
+                        f"{', '.join(sorted(set(changes) - set(known.split(', '))))}") from None
+    (number_format, rankdir, title, tooltips, hide_constants, show_grad, grads, grad_name, names,
+     nodes_total, fill, bold, hidden, faded, edge_color, min_chars, node_ids, classes, groups,
+     clusters, folded) = (getattr(settings, f.name) for f in dataclasses.fields(settings))
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
     write = number_formatter(number_format)

@@ -611,3 +611,21 @@ def test_groups_do_not_read_nns_label_format():
         for layer, made in zip(groups.layers, model.layers):
             assert [n.weights for n in layer.neurons] == [neuron.w for neuron in made.neurons]
         assert [x.data for x in groups.inputs] == [0.1, -0.2, 0.3]
+
+
+def test_draw_nodes_takes_a_settings_object_or_its_fields_by_name(seed_graph):
+    nodes = list(topological_order_of(seed_graph[-1]))
+    settings = viz.DrawingSettings(rankdir="BT", show_grad=False)
+    by_object = viz.draw_nodes(nodes, settings).source
+    by_name = viz.draw_nodes(nodes, rankdir="BT", show_grad=False).source
+    assert by_object == by_name and "rankdir=BT" in by_object and "grad" not in by_object
+    assert settings.title is None  # changes make a copy: the caller's settings stay
+    viz.draw_nodes(nodes, settings, title="t")
+    assert settings.title is None
+    with pytest.raises(TypeError, match=r"takes the drawing settings number_format, .*; got colour"):
+        viz.draw_nodes(nodes, colour="red")
+
+
+def topological_order_of(output):
+    from autograd_mini import topological_order
+    return topological_order(output, forwards=True)
