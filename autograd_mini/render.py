@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import os
 import re
@@ -321,10 +322,8 @@ def _store_privately(path: str, data: bytes) -> None:
             file.write(data)
         os.replace(temporary, path)  # replaces a symlink itself, never its target
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
 
 
