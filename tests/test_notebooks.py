@@ -66,6 +66,10 @@ def test_the_lessons_are_numbered_from_01_without_gaps():
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_a_fresh_run_gives_the_stored_outputs(name):
+    from autograd_mini.render import available_backends
+    if not available_backends():  # Python 3.10 without the system dot: no Graphviz at all
+        pytest.skip("no Graphviz renderer installed here (apt-get install graphviz; the "
+                    "WebAssembly Graphviz needs Python 3.11+)")
     before = sorted(os.listdir(NOTEBOOKS))
     fresh = regenerate.run(NOTEBOOKS / name)  # raises CellExecutionError, naming the cell
     assert not [o for _, o in _outputs(fresh) if o.output_type == "error"]
