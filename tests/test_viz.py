@@ -533,7 +533,10 @@ def test_the_layer_view_shows_each_neurons_value_and_gradient():
     nodes, _ = svg_nodes_and_edges(svg)
     assert not any("grad" in row for row in nodes["layer0"])  # before backward: values only
     loss.backward()
-    nodes, _ = svg_nodes_and_edges(to_svg(loss, group="layer", backend="wasm"))
+    svg = to_svg(loss, group="layer", backend="wasm")
+    nodes, _ = svg_nodes_and_edges(svg)
+    boxes = [_box(svg, name) for name in ("inputs", "layer0", "layer1", "layer2")]
+    assert all(left[2] < right[0] for left, right in zip(boxes, boxes[1:]))  # left to right
     activations, grads = _relu_network_by_hand(model, [0.5, -1.0], 1.0)
     for k, (values, gradients) in enumerate(zip(activations, grads)):
         name = "z" if k == 2 else "a"
