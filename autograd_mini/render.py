@@ -221,6 +221,31 @@ def _at_true_size(source: str) -> str:
     return f"{source[:closing]}\tdpi=72 resolution=72\n{source[closing:]}"
 
 
+_VIEW_BOX = re.compile(rb'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"')
+_SCALE = re.compile(rb'(<g id="graph0" class="graph" transform="scale\()([\d.]+) ([\d.]+)(\))')
+_BACKGROUND = re.compile(rb'<polygon fill="[^"]*" stroke="[^"]*" points="([^"]*)"')
+
+
+def _exact_scale(svg: bytes) -> bytes:
+    """``svg`` with its content scaled exactly into its viewBox. Graphviz 2.x writes the scale
+    of a drawing shrunk to fit ``size`` with two digits (0.12 for 0.1154), which pushes up to a
+    few percent of the drawing out of its frame, where browsers crop it."""
+    view_box, scale = _VIEW_BOX.search(svg), _SCALE.search(svg)
+    background = _BACKGROUND.search(svg, scale.end()) if scale else None
+    if not (view_box and scale and background):
+        return svg
+    numbers = [float(x) for x in re.findall(rb"-?[\d.]+", background.group(1))]
+    width = max(numbers[0::2]) - min(numbers[0::2])
+    height = max(numbers[1::2]) - min(numbers[1::2])
+    if width <= 0 or height <= 0:
+        return svg
+    exact = min(float(view_box.group(1)) / width, float(view_box.group(2)) / height)
+    if abs(exact - float(scale.group(2))) < 1e-4:
+        return svg
+    written = f"{exact:.6g} {exact:.6g}".encode()
+    return svg[:scale.start()] + scale.group(1) + written + scale.group(4) + svg[scale.end():]
+
+
 def render(source: str, format: str = "svg", backend: str = "auto") -> tuple[bytes, str]:
     """Lay out DOT ``source`` and draw it as ``format``; returns the bytes and the renderer used.
 
@@ -231,15 +256,17 @@ def render(source: str, format: str = "svg", backend: str = "auto") -> tuple[byt
     ...     data, used = render("digraph { a -> b }", "svg")
     ...     assert used in available_backends() and b"<svg" in data
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    cost = _check_cost(source)  # refused on every machine, whatever renderer it has
     backend = _choose(backend, format)
-    cost = _check_cost(source)
     if cost["bends"] > EASY_BENDS:
         source = _with_graph_attributes(source, EASY_LAYOUT)
-    if format == "svg":
-        source = _at_true_size(source)
-    if backend == "dot":
+    if format != "svg":
         return _render_with_dot(source, format), "dot"
-    return _render_with_wasm(source), "wasm"
+    source = _at_true_size(source)
+    svg = _render_with_dot(source, format) if backend == "dot" else _render_with_wasm(source)
+    return _exact_scale(svg), backend
 
 
 def _too_slow(backend: str) -> RenderError:

@@ -179,7 +179,7 @@ def test_the_frame_measure_sees_a_cropped_svg():
     # by hand: x -> 1.33 (x + 4), y -> 1.33 (y + 184); inside 205.58 x 188 only (-4, -184) stays
     assert [p.split(",")[0] for p in frame_problems(cropped)] == [
         "declared 274 x 251 pt", "5 points outside the viewBox"]
-    whole = cropped.replace('274pt" height="251pt', '206pt" height="188pt"').replace("1.33", "1")
+    whole = cropped.replace('274pt" height="251pt', '206pt" height="188pt').replace("1.33", "1")
     assert frame_problems(whole) == []
 
 

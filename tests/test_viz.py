@@ -20,6 +20,8 @@ HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="system Graphviz `dot` is not installed "
                                                     "(apt-get install graphviz)")
 BACKENDS = [pytest.param("dot", marks=needs_dot), "wasm"]
+needs_a_renderer = pytest.mark.skipif(not render.available_backends(), reason="no Graphviz "
+                                      "renderer here (the WebAssembly one needs Python 3.11+)")
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 # by hand: edge (parent, child) -> local derivative d child / d parent
@@ -249,6 +251,7 @@ def jupyter_shows(thing, **options):
     return shell.display_formatter.format(thing, **options)[0]
 
 
+@needs_a_renderer
 def test_jupyter_shows_a_value_as_its_graph(seed_graph, monkeypatch):
     e = seed_graph[-1]
     bundle = jupyter_shows(e)
@@ -282,6 +285,7 @@ def test_options_are_refused_for_an_already_built_graph(seed_graph):
         to_svg(to_dot(seed_graph[-1]), rankdir="BT")
 
 
+@needs_a_renderer
 def test_ipython_displays_every_graph_object_as_svg(seed_graph):
     interactiveshell = pytest.importorskip("IPython.core.interactiveshell")
     from autograd_mini import trace
@@ -401,6 +405,7 @@ def test_a_hand_built_network_groups_by_structure():
     assert "no neurons found" in to_dot(Value(1.0) * 2, group="layer").source
 
 
+@needs_a_renderer
 def test_jupyter_shows_a_big_network_as_its_layers(monkeypatch):
     nn = pytest.importorskip("nn")
     model = nn.MLP(2, [16, 16, 1], seed=0)
@@ -573,6 +578,7 @@ def test_an_svgs_text_is_a_short_description(seed_graph):
     assert len(text) < 80 and svg._repr_svg_() == str(svg) and str(svg).startswith("<?xml")
 
 
+@needs_a_renderer
 def test_the_node_imports_no_view_and_a_kernel_shows_values_as_graphs():
     """value.py imports no view; `import autograd_mini` in a Jupyter kernel registers the
     display (run in a fresh process: a kernel's IPython starts before the import)."""
