@@ -39,15 +39,32 @@ def content_points(root):
         yield from zip(numbers[0::2], numbers[1::2])
 
 
-def frame_problems(svg: str, tolerance: float = 0.02) -> list[str]:
+def frame_problems(svg, tolerance: float = 0.02) -> list[str]:
     """What would crop or shrink ``svg`` in a browser: a declared size not equal to its viewBox
-    (within ``tolerance``), content outside the viewBox. Empty when it shows whole."""
-    root = ET.fromstring(svg.encode() if isinstance(svg, str) else svg)
+    (within ``tolerance``), content outside the viewBox. Empty when it shows whole. Pictures
+    nested in it (``<svg x= y=>``, as a strip of frames) are measured each in its own frame,
+    and must lie inside their parent's."""
+    root = svg if isinstance(svg, ET.Element) else \
+        ET.fromstring(svg.encode() if isinstance(svg, str) else svg)
+    nested = isinstance(svg, ET.Element)
     problems = []
     vx, vy, vw, vh = _points(root.get("viewBox"))
     width, height = _length(root.get("width")), _length(root.get("height"))
-    if abs(width - vw) > tolerance * vw or abs(height - vh) > tolerance * vh:
+    if nested:  # drawn into (x, y, width, height) of its parent: its aspect must be kept
+        if abs(width / height - vw / vh) > tolerance * vw / vh:
+            problems.append(f"a nested picture drawn {width:g} x {height:g}, viewBox {vw:g} x {vh:g}")
+    elif abs(width - vw) > tolerance * vw or abs(height - vh) > tolerance * vh:
         problems.append(f"declared {width:g} x {height:g} pt, viewBox {vw:g} x {vh:g}")
+    children = root.findall(f"{SVG_NS}svg")
+    for child in children:
+        x, y = float(child.get("x", 0)), float(child.get("y", 0))
+        w, h = _length(child.get("width")), _length(child.get("height"))
+        if x < vx - 1 or y < vy - 1 or x + w > vx + vw + 1 or y + h > vy + vh + 1:
+            problems.append(f"a nested picture at ({x:g}, {y:g}) {w:g} x {h:g} is outside "
+                            f"{vw:g} x {vh:g}")
+        problems += frame_problems(child, tolerance)
+    if children:
+        return problems
     graph = root.find(f"{SVG_NS}g")
     transform = graph.get("transform", "") if graph is not None else ""
     scale = re.search(r"scale\(([-\d.e]+)(?:[ ,]+([-\d.e]+))?\)", transform)

