@@ -16,8 +16,16 @@ def register(shell=None) -> bool:
     """Show Values as their graphs in IPython ``shell`` (default: the running one, if any);
     True when registered.
 
-    >>> register()   # not inside IPython here: nothing to do
-    False
+    >>> class Formatter:                 # what IPython's display formatter offers
+    ...     def for_type_by_name(self, module, name, function):
+    ...         self.registered = (module, name)
+    >>> class Shell:
+    ...     class display_formatter:
+    ...         mimebundle_formatter = Formatter()
+    >>> register(Shell())
+    True
+    >>> Shell.display_formatter.mimebundle_formatter.registered
+    ('autograd_mini.value', 'Value')
     """
     if shell is None:
         ipython = sys.modules.get("IPython")
