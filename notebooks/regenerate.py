@@ -17,7 +17,6 @@ plotted data and texts (``PLOT``, stored beside its PNG), a PNG by the descripti
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import re
 import sys
@@ -141,6 +140,11 @@ def _digest(numbers) -> dict:
             "sha": hashlib.sha256(" ".join(written).encode()).hexdigest()[:12]}
 
 
+def _numbers(array):
+    import numpy as np
+    return np.asarray([] if array is None else array, dtype=float).ravel()
+
+
 def plot_shows(figure) -> dict:
     """What a matplotlib figure shows (``figure_shows``); never an error in a lesson's cell."""
     try:
@@ -164,9 +168,8 @@ def figure_shows(figure) -> dict:
             "lines": [_digest(np.column_stack(line.get_data())) for line in ax.get_lines()],
             # point sets by their points and colour values (a contour set by its levels): not
             # by the paths a contouring algorithm of one version or another traced
-            "collections": [_digest(np.concatenate([np.asarray(c.get_offsets(), float).ravel(),
-                                                    np.asarray(c.get_array() if c.get_array()
-                                                               is not None else [], float).ravel()]))
+            "collections": [_digest(np.concatenate([_numbers(c.get_offsets()),
+                                                    _numbers(c.get_array())]))
                             for c in ax.collections],
             # bars and histograms: their outlines in data coordinates
             "patches": [_digest(patch.get_patch_transform().transform(patch.get_path().vertices))

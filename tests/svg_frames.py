@@ -52,7 +52,8 @@ def frame_problems(svg, tolerance: float = 0.02) -> list[str]:
     width, height = _length(root.get("width")), _length(root.get("height"))
     if nested:  # drawn into (x, y, width, height) of its parent: its aspect must be kept
         if abs(width / height - vw / vh) > tolerance * vw / vh:
-            problems.append(f"a nested picture drawn {width:g} x {height:g}, viewBox {vw:g} x {vh:g}")
+            problems.append(f"a nested picture drawn {width:g} x {height:g}, "
+                            f"viewBox {vw:g} x {vh:g}")
     elif abs(width - vw) > tolerance * vw or abs(height - vh) > tolerance * vh:
         problems.append(f"declared {width:g} x {height:g} pt, viewBox {vw:g} x {vh:g}")
     children = root.findall(f"{SVG_NS}svg")

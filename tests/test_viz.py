@@ -482,7 +482,8 @@ def _box(svg, element_id):
     root = ET.fromstring(svg)
     group = next(g for g in root.iter(f"{SVG_NS}g") if g.get("id") == element_id)
     shape = next(e for e in group.iter() if e.tag in (f"{SVG_NS}polygon", f"{SVG_NS}path"))
-    numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", shape.get("points") or shape.get("d"))]
+    outline = shape.get("points") or shape.get("d")
+    numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", outline)]
     xs, ys = numbers[0::2], numbers[1::2]
     return min(xs), min(ys), max(xs), max(ys)
 
@@ -631,7 +632,8 @@ def test_draw_nodes_takes_a_settings_object_or_its_fields_by_name(seed_graph):
     assert settings.title is None  # changes make a copy: the caller's settings stay
     viz.draw_nodes(nodes, settings, title="t")
     assert settings.title is None
-    with pytest.raises(TypeError, match=r"takes the drawing settings number_format, .*; got colour"):
+    with pytest.raises(TypeError, match=r"takes the drawing settings number_format, .*; got "
+                                        r"colour"):
         viz.draw_nodes(nodes, colour="red")
 
 
