@@ -87,6 +87,30 @@ class _MicrogradFinder:
         return "<autograd_mini's micrograd aliases>"
 
 
+class _AliasesInChild:
+    """Sent to each child process multiprocessing starts with ``spawn`` or ``forkserver`` (in
+    the data it unpickles before re-importing the parent's main module), where unpickling it
+    installs the aliases: without them the child cannot import the script, and a Pool waits."""
+
+    def __reduce__(self):
+        return install, ()
+
+
+def _spawned_children_get_aliases(on: bool) -> None:
+    import multiprocessing.spawn as spawn
+    original = getattr(spawn.get_preparation_data, "__wrapped__", spawn.get_preparation_data)
+    if not on:
+        spawn.get_preparation_data = original
+        return
+
+    def get_preparation_data(name):
+        data = original(name)
+        data["autograd_mini.micrograd"] = _AliasesInChild()
+        return data
+    get_preparation_data.__wrapped__ = original
+    spawn.get_preparation_data = get_preparation_data
+
+
 _FINDER = _MicrogradFinder()
 _saved: dict = {}  # micrograd modules imported before install(), put back by uninstall()
 
@@ -100,7 +124,8 @@ def install() -> None:
     """Answer ``micrograd``, ``micrograd.engine`` and ``micrograd.nn`` with this project.
 
     Modules already imported under micrograd's names are set aside (``uninstall`` restores
-    them), so the next ``import micrograd.engine`` gets this engine. Calling it twice is harmless.
+    them), so the next ``import micrograd.engine`` gets this engine, and so do the child processes
+    multiprocessing starts with ``spawn`` meanwhile. Calling it twice is harmless.
     """
     if installed():
         return
@@ -108,12 +133,14 @@ def install() -> None:
     for name in [name for name in sys.modules if _is_micrograd(name)]:
         _saved[name] = sys.modules.pop(name)
     sys.meta_path.insert(0, _FINDER)
+    _spawned_children_get_aliases(True)
 
 
 def uninstall() -> None:
     """Take the aliases away and put back whatever micrograd modules were there before."""
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+    _spawned_children_get_aliases(False)
     for name in [name for name in sys.modules if _is_micrograd(name)]:
         del sys.modules[name]
     sys.modules.update(_saved)

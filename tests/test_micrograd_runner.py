@@ -39,13 +39,13 @@ print("path0", sys.path[0])
 """
 
 
-def run_cli(*argv, cwd=None, extra_path=None):
+def run_cli(*argv, cwd=None, extra_path=None, timeout=120):
     """`python -m autograd_mini ARGV` in a fresh process; returns (code, stdout, stderr)."""
     paths = ([str(extra_path)] if extra_path else []) + [str(ROOT)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     env.pop("AUTOGRAD_MINI_DEBUG", None)
     done = subprocess.run([sys.executable, "-m", "autograd_mini", *argv], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=timeout)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -227,3 +227,47 @@ def test_micrograd_nn_refuses_a_foreign_nn(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "nn", foreign)
     with micrograd.aliased(), pytest.raises(ImportError, match="the name nn is taken by"):
         importlib.import_module("micrograd.nn")
+
+
+SPAWNED = """\
+import multiprocessing
+from micrograd.engine import Value
+
+def square_grad(x):
+    v = Value(x); y = v * v; y.backward()
+    return v.grad                       # d(x^2)/dx = 2x
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        print(pool.map(square_grad, [1.0, 2.0, 3.0], chunksize=1))
+"""
+
+
+def test_spawned_children_import_micrograd(tmp_path):
+    """multiprocessing's spawn (the default on macOS and Windows) starts fresh interpreters that
+    re-import the script: they must get the aliases too, or a Pool waits forever."""
+    script = write(tmp_path / "pool.py", SPAWNED)
+    try:
+        code, out, err = run_cli("run", str(script), cwd=tmp_path, timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a spawn Pool under `autograd-mini run` hung (its children cannot import "
+                    "micrograd)")
+    assert code == 0, err
+    assert out == "[2.0, 4.0, 6.0]\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_a_linked_script_puts_its_targets_folder_first_as_python_does(tmp_path):
+    write(tmp_path / "real" / "helper.py", "WHERE = 'beside the target'\n")
+    write(tmp_path / "real" / "main.py", "import sys, helper\nprint(sys.path[0])\n"
+                                         "print(helper.WHERE)\n")
+    (tmp_path / "links").mkdir()
+    link = tmp_path / "links" / "main.py"
+    os.symlink(tmp_path / "real" / "main.py", link)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    plain = subprocess.run([sys.executable, str(link)], capture_output=True, text=True,
+                           timeout=60, env=env, cwd=tmp_path)  # the oracle: Python itself
+    assert plain.returncode == 0, plain.stderr
+    code, out, err = run_cli("run", str(link), cwd=tmp_path)
+    assert code == 0, err
+    assert out == plain.stdout == f"{tmp_path / 'real'}\nbeside the target\n"
