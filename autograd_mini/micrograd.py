@@ -4,7 +4,8 @@ Code written for micrograd (https://github.com/karpathy/micrograd) says
 ``from micrograd.engine import Value`` and ``from micrograd.nn import MLP``. While the aliases are
 installed, ``micrograd`` is a package of this project, ``micrograd.engine.Value`` is
 ``autograd_mini.Value`` and ``micrograd.nn`` holds ``nn``'s ``Module``, ``Neuron``, ``Layer`` and
-``MLP`` (micrograd's API: ``MLP(2, [16, 16, 1])``, ``Neuron(nin, nonlin=False)``,
+``MLP`` (``autograd_mini.micrograd_nn``: nn's classes reading a list of another length as
+micrograd's zip does; micrograd's API: ``MLP(2, [16, 16, 1])``, ``Neuron(nin, nonlin=False)``,
 ``parameters()``, ``zero_grad()``). Nothing is installed on import and nothing is written to
 disk: a finder goes first on ``sys.meta_path`` and leaves again, and whatever was imported under
 those names before comes back, so a real micrograd installed next to this project is untouched
@@ -47,19 +48,17 @@ def _fill_engine(module) -> None:
 
 
 def _fill_nn(module) -> None:
-    import random
-
     import nn
-    from autograd_mini import Value
     ours = os.path.join(os.path.dirname(engine_location()), "nn")
     if os.path.dirname(os.path.abspath(getattr(nn, "__file__", None) or "?")) != ours:
         raise ImportError(f"micrograd.nn is served by autograd_mini's nn package ({ours}), but "
                           f"the name nn is taken by {getattr(nn, '__file__', None) or nn!r}; "
                           "rename that module or folder")
+    from . import micrograd_nn
     # micrograd's nn.py exposes exactly these (it imports random and Value at its top)
-    module.random, module.Value = random, Value
-    module.Module, module.Neuron, module.Layer, module.MLP = nn.Module, nn.Neuron, nn.Layer, nn.MLP
-    module.__doc__ = "micrograd.nn served by the project's nn: Module, Neuron, Layer, MLP."
+    for name in micrograd_nn.__all__:
+        setattr(module, name, getattr(micrograd_nn, name))
+    module.__doc__ = micrograd_nn.__doc__.split("\n\n")[0]
 
 
 _FILL = {"micrograd": _fill_package, "micrograd.engine": _fill_engine, "micrograd.nn": _fill_nn}

@@ -28,7 +28,8 @@ from micrograd.nn import MLP, Layer, Module, Neuron
 import micrograd, micrograd.engine, micrograd.nn
 import autograd_mini, nn
 assert Value is autograd_mini.Value and micrograd.engine.Value is Value
-assert (Module, Neuron, Layer, MLP) == (nn.Module, nn.Neuron, nn.Layer, nn.MLP)
+assert Module is nn.Module and issubclass(MLP, nn.MLP) and issubclass(Neuron, nn.Neuron)
+assert issubclass(Layer, nn.Layer)
 a = Value(2.0); b = Value(-3.0)
 c = a * b + b ** 2          # dc/da = b = -3, dc/db = a + 2b = -4
 c.backward()
@@ -166,7 +167,7 @@ def test_ipython_extension_with_a_plain_call(capsys):
         assert capsys.readouterr().out.splitlines() == [ENGINE_LINE]
         from micrograd.engine import Value
         from micrograd.nn import MLP
-        assert Value is autograd_mini.Value and MLP is nn.MLP
+        assert Value is autograd_mini.Value and issubclass(MLP, nn.MLP)
         micrograd.load_ipython_extension(object())  # twice is harmless
         assert micrograd.installed()
     finally:
@@ -271,3 +272,51 @@ def test_a_linked_script_puts_its_targets_folder_first_as_python_does(tmp_path):
     code, out, err = run_cli("run", str(link), cwd=tmp_path)
     assert code == 0, err
     assert out == plain.stdout == f"{tmp_path / 'real'}\nbeside the target\n"
+
+
+# -- micrograd's zip: a list of another length than the model was built for -----------------------
+
+def micrograd_neuron(neuron, x):
+    """micrograd's Neuron.__call__, written out: sum((wi*xi for wi,xi in zip(self.w, x)), self.b)
+    and its ReLU (the oracle)."""
+    act = sum((wi * xi for wi, xi in zip(neuron.w, x)), neuron.b)
+    return act.relu() if neuron.nonlin else act
+
+
+@pytest.mark.parametrize("inputs", [[0.5, -1.5, 2.0, 7.0], [0.5, -1.5], [0.5]])
+def test_the_micrograd_layer_zips_inputs_of_another_length(inputs):
+    with micrograd.aliased():
+        from micrograd.nn import MLP, Layer, Neuron
+    import random
+    random.seed(1337)
+    model = MLP(3, [4, 1])
+    with pytest.warns(UserWarning, match="was built for 3 inputs and got"):
+        out = model(inputs)
+    out.backward()
+    got = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    hidden = [micrograd_neuron(n, inputs) for n in model.layers[0].neurons]
+    expected = micrograd_neuron(model.layers[1].neurons[0], hidden)
+    expected.backward()
+    assert out.data == pytest.approx(expected.data, rel=1e-12)
+    assert got == pytest.approx([p.grad for p in model.parameters()], rel=1e-12, abs=0)
+    layer, neuron = Layer(3, 2), Neuron(3)
+    for part in (layer, layer.neurons[0], neuron, model.layers[0]):
+        with pytest.warns(UserWarning, match="as micrograd does"):
+            part(inputs)
+    with pytest.raises(ValueError, match="takes 3 input"):  # the project's own nn stays strict
+        nn.MLP(3, [4, 1])(inputs)
+
+
+def test_a_micrograd_script_with_a_longer_row_runs_under_run(tmp_path):
+    script = write(tmp_path / "rows.py", """\
+        import random
+        from micrograd.nn import MLP
+        random.seed(1337)
+        model = MLP(2, [4, 1])
+        row = [1.0, -2.0, 0.5]              # a row with its label still in it
+        print(model(row).data == model(row[:2]).data)
+        """)
+    code, out, err = run_cli("run", str(script), cwd=tmp_path)
+    assert (code, out) == (0, "True\n"), err
+    assert "was built for 2 inputs and got 3" in err
