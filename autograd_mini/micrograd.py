@@ -110,6 +110,78 @@ def _spawned_children_get_aliases(on: bool) -> None:
     spawn.get_preparation_data = get_preparation_data
 
 
+# -- graphviz without the system `dot`: micrograd's draw_dot builds a graphviz.Digraph ------------
+
+def _graphviz_falls_back_to_wasm(on: bool) -> None:
+    """While the aliases are on, a ``graphviz`` command that fails for want of the program
+    ``dot`` (``ExecutableNotFound``: micrograd's most common setup failure) is run by the
+    embedded WebAssembly Graphviz instead: SVG through ``pipe()``, Jupyter's display and
+    ``render()``. Other formats and layout engines still need the system Graphviz."""
+    try:
+        from graphviz.backend import execute
+    except ImportError:  # graphviz is not installed: draw_dot code fails as it would anyway
+        return
+    original = getattr(execute.run_check, "__wrapped__", execute.run_check)
+    if not on:
+        execute.run_check = original
+        return
+
+    def run_check(cmd, *, input_lines=None, encoding=None, quiet=False, **kwargs):
+        try:
+            return original(cmd, input_lines=input_lines, encoding=encoding, quiet=quiet,
+                            **kwargs)
+        except execute.ExecutableNotFound as missing:
+            return _dot_in_wasm(cmd, input_lines, encoding, kwargs, missing)
+    run_check.__wrapped__ = original
+    execute.run_check = run_check
+
+
+def _dot_in_wasm(cmd, input_lines, encoding, kwargs, missing):
+    """``dot -Kdot -Tsvg [-O FILE | -o OUT FILE | < stdin]`` as the system ``dot`` runs it."""
+    import subprocess
+
+    from .files import write_atomic
+    from .render import RendererMissing, render
+    args = [os.fspath(arg) for arg in cmd]
+    folder = kwargs.get("cwd") or "."
+    source = output = None
+    options = iter(args[1:])
+    for arg in options:
+        if arg in ("-O", "-o"):
+            target = next(options)
+            if arg == "-o":
+                output = target
+            else:
+                source, output = target, target + ".svg"
+        elif arg in ("-Kdot", "-Tsvg"):
+            continue
+        elif arg.startswith("-"):  # another engine, format or flag: the system dot's work
+            missing.args = (f"{missing.args[0]}; without it, micrograd code under autograd_mini "
+                            f"draws through the embedded WebAssembly Graphviz, which makes SVG "
+                            f"with the dot layout only (not {arg})",)
+            raise missing
+        else:
+            source = arg
+    if source is not None:
+        with open(os.path.join(folder, source), encoding="utf-8") as file:
+            text = file.read()
+    elif input_lines is not None:
+        text = "".join(line.decode() if isinstance(line, bytes) else line
+                       for line in input_lines)
+    else:
+        text = kwargs.get("input") or ""
+        text = text.decode() if isinstance(text, bytes) else text
+    try:
+        svg, _ = render(text, "svg", "wasm")
+    except RendererMissing:
+        raise missing from None
+    if output is not None:
+        write_atomic(os.path.join(folder, output), svg)
+        svg = b""
+    return subprocess.CompletedProcess(args, 0, svg.decode(encoding) if encoding else svg,
+                                       "" if encoding else b"")
+
+
 _FINDER = _MicrogradFinder()
 _saved: dict = {}  # micrograd modules imported before install(), put back by uninstall()
 
@@ -133,6 +205,7 @@ def install() -> None:
         _saved[name] = sys.modules.pop(name)
     sys.meta_path.insert(0, _FINDER)
     _spawned_children_get_aliases(True)
+    _graphviz_falls_back_to_wasm(True)
 
 
 def uninstall() -> None:
@@ -140,6 +213,7 @@ def uninstall() -> None:
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
     _spawned_children_get_aliases(False)
+    _graphviz_falls_back_to_wasm(False)
     for name in [name for name in sys.modules if _is_micrograd(name)]:
         del sys.modules[name]
     sys.modules.update(_saved)
