@@ -519,7 +519,10 @@ def training_page(model, X, y, history, path=None, *, loss=None, l2: float | Non
     last kept) and ``resolution`` (the grid's side) bound the file's size, and so does
     ``MAX_PAGE_FLOATS`` (many points or neurons: fewer snapshots; the page says how many).
     micrograd's demo (2-16-16-1, 100 points, 100 epochs) gives 101 snapshots in 2.9 MB. The
-    model's parameters are left as they were.
+    model's parameters are left as they were. ``class_names`` names the classes in the legend
+    ("class 0", "class 1", ... by default). A run that diverged (a loss or parameter that is
+    NaN or infinite) or data with such numbers still gives a page: it draws what is finite and
+    says, at the top, what is not.
 
     >>> import os, tempfile
     >>> import nn

@@ -251,6 +251,12 @@ def open_page(browser, path, width, height):
     return tab
 
 
+def shoot(tab, tmp_path, name, full_page=False):
+    """A screenshot, to AUTOGRAD_MINI_SCREENSHOTS when set (else the test's temporary folder)."""
+    folder = os.environ.get("AUTOGRAD_MINI_SCREENSHOTS") or str(tmp_path)
+    tab.screenshot(path=os.path.join(folder, name), full_page=full_page)
+
+
 def set_epoch(tab, snapshot):
     tab.eval_on_selector("#epoch", "(e, k) => { e.value = k; "
                          "e.dispatchEvent(new Event('input', {bubbles: true})); }", snapshot)
@@ -353,9 +359,8 @@ def test_training_page_in_a_browser(browser, run, page_path, size, tmp_path):
         assert tab.errors == []
         set_epoch(tab, 20)
         tab.click(f"circle.point[data-index='{point}']")
-        shots = os.environ.get("AUTOGRAD_MINI_SCREENSHOTS") or str(tmp_path)
-        name = "training-page.png" if size == "desktop" else "training-page-phone.png"
-        tab.screenshot(path=os.path.join(shots, name), full_page=size == "phone")
+        shoot(tab, tmp_path, "training-page.png" if size == "desktop" else
+              "training-page-phone.png", full_page=size == "phone")
     finally:
         tab.close()
 
@@ -492,8 +497,7 @@ def test_a_diverged_run_draws_and_says_what_diverged_in_a_browser(browser, tmp_p
             assert tab.eval_on_selector_all("circle.point", "c => c.length") == 19
             set_epoch(tab, 8)
             assert tab.errors == [] and "not finite" in tab.text_content("#stats")
-            tab.screenshot(path=os.path.join(os.environ.get("AUTOGRAD_MINI_SCREENSHOTS")
-                                             or str(tmp_path), name), full_page=True)
+            shoot(tab, tmp_path, name, full_page=True)
         finally:
             tab.close()
 
@@ -553,8 +557,7 @@ def test_the_gradients_toggle_colours_edges_by_the_engines_gradients(browser, ru
         biggest = max(range(len(weights)), key=lambda i: abs(grads[weights[i].label]))
         assert edges[biggest][1] == max(width for _, width in edges)
         assert "positive gradient" in tab.text_content("#point")
-        tab.screenshot(path=os.path.join(os.environ.get("AUTOGRAD_MINI_SCREENSHOTS") or
-                                         str(tmp_path), "training-page-gradients.png"))
+        shoot(tab, tmp_path, "training-page-gradients.png")
         tab.click("#show-weights")
         assert "positive weight" in tab.text_content("#point") and tab.errors == []
     finally:
