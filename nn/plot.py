@@ -677,7 +677,7 @@ def _loss_svg(loss: list[float], width: int = 320, height: int = 240) -> str:
     sx = lambda e: left + e / n * (width - left - right)  # noqa: E731
     sy = lambda v: top + (high - f(v)) / (high - low) * (height - top - bottom)  # noqa: E731
     line = " ".join(f"{sx(e):.1f},{sy(v):.1f}" for e, v in enumerate(loss) if math.isfinite(v))
-    return (frame + f'<polyline points="{line}" fill="none" stroke="{COLORS[0]}" '
+    return (frame + f'<polyline points="{line}" fill="none" stroke="#333" '
             f'stroke-width="2"/><text x="{left - 4}" y="{top + 10}" text-anchor="end">'
             f'{max(finite):.3g}</text><text x="{left - 4}" y="{height - bottom}" '
             f'text-anchor="end">{min(finite):.3g}</text><text x="{left + 4}" y="{top - 2}">'
