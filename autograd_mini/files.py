@@ -133,8 +133,7 @@ def _refuse_read_only(path: str, mode: int) -> None:
     if not mode & stat.S_IWUSR:
         raise _error(PermissionError, errno.EACCES,
                      f"cannot save to {path}: the file is read-only (mode "
-                     f"{stat.S_IMODE(mode):03o}); make it writable (chmod u+w) or force the save "
-                     f"(force=True, --force)")
+                     f"{stat.S_IMODE(mode):03o}); make it writable (chmod u+w) or force the save")
     if not os.access(path, os.W_OK):  # another user's file, not writable for us
         raise _error(PermissionError, errno.EACCES, f"cannot save to {path}: Permission denied")
 
