@@ -212,6 +212,11 @@ def test_in_process_run_restores_argv_path_and_modules(capsys, tmp_path):
     assert "grads -3.0 -4.0" in out and "argv ['x']" in out
     assert (sys.argv, sys.path) == (argv_before, path_before)
     assert not micrograd.installed() and "micrograd" not in sys.modules
+    import multiprocessing.spawn
+
+    from graphviz.backend import execute
+    for hooked in (multiprocessing.spawn.get_preparation_data, execute.run_check):
+        assert not hasattr(hooked, "__wrapped__")  # spawn and graphviz as they were
 
 
 def test_a_module_of_the_user_named_nn_is_refused_not_hidden(tmp_path):
