@@ -196,21 +196,7 @@ class Value:
         self._rule = user_op(self.op)
         self._a, self._b, self._da, self._db = children, CLOSURE, closure, None
 
-    # -- reverse and forward mode (implemented in graph.py) --------------------------------------
-    def backward(self, gradient: float = 1.0, *, create_graph: bool = False) -> None:
-        """Fill ``.grad`` of every node this one depends on, in one reverse topological pass.
-
-        Leaf grads accumulate across calls (as in PyTorch; zero them between steps); the grads of
-        intermediate nodes are recomputed on each call, never double counted. With
-        ``create_graph=True`` the grads are Values themselves, so they can be differentiated again.
-
-        >>> x = Value(3.0); y = x * x
-        >>> y.backward(); x.grad
-        6.0
-        >>> y.backward(); x.grad     # leaves accumulate
-        12.0
-        """
-        _graph_backward(self, gradient, create_graph)
+    # ``backward()`` is this class's method too: graph.py, where the walk is, attaches it.
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Jupyter shows a Value as the SVG of its graph (see ``autograd_mini.viz``)."""
@@ -560,6 +546,3 @@ def _rebuild(data, grad, rule, parents, local, attributes) -> Value:
     if attributes:
         node.__dict__.update(attributes)
     return node
-
-
-from .graph import backward as _graph_backward  # noqa: E402  (graph.py imports this module)

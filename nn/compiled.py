@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import operator
 from numbers import Real
 
 from autograd_mini import Value, gradients
@@ -70,11 +69,8 @@ from autograd_mini.compiler.tracing import read_report
 
 from .losses import get_loss, l2_penalty
 from .module import Module
-from .train import History
 
-__all__ = ["compiled_fit", "CompiledStep", "CompiledSteps"]
-
-_data = operator.attrgetter("data")
+__all__ = ["CompiledStep", "CompiledSteps"]
 
 SMALL_BATCH = 16  # fewer rows than this run on floats, one example after another
 
@@ -221,9 +217,7 @@ class CompiledStep:
                 if not self.program.plan.generic:  # traced where a number was inf or nan:
                     self.program = None            # this step eagerly, trace again next time
                     return self._eager(rows, targets)
-        values = map(_data, self.parameters)
-        if np is None:
-            values = list(values)
+        values = [p.data for p in self.parameters]
         seed = 1.0 / n if self.reduction == "mean" else 1.0
         if np is not None:
             data = np.concatenate([np.asarray(X, dtype=float).reshape(n, -1),
@@ -371,17 +365,3 @@ class CompiledSteps:
             return value, None
         return value, sum(map(self.correct, outputs, targets)) / len(targets)
 
-
-def compiled_fit(model: Module, X, y, **options) -> History:
-    """``nn.fit(model, X, y, compile=True, **options)``: the same arguments, the same ``History``.
-
-    >>> import nn
-    >>> X, y = nn.datasets.make_moons(40, noise=0.1, seed=0)
-    >>> model = nn.MLP(2, [8, 8, 1], seed=0)
-    >>> history = compiled_fit(model, X, y, loss="hinge", optimizer=nn.SGD(model, lr=0.1),
-    ...                        epochs=30)
-    >>> history.epochs, history.loss[-1] < history.loss[0]
-    (30, True)
-    """
-    from .train import fit
-    return fit(model, X, y, compile=True, **options)
