@@ -162,8 +162,9 @@ def test_second_derivatives_match_finite_differences_of_grad(case):
 
 
 # a user's op with no sympy form (an Op row not put in the table, so other tests never see it)
-SOFTSIGN = Op("softsign", "softsign", 1, lambda x: x / (1.0 + abs(x)),
-              lambda out, x: (1.0 / ((1.0 + abs(x)) * (1.0 + abs(x))),), None, (), "x / (1 + |x|)")
+SOFTSIGN = Op("softsign", symbol="softsign", arity=1, value=lambda x: x / (1.0 + abs(x)),
+              derivative=lambda out, x: (1.0 / ((1.0 + abs(x)) * (1.0 + abs(x))),),
+              doc="x / (1 + |x|)")
 
 
 @settings(max_examples=60, deadline=None)
