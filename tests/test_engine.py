@@ -97,6 +97,7 @@ def test_backward_of_a_subgraph_after_the_whole():
 
 
 # -- deep graphs: no recursion ---------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [100_000, 1_000_000])
 def test_deep_chain_at_default_recursion_limit(n):
     assert sys.getrecursionlimit() <= 10_000
@@ -121,6 +122,7 @@ def _build_and_drop(n: int) -> tuple[int, int]:
     return during, tracemalloc.get_traced_memory()[0]  # no gc.collect(): reference counting alone
 
 
+@pytest.mark.slow
 def test_memory_returns_to_baseline_after_the_graph_is_dropped():
     gc.collect()
     tracemalloc.start()

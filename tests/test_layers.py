@@ -27,7 +27,8 @@ FLOORS = [
     ("autograd_mini's public names", ["autograd_mini"]),
     ("nn", ["nn", "nn.*"]),
     ("faces", ["autograd_mini.cli", "autograd_mini.__main__", "autograd_mini.demo",
-               "autograd_mini.micrograd", "autograd_mini.runner", "autograd_mini.site", "nn.cli"]),
+               "autograd_mini.micrograd", "autograd_mini.runner", "autograd_mini.site",
+               "autograd_mini.playground", "nn.cli"]),
 ]
 
 # Imports being removed on a branch not merged yet (value.py's Jupyter display moves to the

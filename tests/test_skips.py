@@ -9,6 +9,7 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow  # a pytest run of its own, twice
 
 TEST = '''
 from autograd_mini import render
