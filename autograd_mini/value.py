@@ -2,9 +2,10 @@
 
 A ``Value`` holds a number, the gradient piled up in it, its parents and the local derivative of
 itself with respect to each parent (the number written on each edge of Olah's figure of
-e = (a+b)(b+1)). The operations themselves live in one table, ``autograd_mini.ops``; this file
-only knows how to make a node from a table entry. Nodes hold no closures and point only at their parents, so a graph
-has no reference cycles and is freed by reference counting the moment it is dropped.
+e = (a+b)(b+1)). The operations themselves live in one table, ``autograd_mini.ops``, which gives
+this class its operators and methods (and graph.py its ``backward``); this file knows how to make
+a node from a table row. A node made from a row holds no closure and points only at its parents,
+so a graph has no reference cycles and is freed by reference counting the moment it is dropped.
 
 How a node is stored (it matters for speed and memory, see bench/): one or two parents and their
 local derivatives sit in the node itself (``_a``, ``_b``, ``_da``, ``_db``), so a binary node is
@@ -135,9 +136,7 @@ class Value:
             return (None,) * len(self._a)
         return (self._da, self._db)
 
-    # older spellings, still read by some modules
-    _parents = parents
-    _local = local_grads
+    _parents = parents  # the older spelling, which bench/worker.py reads (it measures old versions too)
 
     @property
     def op(self) -> str:
