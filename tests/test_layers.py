@@ -22,12 +22,13 @@ FLOORS = [
     ("compiler and views", [
         "autograd_mini.compiler", "autograd_mini.compiler.*", "autograd_mini.compile",
         "autograd_mini.expr", "autograd_mini.labels", "autograd_mini.groups", "autograd_mini.viz",
-        "autograd_mini.render", "autograd_mini.trace", "autograd_mini.recording",
-        "autograd_mini.player"]),
+        "autograd_mini.render", "autograd_mini.display", "autograd_mini.trace",
+        "autograd_mini.recording", "autograd_mini.player"]),
     ("autograd_mini's public names", ["autograd_mini"]),
     ("nn", ["nn", "nn.*"]),
     ("faces", ["autograd_mini.cli", "autograd_mini.__main__", "autograd_mini.demo",
-               "autograd_mini.micrograd", "autograd_mini.runner", "autograd_mini.site",
+               "autograd_mini.micrograd", "autograd_mini.micrograd_nn", "autograd_mini.runner",
+               "autograd_mini.site",
                "autograd_mini.playground", "nn.cli"]),
 ]
 
