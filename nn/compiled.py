@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from numbers import Real
 
 from autograd_mini import Value, gradients
@@ -71,6 +72,8 @@ from .losses import get_loss, l2_penalty
 from .module import Module
 
 __all__ = ["CompiledStep", "CompiledSteps"]
+
+_data = operator.attrgetter("data")
 
 SMALL_BATCH = 16  # fewer rows than this run on floats, one example after another
 
@@ -217,7 +220,9 @@ class CompiledStep:
                 if not self.program.plan.generic:  # traced where a number was inf or nan:
                     self.program = None            # this step eagerly, trace again next time
                     return self._eager(rows, targets)
-        values = [p.data for p in self.parameters]
+        values = map(_data, self.parameters)
+        if np is None:
+            values = list(values)
         seed = 1.0 / n if self.reduction == "mean" else 1.0
         if np is not None:
             data = np.concatenate([np.asarray(X, dtype=float).reshape(n, -1),

@@ -34,16 +34,6 @@ def _positive_int(x, name: str, allow_none: bool = False) -> int | None:
     return int(x)
 
 
-def _examples(X, y, nin: int, prefix: str = "") -> tuple[list[list[Value]], list]:
-    """The inputs as rows of constant nodes and the targets as a list, as many of each."""
-    rows = _rows(X, nin, f"{prefix}X")
-    targets = y.tolist() if hasattr(y, "tolist") else list(y)
-    if len(rows) != len(targets):
-        raise ValueError(f"{prefix}X has {len(rows)} rows but {prefix}y has {len(targets)} "
-                         f"targets")
-    return rows, targets
-
-
 def evaluate(model: Module, X, y, *, loss, accuracy: Callable | bool | None = None
              ) -> tuple[float, float | None]:
     """(mean loss, accuracy or None) of ``model`` on ``(X, y)``, without training.
@@ -55,7 +45,10 @@ def evaluate(model: Module, X, y, *, loss, accuracy: Callable | bool | None = No
     (True, True)
     """
     loss_fn = get_loss(loss)
-    inputs, targets = _examples(X, y, _input_width(model, X))
+    inputs = _rows(X, _input_width(model, X), "X")
+    targets = y.tolist() if hasattr(y, "tolist") else list(y)
+    if len(inputs) != len(targets):
+        raise ValueError(f"X has {len(inputs)} rows but y has {len(targets)} targets")
     correct = _correct_fn(loss_fn, accuracy)
     return EagerSteps(model, loss_fn, 0.0, None, correct).evaluate(inputs, targets)
 
@@ -116,14 +109,29 @@ def fit(model: Module, X, y, *,
     batch_size = _positive_int(batch_size, "batch_size", allow_none=True)
     if not isinstance(l2, Real) or isinstance(l2, bool) or not 0 <= l2 < math.inf:
         raise ValueError(f"l2 must be a number >= 0, got {l2!r}")
-    inputs, targets = _examples(X, y, _input_width(model, X))
+    inputs = _rows(X, _input_width(model, X), "X")
+    targets = y.tolist() if hasattr(y, "tolist") else list(y)
+    if len(inputs) != len(targets):
+        raise ValueError(f"X has {len(inputs)} rows but y has {len(targets)} targets")
     if not inputs:
         raise ValueError("fit needs at least one example")
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
-        val_inputs, val_targets = _examples(*validation_data, len(inputs[0]), "validation ")
-    optimizer = _optimizer_for(model, optimizer)
+        val_inputs = _rows(validation_data[0], len(inputs[0]), "validation X")
+        val_targets = list(validation_data[1])
+        if len(val_inputs) != len(val_targets):
+            raise ValueError(f"validation X has {len(val_inputs)} rows but validation y has "
+                             f"{len(val_targets)} targets")
+    if optimizer is None:
+        optimizer = SGD(model, lr=0.1)
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be an nn optimizer (nn.SGD, nn.Adam), got "
+                        f"{type(optimizer).__name__}")
+    held = {id(p) for p in optimizer.params}
+    if not any(id(p) in held for p in model.parameters()):
+        raise ValueError("the optimizer holds none of the model's parameters (was it made for "
+                         "another model?)")
     correct = _correct_fn(loss_fn, accuracy)
     rng = random.Random(seed) if shuffle else None
     if compile:
@@ -132,14 +140,18 @@ def fit(model: Module, X, y, *,
         Steps = EagerSteps
     steps = Steps(model, loss_fn, l2, optimizer, correct)
     history = History()
-    watch = _Watch(history, model, loss_fn, l2, epochs, progress=progress, callback=callback,
-                   record=record, live=live, inputs=inputs, targets=targets)
+    history.recording, stride = _recording(record, model, loss_fn, l2, epochs)
+    params = model.parameters()
+    show = _live_display(live, model, [[c.data for c in row] for row in inputs], targets)
     inputs = steps.prepare(inputs)
     if validation_data is not None:
         val_inputs = steps.prepare(val_inputs)
+    started = time.perf_counter()
+    bar = _progress_bar(epochs, progress)
     try:
         for epoch in range(epochs):
-            watch.epoch_starts(epoch)
+            if stride and epoch % stride == 0:
+                history.recording.take(epoch, params)
             history.lr.append(optimizer.lr)
             total_loss, right = 0.0, 0
             for batch in batches(len(inputs), batch_size, rng):
@@ -156,62 +168,22 @@ def fit(model: Module, X, y, *,
                 history.val_loss.append(val_loss)
                 if val_accuracy is not None:
                     history.val_accuracy.append(val_accuracy)
-            if watch.epoch_ends(epoch):
+            if bar is not None:
+                bar.set_postfix_str(_summary(history), refresh=False)
+                bar.update(1)
+            if show is not None:
+                show.update(history)
+            if callback is not None and callback(epoch, history):
                 break
     finally:
-        watch.close()
+        if bar is not None:
+            bar.close()
+        history.seconds = time.perf_counter() - started
+        if stride and history.recording.epochs[-1:] != [history.epochs]:
+            history.recording.take(history.epochs, params)  # the parameters training ended with
+        if show is not None:
+            show.update(history, last=True)
     return history
-
-
-def _optimizer_for(model: Module, optimizer: Optimizer | None) -> Optimizer:
-    if optimizer is None:
-        return SGD(model, lr=0.1)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be an nn optimizer (nn.SGD, nn.Adam), got "
-                        f"{type(optimizer).__name__}")
-    held = {id(p) for p in optimizer.params}
-    if not any(id(p) in held for p in model.parameters()):
-        raise ValueError("the optimizer holds none of the model's parameters (was it made for "
-                         "another model?)")
-    return optimizer
-
-
-class _Watch:
-    """What ``fit`` does around the epochs besides training: the snapshots of the parameters, the
-    progress bar, the live plot, the user's callback, and the wall time."""
-
-    def __init__(self, history: History, model, loss_fn, l2, epochs: int, *, progress, callback,
-                 record, live, inputs, targets) -> None:
-        self.history, self.callback = history, callback
-        history.recording, self.stride = _recording(record, model, loss_fn, l2, epochs)
-        self.params = model.parameters()
-        self.show = _live_display(live, model, [[c.data for c in row] for row in inputs],
-                                  targets)
-        self.bar = _progress_bar(epochs, progress)
-        self.started = time.perf_counter()
-
-    def epoch_starts(self, epoch: int) -> None:
-        if self.stride and epoch % self.stride == 0:
-            self.history.recording.take(epoch, self.params)
-
-    def epoch_ends(self, epoch: int) -> bool:
-        """Tell the bar, the plot and the callback; True when the callback says stop."""
-        if self.bar is not None:
-            self.bar.set_postfix_str(_summary(self.history), refresh=False)
-            self.bar.update(1)
-        if self.show is not None:
-            self.show.update(self.history)
-        return self.callback is not None and bool(self.callback(epoch, self.history))
-
-    def close(self) -> None:
-        history = self.history
-        if self.bar is not None:
-            self.bar.close()
-        history.seconds = time.perf_counter() - self.started
-        if self.stride and history.recording.epochs[-1:] != [history.epochs]:
-            history.recording.take(history.epochs, self.params)  # what training ended with
-        if self.show is not None:
-            self.show.update(history, last=True)
 
 
 class EagerSteps:
