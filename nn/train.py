@@ -20,6 +20,7 @@ from autograd_mini.graph import collector_paused
 
 from .datasets import batches
 from .history import History, _correct_fn, _input_width, _outputs, _recording, _rows
+from .history import argmax_correct, binary_correct, binary_correct_probability  # noqa: F401 (still nn.train.*)
 from .losses import get_loss, l2_penalty
 from .module import Module
 from .optim import SGD, Optimizer

@@ -40,7 +40,7 @@ def test_micrograds_demo_reaches_100_percent_with_micrograds_numbers():
     # the demo's loss: hinge + 1e-4 * sum(p*p) over every parameter (biases included)
     demo_loss = lambda scores, ys: nn.hinge_loss(scores, ys) + nn.l2_penalty(  # noqa: E731
         model.parameters(), 2e-4)
-    history = nn.fit(model, X, y, loss=demo_loss, accuracy=nn.history.binary_correct,
+    history = nn.fit(model, X, y, loss=demo_loss, accuracy=nn.train.binary_correct,
                      optimizer=nn.SGD(model.parameters(), lr=nn.linear_decay(1.0, 0.1, 100)),
                      epochs=100, shuffle=False)
     for step, loss in MICROGRAD_LOSS.items():
