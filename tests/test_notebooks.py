@@ -65,6 +65,7 @@ def test_the_lessons_are_numbered_from_01_without_gaps():
 
 
 @pytest.mark.parametrize("name", LESSONS)
+@pytest.mark.slow
 def test_a_fresh_run_gives_the_stored_outputs(name):
     from autograd_mini.render import available_backends
     if not available_backends():  # Python 3.10 without the system dot: no Graphviz at all
