@@ -8,6 +8,7 @@ node's label (its formula, escaped for Graphviz). Knows the op table's way of wr
 """
 from __future__ import annotations
 
+import math
 import textwrap
 import unicodedata
 from typing import Callable, Mapping
@@ -17,7 +18,7 @@ import graphviz
 from .value import Value
 
 __all__ = ["FONT", "COLOR", "TITLE_WIDTH", "number_formatter", "formula", "header", "spread",
-           "visible", "plain", "record", "title_label"]
+           "visible", "plain", "record", "title_label", "derivative_label"]
 
 TITLE_WIDTH = 90  # characters on a line of a title
 
@@ -81,6 +82,23 @@ def formula(node: Value, name_of: Callable[[Value], str | None], neuron=None) ->
 
 def as_float(x) -> float:
     return float(x.data if isinstance(x, Value) else x)  # a grad may be a Value (create_graph)
+
+
+def derivative_label(parent: Value, local, write) -> str:
+    """An edge's label: the local derivative d node / d ``parent`` written by ``write``; "?" when
+    no rule is known (a user's ``_backward``). A constant never receives a gradient, so where its
+    derivative is not a number (``x ** 2`` at x < 0: d/d2 = x**2·ln x) the edge says "not needed".
+
+    >>> square = Value(-3.0) ** 2
+    >>> [derivative_label(p, d, number_formatter()) for p, d in zip(square.parents,
+    ...                                                             square.local_grads)]
+    ['-6', 'not needed']
+    """
+    if local is None:
+        return "?"
+    if parent.is_constant and not math.isfinite(as_float(local)):
+        return "not needed"
+    return write(local)
 
 
 def spread(name: str, numbers: list, write, listed: int = 4) -> str:

@@ -47,7 +47,7 @@ from .files import write_atomic
 from .graph import topological_order
 from .groups import Groups, find_groups
 from .labels import COLOR, FONT, TITLE_WIDTH, formula, number_formatter  # noqa: F401 (public)
-from .labels import as_float, header, plain, record, spread, title_label, visible
+from .labels import as_float, derivative_label, header, plain, record, spread, title_label, visible
 from .render import BACKENDS, DOT_TIMEOUT, SVG, RenderError, available_backends  # noqa: F401
 from .render import render as _render
 from .value import Value
@@ -381,7 +381,7 @@ def draw_nodes(nodes: list[Value], settings: DrawingSettings | None = None, *,
             if parent not in drawn or _skipped(parent, hide_constants):
                 continue
             known = local is not None  # None: a user's _backward closure, no derivative known
-            attributes = {"label": plain(write(local) if known else "?")}
+            attributes = {"label": plain(derivative_label(parent, local, write))}
             if clusters and len(node.parents) > CROWDED and node in neuron_of:
                 del attributes["label"]  # a dense layer's edges: the numbers stay in tooltips
             if node_ids is not None:
@@ -503,8 +503,8 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
                 crossing.setdefault((above, child), {})[parent] = local
     for (above, child), parents in crossing.items():
         if len(parents) == 1:
-            local = next(iter(parents.values()))
-            label = write(local) if local is not None else "?"
+            parent, local = next(iter(parents.items()))
+            label = derivative_label(parent, local, write)
         else:
             label = f"{len(parents):,} values"
         dot.edge(above, child, label=plain(label), penwidth="1.5" if len(parents) > 1 else "1")

@@ -241,3 +241,25 @@ def test_a_lessons_kernel_stores_what_each_plot_shows_beside_its_png():
     assert plot["axes"][0]["texts"][0] == "J"
     assert plot["axes"][0]["lines"][0]["ends"] == ["0", "0", "2", "0"]  # (0, 0) ... (2, 0)
     assert plot["axes"][0]["lines"][0]["n"] == 6
+
+
+def test_a_strip_numbers_its_steps_as_the_player_does():
+    """The player's list counts steps from 1; a strip of the same frames says the same numbers.
+    By hand for e = (a + b)(b + 1) with two forward passes: 5 build steps, 3 from a, 5 from b,
+    so the reverse pass starts at step 14."""
+    sys.path.insert(0, str(NOTEBOOKS))
+    try:
+        from lesson_tools import strip
+    finally:
+        sys.path.remove(str(NOTEBOOKS))
+    from autograd_mini import Value, render, trace
+    if not render.available_backends():
+        pytest.skip("no Graphviz renderer here")
+    with trace() as t:
+        a, b = Value(2.0, label="a"), Value(1.0, label="b")
+        e = (a + b) * (b + 1)
+    t.forward(e, a), t.forward(e, b)
+    t.backward(e)
+    start = next(frame for frame in t.frames if frame.caption.startswith("start at"))
+    shown = strip([start], columns=1).shows
+    assert shown["captions"][0].startswith("step 14: start at")

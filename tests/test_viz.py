@@ -3,6 +3,7 @@
 Both renderers are exercised: the embedded WebAssembly Graphviz always, the system `dot` when it
 is installed (Debian package `graphviz`).
 """
+import math
 import os
 import re
 import shutil
@@ -641,3 +642,25 @@ def test_draw_nodes_takes_a_settings_object_or_its_fields_by_name(seed_graph):
 def topological_order_of(output):
     from autograd_mini import topological_order
     return topological_order(output, forwards=True)
+
+
+@needs_a_renderer
+@pytest.mark.parametrize("base", [-0.7, 2.0])
+def test_a_constant_exponents_edge_never_reads_nan(base):
+    """micrograd's square loss (score - y)**2: the exponent 2 is a constant, whose derivative
+    d(u**2)/d2 = u**2·ln u is undefined for u < 0 and never used (a constant gets no gradient).
+    Its edge says "not needed" there, and the number (4 ln 2 for u = 2) where there is one."""
+    score = Value(base + 1.0, label="score")
+    u = score - 1.0
+    u.label = "u"
+    loss = u ** 2
+    loss.label = "loss"
+    loss.backward()
+    svg = str(to_svg(loss))
+    nodes, edges = svg_nodes_and_edges(svg)
+    name_of = {title: texts[0].split(" ")[0] for title, texts in nodes.items()}
+    named = {(name_of[a], name_of[b]): label for (a, b), label in edges.items()}
+    assert named[("u", "loss")] == f"{2 * base:.4g}"  # by hand: d(u**2)/du = 2u
+    by_hand = "not needed" if base < 0 else f"{base ** 2 * math.log(base):.4g}"
+    assert named[("2", "loss")] == by_hand
+    assert "nan" not in re.sub(r"<title>.*?</title>", "", svg).lower()
