@@ -64,26 +64,41 @@ def moons(folder: Path, steps: int = 100) -> None:
           f"{len(model.parameters())} parameters over 100 examples)")
     drawing, page = folder / "network.svg", folder / "training.html"
     try:
-        draw_one_point(model, X[0], y[0], drawing)
-        print(f"   drew {drawing}: the network on one point, each neuron's value and gradient")
+        x, target = least_sure_new_point(model)
+        draw_one_point(model, x, target, drawing)
+        print(f"   drew {drawing}: the network on the new point it is least sure of, each "
+              f"neuron's value and gradient")
     except Exception as error:  # rendering is a bonus here: say why, keep going
         print(f"   (could not draw the network: {error})")
     nn.plot.training_page(model, X, y, history, page)
     print(f"   wrote {page}: move the slider over the epochs, click a point to see its network")
 
 
+def least_sure_new_point(model, count: int = 50):
+    """The point the network is least sure of (output nearest 0, the boundary) among moons it has
+    not seen: on its training points the trained network's hinge loss is 0, and so is every
+    gradient a picture would show."""
+    import nn
+    X, y = nn.datasets.make_moons(count, noise=0.1, seed=2)
+    return min(zip(X, y), key=lambda point: abs(model(point[0]).data))
+
+
+def _sign(y) -> float:
+    return 1.0 if y > 0 else -1.0
+
+
 def draw_one_point(model, x, y, path: Path) -> None:
     """The trained network on one point: its hinge loss, then backward, drawn layer by layer
     with each neuron's value and gradient, and the size of each layer's weight gradients."""
     from autograd_mini import save
-    target = 1.0 if y > 0 else -1.0
+    target = _sign(y)
     loss = (1.0 - target * model(x)).relu()
     loss.label = "loss"
     model.zero_grad()
     loss.backward()
     point = ", ".join(f"{v:.3g}" for v in x)
     save(loss, path, group="layer",
-         title=f"the network on the point ({point}), class {target:+g}: hinge loss "
+         title=f"the network on a new point ({point}), class {target:+g}: hinge loss "
                f"{loss.data:.4g}, after backward")
 
 

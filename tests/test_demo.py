@@ -1,4 +1,5 @@
 """The README's demo command runs and tells the hand-derived numbers of e = (a+b)(b+1)."""
+import html
 import re
 
 import pytest
@@ -19,11 +20,14 @@ def test_demo_prints_the_figures_numbers_and_writes_its_files(tmp_path, capsys):
     assert "step  99: loss" in out and "accuracy 100%" in out  # micrograd's demo learns the moons
     assert (tmp_path / "graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     assert "<html" in (tmp_path / "steps.html").read_text().lower()
-    network = (tmp_path / "network.svg").read_text()
+    network = html.unescape((tmp_path / "network.svg").read_text())  # dot writes - as &#45;
     assert "layer 0: 16 relu" in network and "loss (relu)" in network
-    assert re.search(r"hinge loss [\d.]+, after backward", network)
+    loss = float(re.search(r"hinge loss ([\d.]+), after backward", network).group(1))
+    assert loss > 0  # a point the network gets wrong: gradients to show
     # every neuron's value and gradient
     assert all(re.search(rf">a0\[{j}\] [-\d.e]+, grad [-\d.e]+<", network) for j in range(16))
     assert re.search(r">z2\[0\] [-\d.e]+, grad [-\d.e]+<", network)
+    grads = [float(g) for g in re.findall(r", grad ([-\d.e]+)<", network)]
+    assert any(g != 0 for g in grads)  # the loss reaches the neurons
     page = (tmp_path / "training.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script src" not in page
