@@ -17,7 +17,7 @@ import graphviz
 
 from .value import Value
 
-__all__ = ["FONT", "COLOR", "TITLE_WIDTH", "number_formatter", "formula", "header", "spread",
+__all__ = ["FONT", "COLOR", "CLASS_COLORS", "TITLE_WIDTH", "number_formatter", "formula", "header", "spread",
            "visible", "plain", "record", "title_label", "derivative_label"]
 
 TITLE_WIDTH = 90  # characters on a line of a title
@@ -29,8 +29,12 @@ COLOR = {
     "highlight": "#fdba74", "edge": "#4a5568", "edge_label": "#1d4ed8", "grad": "#b91c1c",
     "constant": "#718096", "muted": "#a0aec0",
     "data": "#ede9fe", "layer": "#f8fafc", "layer_border": "#94a3b8", "neuron": "#ffffff",
-    "box": "#f1f5f9",
+    "box": "#f1f5f9", "boundary": "#333333",
 }
+# A data set's classes 0, 1, ... in plots (colour-blind safe: Okabe-Ito); nn's training page
+# writes the same values in its CSS.
+CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+                "#000000")
 
 
 def number_formatter(number_format: str | Callable[[float], str] = ".4g") -> Callable[[object], str]:

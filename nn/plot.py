@@ -23,8 +23,8 @@ import time
 from array import array
 from typing import Sequence
 
-# class colours (colour-blind safe: Okabe-Ito)
-COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+from autograd_mini.labels import CLASS_COLORS as COLORS  # noqa: F401 (nn.plot.COLORS)
+from autograd_mini.labels import COLOR
 
 
 def _matplotlib():
@@ -121,7 +121,7 @@ def decision_boundary(model, X, y, path=None, *, ax=None, title: str | None = No
             "classes", [_light(COLORS[0], 0.45), (1, 1, 1), _light(COLORS[1], 0.45)])
         ax.contourf(gx, gy, numpy.tanh(2 * margin / spread), levels=21, cmap=cmap,
                     vmin=-1, vmax=1)
-        ax.contour(gx, gy, margin, levels=[0.0], colors="#333333", linewidths=1.6)
+        ax.contour(gx, gy, margin, levels=[0.0], colors=COLOR["boundary"], linewidths=1.6)
         n_classes = 2
     else:
         n_classes = scores.shape[1]
@@ -129,8 +129,8 @@ def decision_boundary(model, X, y, path=None, *, ax=None, title: str | None = No
         cmap = ListedColormap([_light(COLORS[k % len(COLORS)]) for k in range(n_classes)])
         ax.pcolormesh(gx, gy, predicted, cmap=cmap, vmin=-0.5, vmax=n_classes - 0.5,
                       shading="auto")
-        ax.contour(gx, gy, predicted, levels=numpy.arange(n_classes) + 0.5, colors="#333333",
-                   linewidths=1.2)
+        ax.contour(gx, gy, predicted, levels=numpy.arange(n_classes) + 0.5,
+                   colors=COLOR["boundary"], linewidths=1.2)
     labels_array = numpy.array(labels)
     for k in range(max(n_classes, max((t for t in labels if t is not None), default=0) + 1)):
         mine = labels_array == k

@@ -129,3 +129,16 @@ def distance(a, b):
     tint = [1 - c for c in b]
     norm = math.sqrt(sum(t * t for t in tint))
     return -sum((1 - p) * t for p, t in zip(a, tint)) / norm
+
+
+def test_one_class_palette_for_plots_and_the_training_page():
+    """Class k has one colour everywhere: the plots take the views' palette (labels), and the
+    training page's script lists the same colours in the same order."""
+    import pathlib
+    import re
+
+    from autograd_mini import labels
+    assert nn.plot.COLORS is labels.CLASS_COLORS
+    page = (pathlib.Path(nn.plot.__file__).parent / "templates" / "training_page.html").read_text()
+    listed = re.search(r"const COLORS = \[([^\]]*)\]", page).group(1)
+    assert tuple(re.findall(r'"(#[0-9A-Fa-f]{6})"', listed)) == labels.CLASS_COLORS
