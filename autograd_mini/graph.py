@@ -139,10 +139,10 @@ def _ops_in_order(root: Value) -> list[Value]:
                     stack.append(a)
             elif b is MANY or b is CLOSURE:
                 stack.extend(filter(_op_node, a))  # in C: an affine node's leaves cost ~nothing
-            else:
-                if a._a is not None and a.grad is not placed:
+            else:  # two parents; a number kept on an edge (a float) has nothing to order
+                if a.__class__ is not float and a._a is not None and a.grad is not placed:
                     stack.append(a)
-                if b._a is not None and b.grad is not placed:
+                if b.__class__ is not float and b._a is not None and b.grad is not placed:
                     stack.append(b)
             if stack[-1] is not node:
                 node.grad = opened
@@ -193,7 +193,7 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
                         parent.grad += d * g
             elif b is CLOSURE:
                 node._da()  # micrograd's way: the closure sends node.grad to the children
-            else:  # two parents
+            else:  # two parents (a number's edge has d None: it sends nothing)
                 d = node._da
                 if d and a._rule is not CONSTANT:
                     a.grad += d * g

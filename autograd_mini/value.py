@@ -12,6 +12,15 @@ ONE object tracked by Python's cycle collector, not three (node, parents tuple, 
 With three or more parents, ``_a`` and ``_da`` hold tuples and ``_b`` is the marker ``MANY``.
 A node made in micrograd's way (``Value(data, children, op)`` and a ``_backward`` closure) keeps
 its children in ``_a``, its closure in ``_da`` and the marker ``CLOSURE`` in ``_b``.
+
+A number operand of a binary op (the 2 of ``x * 2``) is kept on its edge as the float itself,
+with ``None`` for its derivative (no gradient is owed to a number, so reverse mode skips the edge
+without looking at the parent): a chain like ``y = 0.001 + 1.0001 * y`` makes one object per op,
+not two. Whoever asks for ``parents`` gets the constant node it stands for, made on that first
+look and kept in the slot, so it is the same node ever after; ``local_grads`` recomputes the
+edge's derivative from the op's rule, so every view sees the graph exactly as if the constant had
+been a node from the start. While a switch is on (a trace, a listener, no_grad), numbers become
+constant nodes at once, as listeners expect to hear them made.
 """
 from __future__ import annotations
 
@@ -120,7 +129,12 @@ class Value:
             return () if a is None else (a,)
         if b is MANY or b is CLOSURE:
             return self._a
-        return (self._a, b)
+        a = self._a
+        if a.__class__ is float:  # a number kept on the edge: its constant node, made once
+            a = self._a = constant(a)
+        if b.__class__ is float:
+            b = self._b = constant(b)
+        return (a, b)
 
     @property
     def local_grads(self) -> tuple:
@@ -133,6 +147,8 @@ class Value:
             return self._da
         if b is CLOSURE:
             return (None,) * len(self._a)
+        if self._da is None or self._db is None:  # a number's edge: its derivative, as made
+            return self._rule.derivative(self.data, _edge_number(self._a), _edge_number(b))
         return (self._da, self._db)
 
     # older spellings, still read by some modules
@@ -147,7 +163,7 @@ class Value:
 
     @property
     def is_leaf(self) -> bool:
-        return not self.parents
+        return self._a is None
 
     @property
     def is_constant(self) -> bool:
@@ -445,6 +461,28 @@ def lift(x, op_symbol: str = "") -> Value:
     raise TypeError(f"unsupported {where}: {type(x).__name__} {x!r:.40}; expected {ACCEPTED}")
 
 
+def _operand(x, op_symbol: str):
+    """An operand of a binary op: a Value as is, a number as a float (kept on the edge)."""
+    cls = x.__class__
+    if cls is float:
+        return x
+    if cls is int:
+        try:
+            return float(x)
+        except OverflowError:
+            _to_float(x, "operand")  # raises, saying what was wrong
+    if isinstance(x, Value):
+        return x
+    if isinstance(x, Real):
+        return _to_float(x, "operand")
+    return lift(x, op_symbol)  # raises, saying what was wrong
+
+
+def _edge_number(x) -> float:
+    """The number an operand slot stands for: a float kept on the edge, or a node's data."""
+    return x if x.__class__ is float else x.data
+
+
 def make_node(data: float, parents: tuple, local: tuple, rule) -> Value:
     """Make an op's output node (no checks, no hooks): parents stored as the module doc says."""
     node = _new(Value)
@@ -508,7 +546,9 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
 
     def forward(self: Value, other) -> Value:
         if other.__class__ is not Value:
-            other = lift(other, symbol)
+            other = other if other.__class__ is float else _operand(other, symbol)
+            if other.__class__ is float:
+                return with_number(self, other)
         if _ACTIVE[0]:
             return apply_slow(rule, (self, other))
         a = self.data
@@ -523,8 +563,38 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
         node._da, node._db = derivative(out, a, b)
         return node
 
+    def with_number(self: Value, b: float) -> Value:  # self <op> b: b stays a float on its edge
+        if _ACTIVE[0]:
+            return apply_slow(rule, (self, constant(b)))
+        a = self.data
+        out = value(a, b)
+        node = _new(Value)
+        node.data = out
+        node.grad = 0.0
+        node._rule = rule
+        node._a = self
+        node._b = b
+        node._da = derivative(out, a, b)[0]
+        node._db = None  # owed nothing: reverse mode skips the edge
+        return node
+
     def reflected(self: Value, other) -> Value:  # other <op> self, with other a number
-        return forward(lift(other, symbol), self)
+        a = other if other.__class__ is float else _operand(other, symbol)
+        if a.__class__ is not float:
+            return forward(a, self)
+        if _ACTIVE[0]:
+            return apply_slow(rule, (constant(a), self))
+        b = self.data
+        out = value(a, b)
+        node = _new(Value)
+        node.data = out
+        node.grad = 0.0
+        node._rule = rule
+        node._a = a
+        node._b = self
+        node._da = None
+        node._db = derivative(out, a, b)[1]
+        return node
 
     forward.__doc__ = reflected.__doc__ = f"{rule.name}: {rule.doc}"
     return forward, reflected
