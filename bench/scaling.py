@@ -3,7 +3,7 @@
     python bench/scaling.py            # about 3-4 minutes on 2 cores; a table and docs/images/scaling.png
     python bench/scaling.py --quick    # smaller sizes, about 30 seconds (a smoke test)
 
-A square MLP ``nn.MLP(width, [width] * depth + [1])`` (relu, mse loss, SGD) trains on a batch of
+A square MLP ``nn.MLP(width, [width] * depth + [1], init="he")`` (relu, mse loss, SGD) trains on a batch of
 BATCH random rows; each contender runs the same step (forward, backward, SGD update) on the same
 weights and rows, in turn, in this one process, one thread each:
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
+import math
 import os
 import platform
 import random
@@ -38,7 +39,7 @@ from autograd_mini.graph import topological_order  # noqa: E402
 from nn.compiled import CompiledStep  # noqa: E402
 
 BATCH = 32
-LR = 0.01
+LR = 1e-3  # small enough that no contender's weights run off to inf during the timed steps
 PLANS = {
     "full": dict(widths=[8, 16, 32, 64, 128, 256], depths=[1, 2, 4, 8], width_depth=2,
                  depth_width=32, repeats=5, eager_repeats={128: 3, 256: 2}),
@@ -62,13 +63,13 @@ def batch(width: int, seed: int = 0) -> tuple[list[list[float]], list[float]]:
     return X, [rng.uniform(-1.0, 1.0) for _ in range(BATCH)]
 
 
-def best(step, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        step()
-        times.append(time.process_time() - t0)
-    return min(times)
+def timed(step) -> float:
+    t0 = time.process_time()
+    loss = step()
+    elapsed = time.process_time() - t0
+    if not math.isfinite(loss):  # (inf and nan take slow paths: the times would mean nothing)
+        raise ArithmeticError(f"the training step's loss is {loss!r}: lower LR")
+    return elapsed
 
 
 def eager_step(model, params, X, y):
@@ -79,6 +80,7 @@ def eager_step(model, params, X, y):
         loss.backward()
         for p in params:
             p.data -= LR * p.grad
+        return loss.data
     return step
 
 
@@ -89,9 +91,10 @@ def compiled_step(model, params, X, y):
     compile_time = time.process_time() - t0
 
     def step():
-        _, grads, _ = compiled(X, y)
+        loss, grads, _ = compiled(X, y)
         for p, g in zip(compiled.parameters, grads):
             p.data -= LR * g
+        return loss
     return step, compile_time
 
 
@@ -106,6 +109,7 @@ def torch_step(torch, model, X, y):
         loss = 0.5 * ((net(inputs) - targets) ** 2).mean()  # nn.mse_loss: UFLDL's 1/2
         loss.backward()
         optimizer.step()
+        return loss.item()
     return step
 
 
@@ -125,7 +129,7 @@ def graph_size(model, x) -> tuple[int, int, float]:
 
 
 def measure(width: int, depth: int, repeats: int, torch) -> dict:
-    model = nn.MLP(width, [width] * depth + [1], seed=0)
+    model = nn.MLP(width, [width] * depth + [1], init="he", seed=0)
     params = model.parameters()
     X, y = batch(width)
     nodes, edges, held = graph_size(model, X[0])
@@ -141,7 +145,7 @@ def measure(width: int, depth: int, repeats: int, torch) -> dict:
     times = {name: [] for name, _ in contenders}
     for _ in range(repeats):
         for name, step in contenders:
-            times[name].append(best(step, 1))
+            times[name].append(timed(step))
     for name, found in times.items():
         row[name] = min(found) / BATCH
     return row
