@@ -802,12 +802,12 @@ KERNEL_STEPS = """\
 _times, _in_gc, _start = [], [0.0], [0.0]
 def _clock(phase, info):
     if phase == "start":
-        _start[0] = time.perf_counter()
+        _start[0] = time.process_time()
     else:
-        _in_gc[0] += time.perf_counter() - _start[0]
+        _in_gc[0] += time.process_time() - _start[0]
 gc.callbacks.append(_clock)
 for k in range({k0}, {k0} + {count}):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     total_loss = demo_loss()
     for p in model.parameters():
         p.grad = 0.0
@@ -815,7 +815,7 @@ for k in range({k0}, {k0} + {count}):
     learning_rate = 1.0 - 0.9 * k / 100
     for p in model.parameters():
         p.data -= learning_rate * p.grad
-    _times.append(time.perf_counter() - t0)
+    _times.append(time.process_time() - t0)
 gc.callbacks.remove(_clock)
 print(json.dumps({{"times": _times, "gc_time": _in_gc[0], "loss": total_loss.data}}))
 """
