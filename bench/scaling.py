@@ -45,6 +45,8 @@ PLANS = {
                  depth_width=32, repeats=5, eager_repeats={128: 3, 256: 2}),
     "quick": dict(widths=[8, 16, 32], depths=[1, 2], width_depth=2, depth_width=16, repeats=2,
                   eager_repeats={}),
+    "tiny": dict(widths=[2, 4], depths=[1], width_depth=1, depth_width=2, repeats=1,
+                 eager_repeats={}),  # for tests/test_bench_smoke.py
 }
 
 
@@ -219,10 +221,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke test)")
+    parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the smoke test
     parser.add_argument("--png", default=os.path.join(REPO, "docs", "images", "scaling.png"),
                         help="where to write the plot ('' for none)")
     args = parser.parse_args(argv)
-    plan = PLANS["quick" if args.quick else "full"]
+    plan = PLANS["tiny" if args.tiny else "quick" if args.quick else "full"]
     torch = torch_module()
     started = time.perf_counter()
 
