@@ -548,7 +548,7 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
         if other.__class__ is not Value:
             other = other if other.__class__ is float else _operand(other, symbol)
             if other.__class__ is float:
-                return with_number(self, other)
+                return reflected(self, other, False)
         if _ACTIVE[0]:
             return apply_slow(rule, (self, other))
         a = self.data
@@ -563,37 +563,24 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
         node._da, node._db = derivative(out, a, b)
         return node
 
-    def with_number(self: Value, b: float) -> Value:  # self <op> b: b stays a float on its edge
+    # other <op> self with other a number (self <op> other when number_first is False): the
+    # number stays a float on its edge, with no derivative (reverse mode skips the edge)
+    def reflected(self: Value, other, number_first: bool = True) -> Value:
+        c = other if other.__class__ is float else _operand(other, symbol)
+        if c.__class__ is not float:
+            return forward(c, self)
         if _ACTIVE[0]:
-            return apply_slow(rule, (self, constant(b)))
-        a = self.data
-        out = value(a, b)
+            return apply_slow(rule, (constant(c), self) if number_first else (self, constant(c)))
+        x = self.data
         node = _new(Value)
-        node.data = out
         node.grad = 0.0
         node._rule = rule
-        node._a = self
-        node._b = b
-        node._da = derivative(out, a, b)[0]
-        node._db = None  # owed nothing: reverse mode skips the edge
-        return node
-
-    def reflected(self: Value, other) -> Value:  # other <op> self, with other a number
-        a = other if other.__class__ is float else _operand(other, symbol)
-        if a.__class__ is not float:
-            return forward(a, self)
-        if _ACTIVE[0]:
-            return apply_slow(rule, (constant(a), self))
-        b = self.data
-        out = value(a, b)
-        node = _new(Value)
-        node.data = out
-        node.grad = 0.0
-        node._rule = rule
-        node._a = a
-        node._b = self
-        node._da = None
-        node._db = derivative(out, a, b)[1]
+        if number_first:
+            node.data = out = value(c, x)
+            node._a, node._b, node._da, node._db = c, self, None, derivative(out, c, x)[1]
+        else:
+            node.data = out = value(x, c)
+            node._a, node._b, node._da, node._db = self, c, derivative(out, x, c)[0], None
         return node
 
     forward.__doc__ = reflected.__doc__ = f"{rule.name}: {rule.doc}"
