@@ -14,14 +14,12 @@ With three or more parents, ``_a`` and ``_da`` hold tuples and ``_b`` is the mar
 A node made in micrograd's way (``Value(data, children, op)`` and a ``_backward`` closure) keeps
 its children in ``_a``, its closure in ``_da`` and the marker ``CLOSURE`` in ``_b``.
 
-A number operand of a binary op (the 2 of ``x * 2``) is kept on its edge as the float itself,
-with ``None`` for its derivative (no gradient is owed to a number, so reverse mode skips the edge
-without looking at the parent): a chain like ``y = 0.001 + 1.0001 * y`` makes one object per op,
-not two. Whoever asks for ``parents`` gets the constant node it stands for, made on that first
-look and kept in the slot, so it is the same node ever after; ``local_grads`` recomputes the
-edge's derivative from the op's rule, so every view sees the graph exactly as if the constant had
-been a node from the start. While a switch is on (a trace, a listener, no_grad), numbers become
-constant nodes at once, as listeners expect to hear them made.
+A number operand of a binary op (the 2 of ``x * 2``) stays a float in its parent slot, with
+``None`` for its derivative (reverse mode skips the edge): one object per op. ``parents`` makes
+its constant node on the first look and keeps it in the slot (the same node ever after), and
+``local_grads`` recomputes the edge's derivative from the rule, so every view sees the graph as
+if the constant had been a node all along. While a trace, listener or no_grad is on, numbers
+become constant nodes at once.
 """
 from __future__ import annotations
 
@@ -446,29 +444,12 @@ def constant(x: float) -> Value:
 
 def lift(x, op_symbol: str = "") -> Value:
     """A Value as is; a number as a constant leaf; anything else a clear TypeError."""
-    cls = x.__class__
-    if cls is float or cls is int:
-        if cls is int:
-            try:
-                x = float(x)
-            except OverflowError:
-                _to_float(x, "operand")  # raises, saying what was wrong
-        node = _new(Value)  # constant(), inlined: `x * 2` makes one on every call
-        node.data = x
-        node.grad = 0.0
-        node._rule = CONSTANT
-        node._a = node._b = node._da = node._db = None
-        return node
-    if isinstance(x, Value):
-        return x
-    if isinstance(x, Real):  # numbers.Real is a slow check, so the common types go first
-        return constant(_to_float(x, "operand"))
-    where = f"operand of {op_symbol!r}" if op_symbol else "operand"
-    raise TypeError(f"unsupported {where}: {type(x).__name__} {x!r:.40}; expected {ACCEPTED}")
+    x = _operand(x, op_symbol)
+    return constant(x) if x.__class__ is float else x
 
 
-def _operand(x, op_symbol: str):
-    """An operand of a binary op: a Value as is, a number as a float (kept on the edge)."""
+def _operand(x, op_symbol: str = ""):
+    """A Value as is; a number as a float (a binary op keeps it on its edge); else a TypeError."""
     cls = x.__class__
     if cls is float:
         return x
@@ -479,9 +460,10 @@ def _operand(x, op_symbol: str):
             _to_float(x, "operand")  # raises, saying what was wrong
     if isinstance(x, Value):
         return x
-    if isinstance(x, Real):
+    if isinstance(x, Real):  # numbers.Real is a slow check, so the common types go first
         return _to_float(x, "operand")
-    return lift(x, op_symbol)  # raises, saying what was wrong
+    where = f"operand of {op_symbol!r}" if op_symbol else "operand"
+    raise TypeError(f"unsupported {where}: {type(x).__name__} {x!r:.40}; expected {ACCEPTED}")
 
 
 def _edge_number(x) -> float:
