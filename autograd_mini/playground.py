@@ -1,0 +1,310 @@
+"""The Python side of the browser playground (``autograd-mini site``): the page's worker calls
+``call(name, arguments_json)`` and gets JSON back; everything it shows is computed here, by the
+engine and ``nn``, the same code the tests check.
+
+- ``expression``: the CLI's expression syntax and values, drawn and recorded step by step;
+- ``reset`` / ``train`` / ``state``: a network on one of ``nn.datasets``, trained a few epochs
+  per call (the page drives the calls, so Pause works between any two);
+- ``point``: one data point's forward and backward pass through the current network.
+
+A bad request gives ``{"error": "one line"}`` and leaves the session as it was.
+
+>>> import json
+>>> json.loads(call("expression", '{"text": "c = a + b; e = c * b", "values": "a=2 b=1"}'))["output"]
+'e = 3'
+>>> json.loads(call("expression", '{"text": "__import__(\\'os\\')", "values": ""}'))["error"]
+"column 1: unknown function '__import__'; the functions are abs, add, affine, ..."
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+
+__all__ = ["call", "options", "expression", "Network", "DEFAULTS"]
+
+GRID = 32          # the decision boundary and the neuron tiles: GRID x GRID points
+SPAN = (-1.6, 1.6)  # both axes of the plane (the data sets are scaled into it)
+DEFAULTS = {"dataset": "moons", "points": 100, "noise": 0.1, "hidden": [8, 8],
+            "activation": "tanh", "loss": "hinge", "optimizer": "sgd", "lr": 0.1,
+            "batch": 0, "l2": 0.0, "seed": 1}
+OPTIMIZERS = ("sgd", "adam")
+BINARY_LOSSES = ("hinge", "bce", "mse")  # one output: the class is its sign
+MAX_LAYERS, MAX_WIDTH, MAX_POINTS = 4, 16, 400
+
+
+class PlaygroundError(ValueError):
+    """A request the page cannot honour; its text is shown as one line."""
+
+
+def options() -> dict:
+    """What the page's menus offer, read from the engine: data sets, activations (every
+    one-operand row of the op table), losses and optimizers.
+
+    >>> "tanh" in options()["activations"] and "moons" in options()["datasets"]
+    True
+    """
+    from nn.datasets import DATASETS
+    from nn.layers import ACTIVATIONS
+    return {"datasets": list(DATASETS), "activations": ACTIVATIONS.names(),
+            "losses": list(BINARY_LOSSES), "optimizers": list(OPTIMIZERS), "defaults": DEFAULTS}
+
+
+def _values(text: str) -> dict[str, float]:
+    from .cli import UsageError, parse_values
+    try:
+        return parse_values([item for item in re.split(r"[\s,;]+", text or "") if item])
+    except UsageError as error:
+        raise PlaygroundError(str(error)) from None
+
+
+def expression(text: str, values: str = "", forward: str = "") -> dict:
+    """The graph of ``text`` at ``values`` (``"a=2 b=1"``): DOT for the drawing, the value of
+    the output and every derivative, and the recorded steps (building, reverse mode, and
+    forward mode from the input ``forward`` when given).
+
+    >>> result = expression("(a+b)*(b+1)", "a=2 b=1", forward="a")
+    >>> result["derivatives"]
+    [['a', '2'], ['b', '5']]
+    >>> "digraph" in result["dot"], result["steps"][-1]
+    (True, 'forward mode from a: dout/da = 2')
+    """
+    from .expr import parse
+    from .trace import trace
+    from .viz import number_formatter, to_dot
+    parsed = parse(text)
+    given = _values(values)
+    if forward and forward not in parsed.inputs:
+        raise PlaygroundError(f"forward mode from {forward!r}: not an input (inputs: "
+                              f"{', '.join(parsed.inputs) or 'none'})")
+    with trace() as recording:
+        built = parsed.evaluate(given)
+    recording.backward(built.output)
+    tangent = recording.forward(built.output, built.inputs[forward]) if forward else None
+    write = number_formatter(".4g")
+    name = built.output.label or "out"
+    steps = [frame.caption for frame in recording.frames]
+    if forward:
+        steps.append(f"forward mode from {forward}: d{name}/d{forward} = {write(tangent)}")
+    return {"dot": to_dot(built.output).source, "inputs": list(parsed.inputs),
+            "output": f"{name} = {write(built.output.data)}",
+            "derivatives": [[key, write(node.grad)] for key, node in built.inputs.items()],
+            "steps": steps, "player": _player(recording)}
+
+
+def _player(recording) -> dict | None:
+    """The step-through player's data (DOT, no SVG: the page draws it with viz.js)."""
+    make = getattr(recording, "player_data", None)
+    return make() if make is not None else None
+
+
+def _number(settings: dict, key: str, low: float, high: float) -> float:
+    value = settings.get(key, DEFAULTS[key])
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value) or not low <= value <= high:
+        raise PlaygroundError(f"{key} must be a number from {low:g} to {high:g}, got {value!r}")
+    return float(value)
+
+
+def _choice(settings: dict, key: str, allowed) -> str:
+    value = settings.get(key, DEFAULTS[key])
+    if value not in allowed:
+        raise PlaygroundError(f"unknown {key} {value!r}; choose one of {', '.join(allowed)}")
+    return value
+
+
+class Network:
+    """A model, its data and its optimizer, trained on request; ``state()`` is what the page
+    draws.
+
+    >>> network = Network({"dataset": "xor", "hidden": [4], "seed": 0})
+    >>> network.train(2)["epoch"]
+    2
+    """
+
+    def __init__(self, settings: dict | None = None) -> None:
+        import nn
+        from nn.datasets import DATASETS
+        from nn.layers import ACTIVATIONS
+        settings = {**DEFAULTS, **(settings or {})}
+        self.dataset = _choice(settings, "dataset", list(DATASETS))
+        self.activation = _choice(settings, "activation", ACTIVATIONS.names())
+        self.loss = _choice(settings, "loss", BINARY_LOSSES)
+        self.optimizer_name = _choice(settings, "optimizer", OPTIMIZERS)
+        hidden = settings.get("hidden", DEFAULTS["hidden"])
+        if not isinstance(hidden, list) or len(hidden) > MAX_LAYERS or any(
+                isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= MAX_WIDTH
+                for w in hidden):
+            raise PlaygroundError(f"hidden layers: at most {MAX_LAYERS} widths from 1 to "
+                                  f"{MAX_WIDTH}, got {hidden!r}")
+        self.hidden = list(hidden)
+        self.lr = _number(settings, "lr", 1e-5, 10.0)
+        self.l2 = _number(settings, "l2", 0.0, 1.0)
+        self.seed = int(_number(settings, "seed", 0, 2**31))
+        points = int(_number(settings, "points", 4, MAX_POINTS))
+        noise = _number(settings, "noise", 0.0, 1.0)
+        batch = int(_number(settings, "batch", 0, MAX_POINTS))
+        self.batch_size = batch or None  # 0: the whole set each step
+        if isinstance(settings.get("data"), list):  # the learner's own points
+            self.X, self.y = _own_points(settings["data"])
+        else:
+            options = {"n_samples": points, "noise": noise, "seed": self.seed}
+            if self.dataset == "spirals":
+                options["n_classes"] = 2
+            X, self.y = DATASETS[self.dataset](**options)
+            self.X = _scaled(X)
+        self.model = nn.MLP(2, self.hidden + [1], activation=self.activation, seed=self.seed)
+        self.optimizer = (nn.Adam(self.model, lr=self.lr) if self.optimizer_name == "adam"
+                          else nn.SGD(self.model, lr=self.lr))
+        self.epoch = 0
+        self.history: list[tuple[float, float]] = []
+
+    def _targets(self) -> list[float]:
+        if self.loss == "bce":
+            return [float(label) for label in self.y]
+        return [1.0 if label else -1.0 for label in self.y]
+
+    def train(self, epochs: int = 1) -> dict:
+        """``epochs`` more epochs of ``nn.fit`` (each shuffled with its own seed); the state."""
+        import nn
+        from nn.train import binary_correct
+        for _ in range(int(epochs)):
+            if self.history and not math.isfinite(self.history[-1][0]):
+                break  # diverged: stay there until reset
+            history = nn.fit(self.model, self.X, self._targets(), loss=self.loss,
+                             optimizer=self.optimizer, epochs=1, batch_size=self.batch_size,
+                             seed=self.seed + self.epoch, l2=self.l2, progress=False,
+                             live=False, accuracy=binary_correct)
+            self.epoch += 1
+            self.history.append((history.loss[-1], history.accuracy[-1]))
+        return self.state()
+
+    def _layers_over(self, point: list[float]) -> list[list[float]]:
+        """Every layer's outputs at ``point``, by the model's own float path."""
+        outputs, x = [], point
+        for layer in self.model.layers:
+            x = layer.predict(x)
+            x = x if isinstance(x, list) else [x]
+            outputs.append(x)
+        return outputs
+
+    def state(self) -> dict:
+        """Epoch, loss, accuracy, the plane (output and every hidden neuron over a grid), the
+        points and every parameter (by layer: weights then bias of each neuron)."""
+        low, high = SPAN
+        step = (high - low) / (GRID - 1)
+        neurons = sum(self.hidden) + 1
+        planes: list[list[float]] = [[] for _ in range(neurons)]
+        for row in range(GRID):
+            for column in range(GRID):
+                point = [low + column * step, high - row * step]
+                flat = [v for layer in self._layers_over(point) for v in layer]
+                for k, v in enumerate(flat):
+                    planes[k].append(v if math.isfinite(v) else 0.0)
+        if not self.history:
+            loss, accuracy = nn_evaluate(self)
+        else:
+            loss, accuracy = self.history[-1]
+        layers = [[[_finite(p.data) for p in neuron.parameters()] for neuron in layer.neurons]
+                  for layer in self.model.layers]
+        return {"epoch": self.epoch, "loss": _finite(loss), "accuracy": accuracy,
+                "diverged": not math.isfinite(loss), "grid": GRID, "span": list(SPAN),
+                "output": planes[-1], "tiles": planes[:-1], "sizes": [2] + self.hidden + [1],
+                "parameters": layers, "points": self.X, "labels": list(self.y),
+                "curve": [_finite(h[0]) for h in self.history[-200:]]}
+
+    def point(self, index: int) -> dict:
+        """Point ``index``'s forward pass, loss and backward pass, recorded step by step."""
+        from . import Value
+        from .trace import trace
+        if isinstance(index, bool) or not isinstance(index, int) or \
+                not 0 <= index < len(self.X):
+            raise PlaygroundError(f"no data point {index!r}: there are {len(self.X)}")
+        import nn
+        x, target = self.X[index], self._targets()[index]
+        with trace() as recording:
+            inputs = [Value(x[0], label="x1"), Value(x[1], label="x2")]
+            output = self.model(inputs)
+            output.label = "out"
+            loss = nn.losses.get_loss(self.loss)([output], [target])
+            loss.label = "loss"
+        self.model.zero_grad()
+        recording.backward(loss)
+        from .viz import to_dot
+        return {"x": x, "label": self.y[index], "loss": loss.data, "output": output.data,
+                "dot": to_dot(loss).source, "steps": [frame.caption for frame in recording.frames],
+                "player": _player(recording)}
+
+
+def nn_evaluate(network: Network) -> tuple[float, float]:
+    import nn
+    from nn.train import binary_correct
+    loss, accuracy = nn.evaluate(network.model, network.X, network._targets(),
+                                 loss=network.loss, accuracy=binary_correct)
+    return loss, accuracy
+
+
+def _scaled(X: list) -> list[list[float]]:
+    """The points centred and scaled to fit the plane, so every data set fills the same view."""
+    xs, ys = [p[0] for p in X], [p[1] for p in X]
+    centre = [(min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2]
+    half = max(max(xs) - min(xs), max(ys) - min(ys)) / 2 or 1.0
+    scale = 0.85 * SPAN[1] / half
+    return [[round((a - centre[0]) * scale, 6), round((b - centre[1]) * scale, 6)] for a, b in X]
+
+
+def _own_points(data: list) -> tuple[list, list]:
+    X, y = [], []
+    for i, item in enumerate(data):
+        if not (isinstance(item, list) and len(item) == 3 and item[2] in (0, 1) and
+                all(isinstance(v, (int, float)) and math.isfinite(v) for v in item[:2])):
+            raise PlaygroundError(f"point {i + 1}: expected x, y, class (class 0 or 1), got "
+                                  f"{item!r:.40}")
+        X.append([float(item[0]), float(item[1])])
+        y.append(int(item[2]))
+    if len(X) < 2 or len(set(y)) < 2:
+        raise PlaygroundError("give at least one point of each class")
+    if len(X) > MAX_POINTS:
+        raise PlaygroundError(f"at most {MAX_POINTS} points, got {len(X)}")
+    return X, y
+
+
+_session: dict = {}
+
+
+def call(name: str, arguments: str = "{}") -> str:
+    """Run one request from the page; JSON in, JSON out (errors as ``{"error": line}``)."""
+    from .expr import ExpressionError
+    try:
+        given = json.loads(arguments or "{}")
+        if name == "options":
+            result = options()
+        elif name == "expression":
+            result = expression(str(given.get("text", "")), str(given.get("values", "")),
+                                str(given.get("forward", "") or ""))
+        elif name == "reset":
+            _session["network"] = Network(given.get("settings") or {})
+            result = _session["network"].state()
+        elif name in ("train", "state", "point"):
+            network = _session.get("network")
+            if network is None:
+                raise PlaygroundError("no network yet: reset first")
+            result = (network.train(int(given.get("epochs", 1))) if name == "train" else
+                      network.state() if name == "state" else network.point(given.get("index")))
+        else:
+            raise PlaygroundError(f"unknown request {name!r}")
+    except (PlaygroundError, ExpressionError, ValueError, TypeError, OverflowError,
+            RecursionError) as error:
+        text = str(error).strip().splitlines()
+        return json.dumps({"error": text[0] if text else type(error).__name__})
+    return json.dumps(result, default=_plain)
+
+
+def _plain(value):
+    return float(value)
+
+
+def _finite(number: float) -> float | None:
+    """JSON has no inf or NaN: None stands for them (the page writes "diverged")."""
+    return number if math.isfinite(number) else None

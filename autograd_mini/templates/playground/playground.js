@@ -1,0 +1,406 @@
+// The playground page: controls and drawings. Every number comes from the Python worker
+// (worker.js: autograd_mini and nn in Pyodide); graphs are DOT from the engine, drawn to SVG
+// here by viz.js (Graphviz in WebAssembly). Training runs a few epochs per request, so Pause
+// takes effect between any two requests and the page never freezes.
+import { instance as vizInstance } from "./vendor/viz.js";
+
+const $ = (selector) => document.querySelector(selector);
+const SVG = "http://www.w3.org/2000/svg";
+const CLASS_COLOURS = ["#f59e0b", "#2563eb"];  // class 0 orange, class 1 blue
+const CHUNK_MS = 120;                            // time per training request while playing
+
+// -- the worker: one request at a time, answered in order ---------------------------------------
+const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+let nextId = 0;
+const waiting = new Map();
+let workerReady;
+const engineLoaded = new Promise((resolve, reject) => { workerReady = { resolve, reject }; });
+worker.onmessage = (event) => {
+  const message = event.data;
+  if (message.progress) showProgress(message.progress, message.fraction);
+  else if (message.ready) workerReady.resolve(message.version);
+  else if (message.failed) workerReady.reject(new Error(message.failed));
+  else if (waiting.has(message.id)) {
+    waiting.get(message.id)(message.result);
+    waiting.delete(message.id);
+  }
+};
+function ask(name, args = {}) {
+  const id = nextId++;
+  return new Promise((resolve) => { waiting.set(id, resolve); worker.postMessage({ id, name, args }); });
+}
+
+function showProgress(text, fraction) {
+  $("#loading-text").textContent = text;
+  $("#loading-bar").value = fraction;
+}
+
+function showError(text) {
+  const line = $("[data-testid=error]");
+  line.textContent = text || "";
+  line.hidden = !text;
+}
+
+let viz;
+async function drawDot(dot) {
+  return viz.renderSVGElement(dot);
+}
+
+// -- modes ---------------------------------------------------------------------------------------
+function setMode(mode) {
+  for (const button of document.querySelectorAll("[data-mode]")) {
+    button.setAttribute("aria-selected", String(button.dataset.mode === mode));
+  }
+  for (const view of document.querySelectorAll("[data-view]")) view.hidden = view.dataset.view !== mode;
+  settings.mode = mode;
+  writeUrl();
+  if (mode === "network") pause();
+  showError("");
+}
+
+// -- the step-through player ---------------------------------------------------------------------
+// The page hands the player the recording's data with the SVG drawn here from its DOT.
+async function mountPlayer(root, result) {
+  root.replaceChildren();
+  const data = result.player;
+  if (data && window.AutogradMiniPlayer) {
+    if (!data.svg && data.dot) data.svg = (await drawDot(data.dot)).outerHTML;
+    window.AutogradMiniPlayer.mount(root, data);
+    return;
+  }
+  // Without the shared player (an older build): the picture and the captions, step by step.
+  const graph = document.createElement("div");
+  graph.className = "graph";
+  graph.dataset.testid = "graph";
+  graph.append(await drawDot(result.dot));
+  const bar = document.createElement("div");
+  bar.className = "steps-bar";
+  const caption = document.createElement("p");
+  caption.className = "caption";
+  caption.dataset.testid = "caption";
+  const buttons = {};
+  for (const [name, text] of [["first", "First"], ["previous", "◀"], ["next", "▶"], ["last", "Last"]]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = text;
+    button.setAttribute("aria-label", `${name} step`);
+    button.dataset.testid = name;
+    buttons[name] = button;
+    bar.append(button);
+  }
+  const counter = document.createElement("span");
+  bar.append(counter);
+  let at = 0;
+  const show = (index) => {
+    at = Math.max(0, Math.min(result.steps.length - 1, index));
+    caption.textContent = result.steps[at];
+    counter.textContent = `step ${at + 1} of ${result.steps.length}`;
+  };
+  buttons.first.onclick = () => show(0);
+  buttons.previous.onclick = () => show(at - 1);
+  buttons.next.onclick = () => show(at + 1);
+  buttons.last.onclick = () => show(result.steps.length - 1);
+  root.append(graph, bar, caption);
+  show(0);
+}
+
+// -- expression mode -----------------------------------------------------------------------------
+async function runExpression(event) {
+  if (event) event.preventDefault();
+  const text = $("#expression-text").value;
+  const values = $("#values").value;
+  const forward = $("#forward").value;
+  settings.expression = text;
+  settings.values = values;
+  writeUrl();
+  const result = await ask("expression", { text, values, forward });
+  if (result.error) {
+    showError(result.error);
+    return;
+  }
+  showError("");
+  const choice = $("#forward");
+  const chosen = choice.value;
+  choice.replaceChildren(new Option("(none)", ""), ...result.inputs.map((name) => new Option(name, name)));
+  choice.value = result.inputs.includes(chosen) ? chosen : "";
+  $("#expression-result").textContent = `${result.output}; ` +
+    result.derivatives.map(([name, value]) => `∂/∂${name} = ${value}`).join(", ");
+  await mountPlayer($("#expression-player"), result);
+}
+
+// -- network mode --------------------------------------------------------------------------------
+const settings = {};
+let playing = false;
+let busy = false;
+let state = null;
+
+function readSettings() {
+  const form = $("#settings");
+  const number = (name) => Number(form.elements[name].value);
+  const hidden = form.elements.hidden.value.split(/[\s,]+/).filter(Boolean).map(Number);
+  return {
+    dataset: form.elements.dataset.value, points: number("points"), noise: number("noise"),
+    seed: number("seed"), hidden, activation: form.elements.activation.value,
+    loss: form.elements.loss.value, optimizer: form.elements.optimizer.value,
+    lr: number("lr"), batch: number("batch"), l2: number("l2"),
+  };
+}
+
+async function reset() {
+  pause();
+  const chosen = readSettings();
+  Object.assign(settings, chosen);
+  writeUrl();
+  const result = await ask("reset", { settings: chosen });
+  if (result.error) {
+    showError(result.error);
+    return false;
+  }
+  showError("");
+  $("[data-testid=point-steps]").hidden = true;
+  draw(result);
+  return true;
+}
+
+async function trainChunk(epochs) {
+  busy = true;
+  const result = await ask("train", { epochs });
+  busy = false;
+  if (result.error) {
+    showError(result.error);
+    pause();
+    return null;
+  }
+  draw(result);
+  if (result.diverged) pause();
+  return result;
+}
+
+async function play() {
+  if (playing) return;
+  playing = true;
+  $("#train").textContent = "Pause";
+  let epochs = 1;
+  while (playing) {
+    const started = performance.now();
+    const result = await trainChunk(epochs);
+    if (!result) break;
+    const took = Math.max(1, performance.now() - started);
+    epochs = Math.max(1, Math.min(50, Math.round(epochs * CHUNK_MS / took)));
+    await new Promise((resolve) => setTimeout(resolve, 0));  // let the page draw and take clicks
+  }
+}
+
+function pause() {
+  playing = false;
+  $("#train").textContent = "Play";
+}
+
+const colourOf = (value) => {  // the output's sign as the class colour, its size as strength
+  const strength = Math.min(1, Math.abs(Math.tanh(value)));
+  const [r, g, b] = value > 0 ? [37, 99, 235] : [245, 158, 11];
+  const mix = (c) => Math.round(255 + (c - 255) * strength * 0.55);
+  return [mix(r), mix(g), mix(b)];
+};
+
+function planeImage(values, grid) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = grid;
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(grid, grid);
+  values.forEach((value, i) => {
+    const [r, g, b] = colourOf(value);
+    image.data.set([r, g, b, 255], i * 4);
+  });
+  context.putImageData(image, 0, 0);
+  return canvas.toDataURL();
+}
+
+function element(name, attributes = {}, parent = null) {
+  const node = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  if (parent) parent.append(node);
+  return node;
+}
+
+function draw(result) {
+  state = result;
+  $("[data-testid=epoch]").textContent = result.epoch;
+  $("[data-testid=accuracy]").textContent = result.accuracy == null ? "–" : `${(100 * result.accuracy).toFixed(1)}%`;
+  $("#loss-value").textContent = result.loss == null ? "diverged" : result.loss.toPrecision(4);
+  const diverged = $("#diverged");
+  diverged.hidden = !result.diverged;
+  diverged.textContent = result.diverged ? "The loss is no longer a finite number (inf or NaN): training paused. Lower the learning rate and press Reset (the same seed gives the same initial weights)." : "";
+  drawPlane(result);
+  drawNetwork(result);
+  drawCurve(result.curve);
+}
+
+function drawPlane(result) {
+  const plane = $("#plane");
+  plane.replaceChildren();
+  const [low, high] = result.span;
+  const size = 320;
+  const at = (x) => ((x - low) / (high - low)) * size;
+  element("image", { href: planeImage(result.output, result.grid), x: 0, y: 0, width: size, height: size,
+    preserveAspectRatio: "none", style: "image-rendering: pixelated" }, plane);
+  result.points.forEach(([x, y], index) => {
+    const circle = element("circle", { cx: at(x).toFixed(1), cy: (size - at(y)).toFixed(1), r: 5,
+      fill: CLASS_COLOURS[result.labels[index]], stroke: "#fff", "stroke-width": 1.2,
+      "data-index": index, tabindex: 0, class: "point" }, plane);
+    element("title", {}, circle).textContent = `point ${index}: (${x.toFixed(2)}, ${y.toFixed(2)}), class ${result.labels[index]}`;
+  });
+}
+
+function drawNetwork(result) {
+  const net = $("#net");
+  net.replaceChildren();
+  const sizes = result.sizes;
+  const tile = 34;
+  const gap = 12;
+  const columnWidth = 96;
+  const tallest = Math.max(...sizes);
+  const width = columnWidth * (sizes.length - 1) + tile + 8;
+  const height = tallest * (tile + gap) + gap;
+  net.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  const spot = (layer, i) => {
+    const count = sizes[layer];
+    const top = (height - count * (tile + gap) + gap) / 2;
+    return [4 + layer * columnWidth, top + i * (tile + gap)];
+  };
+  // weights first, under the tiles
+  const largest = Math.max(1e-9, ...result.parameters.flat(2).map(Math.abs).filter(Number.isFinite));
+  result.parameters.forEach((neurons, layer) => {
+    neurons.forEach((parameters, j) => {
+      const [x2, y2] = spot(layer + 1, j);
+      parameters.slice(0, -1).forEach((w, i) => {
+        const [x1, y1] = spot(layer, i);
+        const line = element("line", { x1: x1 + tile, y1: y1 + tile / 2, x2, y2: y2 + tile / 2,
+          stroke: w >= 0 ? "#2563eb" : "#f59e0b", "stroke-width": (0.3 + 4 * Math.abs(w) / largest).toFixed(2),
+          "stroke-opacity": 0.75, class: "weight" }, net);
+        element("title", {}, line).textContent = `w${layer}[${j},${i}] = ${w == null ? "diverged" : w.toPrecision(4)}`;
+      });
+    });
+  });
+  // the inputs: x1 and x2 over the plane
+  const grid = result.grid;
+  const inputTiles = [0, 1].map((axis) => {
+    const values = [];
+    for (let row = 0; row < grid; row++) {
+      for (let column = 0; column < grid; column++) {
+        const t = -1 + 2 * (axis === 0 ? column : grid - 1 - row) / (grid - 1);
+        values.push(2 * t);
+      }
+    }
+    return values;
+  });
+  const tiles = [inputTiles, ...splitTiles(result.tiles, sizes.slice(1, -1)), [result.output]];
+  tiles.forEach((column, layer) => column.forEach((values, i) => {
+    const [x, y] = spot(layer, i);
+    const picture = element("image", { href: planeImage(values, grid), x, y, width: tile, height: tile,
+      preserveAspectRatio: "none", class: "tile" }, net);
+    const bias = layer > 0 ? result.parameters[layer - 1][i].slice(-1)[0] : null;
+    const name = layer === 0 ? `x${i + 1}` : layer === sizes.length - 1 ? "output" : `layer ${layer - 1}, neuron ${i}`;
+    element("title", {}, picture).textContent = bias == null ? name : `${name}; bias ${bias.toPrecision(4)}`;
+    element("rect", { x, y, width: tile, height: tile, fill: "none", stroke: "#64748b", "stroke-width": 0.6 }, net);
+  }));
+}
+
+function splitTiles(flat, widths) {
+  const layers = [];
+  let start = 0;
+  for (const width of widths) {
+    layers.push(flat.slice(start, start + width));
+    start += width;
+  }
+  return layers;
+}
+
+function drawCurve(curve) {
+  const box = $("#curve");
+  box.replaceChildren();
+  const finite = curve.filter((v) => v != null && Number.isFinite(v));
+  if (finite.length < 2) return;
+  const top = Math.max(...finite);
+  const points = curve.map((v, i) => `${(i / (curve.length - 1) * 316 + 2).toFixed(1)},${(58 - (v == null ? 56 : 56 * v / top)).toFixed(1)}`);
+  element("polyline", { points: points.join(" "), fill: "none", stroke: "#0f172a", "stroke-width": 1.5 }, box);
+}
+
+async function showPoint(index) {
+  pause();
+  while (busy) await new Promise((resolve) => setTimeout(resolve, 10));
+  const result = await ask("point", { index });
+  if (result.error) {
+    showError(result.error);
+    return;
+  }
+  showError("");
+  const section = $("[data-testid=point-steps]");
+  section.hidden = false;
+  $("#point-title").textContent = `Point ${index} (${result.x.map((v) => v.toFixed(2)).join(", ")}), class ${result.label}: output ${result.output.toPrecision(4)}, loss ${result.loss.toPrecision(4)}`;
+  await mountPlayer($("#point-player"), result);
+  section.scrollIntoView({ block: "nearest" });
+}
+
+// -- settings in the URL -------------------------------------------------------------------------
+function writeUrl() {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(settings)) query.set(key, Array.isArray(value) ? value.join(",") : value);
+  history.replaceState(null, "", `#${query}`);
+}
+
+function readUrl() {
+  const query = new URLSearchParams(location.hash.slice(1));
+  const form = $("#settings");
+  for (const [key, value] of query) {
+    if (form.elements[key]) form.elements[key].value = key === "hidden" ? value.replaceAll(",", ", ") : value;
+  }
+  if (query.has("expression")) $("#expression-text").value = query.get("expression");
+  if (query.has("values")) $("#values").value = query.get("values");
+  return query.get("mode") || "network";
+}
+
+// -- start ---------------------------------------------------------------------------------------
+function fill(select, names, chosen) {
+  select.replaceChildren(...names.map((name) => new Option(name, name)));
+  select.value = chosen;
+}
+
+async function start() {
+  const [version, loadedViz] = await Promise.all([engineLoaded, vizInstance()]);
+  viz = loadedViz;
+  const menus = await ask("options");
+  const defaults = menus.defaults;
+  fill($("#dataset"), menus.datasets, defaults.dataset);
+  fill($("#activation"), menus.activations, defaults.activation);
+  fill($("#loss"), menus.losses, defaults.loss);
+  fill($("#optimizer"), menus.optimizers, defaults.optimizer);
+  const mode = readUrl();
+  $("#version").textContent = version;
+  for (const button of document.querySelectorAll("[data-mode]")) button.onclick = () => setMode(button.dataset.mode);
+  $("#expression-form").onsubmit = runExpression;
+  $("#train").onclick = () => (playing ? pause() : play());
+  $("#step").onclick = () => { pause(); if (!busy) trainChunk(1); };
+  $("#reset").onclick = reset;
+  $("#settings").onchange = reset;
+  $("#plane").addEventListener("click", (event) => {
+    const index = event.target.dataset && event.target.dataset.index;
+    if (index !== undefined) showPoint(Number(index));
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea") || settings.mode !== "network") return;
+    if (event.key === " ") { event.preventDefault(); $("#train").click(); }
+    else if (event.key === "s") $("#step").click();
+    else if (event.key === "r") $("#reset").click();
+  });
+  await reset();
+  await runExpression();
+  setMode(mode);
+  $("#loading").hidden = true;
+  document.body.dataset.ready = "true";
+}
+
+start().catch((error) => {
+  showProgress(`The engine could not start: ${error.message}`, 0);
+  showError(`The engine could not start: ${error.message}`);
+});
