@@ -24,11 +24,11 @@ import re
 
 __all__ = ["call", "options", "expression", "Network", "DEFAULTS"]
 
-GRID = 32          # the decision boundary and the neuron tiles: GRID x GRID points
+GRID = 24          # the decision boundary and the neuron tiles: GRID x GRID points
 SPAN = (-1.6, 1.6)  # both axes of the plane (the data sets are scaled into it)
 DEFAULTS = {"dataset": "moons", "points": 100, "noise": 0.1, "hidden": [8, 8],
             "activation": "tanh", "loss": "hinge", "optimizer": "sgd", "lr": 0.1,
-            "batch": 0, "l2": 0.0, "seed": 1}
+            "batch": 10, "l2": 0.0, "seed": 1}
 OPTIMIZERS = ("sgd", "adam")
 BINARY_LOSSES = ("hinge", "bce", "mse")  # one output: the class is its sign
 MAX_LAYERS, MAX_WIDTH, MAX_POINTS = 4, 16, 400

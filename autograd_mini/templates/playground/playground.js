@@ -7,7 +7,7 @@ import { instance as vizInstance } from "./vendor/viz.js";
 const $ = (selector) => document.querySelector(selector);
 const SVG = "http://www.w3.org/2000/svg";
 const CLASS_COLOURS = ["#f59e0b", "#2563eb"];  // class 0 orange, class 1 blue
-const CHUNK_MS = 120;                            // time per training request while playing
+const CHUNK_MS = 300;                            // time per training request while playing
 
 // -- the worker: one request at a time, answered in order ---------------------------------------
 const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });

@@ -15,7 +15,7 @@ const ready = (async () => {
   progress("Importing autograd_mini and nn…", 0.85);
   pyodide.runPython("import sys; sys.path.insert(0, '/engine')\nimport autograd_mini.playground");
   const playground = pyodide.pyimport("autograd_mini.playground");
-  const version = pyodide.runPython("import sys, autograd_mini; f'autograd_mini {autograd_mini.__version__} on Python {sys.version.split()[0]}'");
+  const version = pyodide.runPython("import sys, autograd_mini; f'autograd_mini {autograd_mini.__version__} from {autograd_mini.__path__[0]} on Python {sys.version.split()[0]}'");
   postMessage({ ready: true, version });
   return playground;
 })().catch((error) => {

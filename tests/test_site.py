@@ -1,0 +1,208 @@
+"""``autograd-mini site DIR`` and the playground's Python side (no browser here; see
+test_playground_browser.py for the page itself)."""
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import autograd_mini
+import nn
+from autograd_mini import playground, site
+from autograd_mini.cli import main
+from autograd_mini.ops import OPS
+
+WEB = site.web_directory()
+HAVE_ASSETS = (WEB / "node_modules" / "pyodide").is_dir() or shutil.which("npm") is not None
+needs_assets = pytest.mark.skipif(not HAVE_ASSETS, reason="Node.js/npm are not installed and "
+                                  "web/node_modules is missing: the site cannot be built")
+
+
+def package_sources() -> dict[str, bytes]:
+    """The project's own .py files as they lie on disk, read independently of site.py."""
+    files = {}
+    for package in (autograd_mini, nn):
+        top = Path(package.__file__).parent
+        for path in top.rglob("*.py"):
+            if "__pycache__" not in path.parts:
+                files[f"{top.name}/{path.relative_to(top).as_posix()}"] = path.read_bytes()
+    return files
+
+
+@needs_assets
+def test_site_carries_the_engines_own_source_and_the_runtime(tmp_path):
+    assert main(["site", str(tmp_path / "out")]) == 0
+    page = tmp_path / "out" / "playground"
+    for name in ("index.html", "playground.js", "worker.js", "vendor/viz.js",
+                 "vendor/pyodide/pyodide.mjs", "vendor/pyodide/pyodide.asm.wasm",
+                 "vendor/pyodide/python_stdlib.zip"):
+        assert (page / name).is_file(), name
+    with zipfile.ZipFile(page / "engine.zip") as archive:
+        packed = {name: archive.read(name) for name in archive.namelist()}
+    sources = package_sources()
+    assert len(sources) > 30
+    for name, data in sources.items():
+        assert packed.get(name) == data, f"{name} differs from the package's file"
+    assert not any(name.startswith("numpy/") for name in packed)
+    assert (page / "vendor" / "pyodide" / "pyodide.asm.wasm").read_bytes()[:4] == b"\0asm"
+    # no address outside the site in the page files
+    for name in ("index.html", "playground.js", "worker.js", "playground.css"):
+        text = (page / name).read_text("utf-8")
+        assert "http://" not in text.replace("http://www.w3.org/2000/svg", "")
+        assert "https://" not in text and "cdn" not in text.lower()
+
+
+@needs_assets
+def test_site_writes_only_into_a_new_empty_or_earlier_site_directory(tmp_path, capsys):
+    kept = tmp_path / "notes"
+    kept.mkdir()
+    (kept / "mine.txt").write_text("keep me")
+    assert main(["site", str(kept)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "not empty" in error
+    assert os.listdir(kept) == ["mine.txt"] and (kept / "mine.txt").read_text() == "keep me"
+    target = tmp_path / "site"
+    assert main(["site", str(target)]) == 0
+    assert main(["site", str(target)]) == 0  # updating a site written before is fine
+    plain = tmp_path / "a-file"
+    plain.write_text("x")
+    assert main(["site", str(plain)]) == 2 and plain.read_text() == "x"
+
+
+def test_site_without_node_says_how_to_get_it(tmp_path, monkeypatch, capsys):
+    web = tmp_path / "web"
+    web.mkdir()
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(WEB / name, web / name)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert main(["site", str(tmp_path / "out"), "--web", str(web)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "Node.js and npm" in error and "apt-get install nodejs npm" in error
+    assert not (tmp_path / "out").exists()
+
+
+def test_web_packages_are_pinned_exactly():
+    declared = json.loads((WEB / "package.json").read_text())["dependencies"]
+    locked = json.loads((WEB / "package-lock.json").read_text())["packages"]
+    assert set(declared) == {"pyodide", "@viz-js/viz"}
+    for name, version in declared.items():
+        assert version[0].isdigit(), f"{name} is not pinned: {version}"
+        assert locked[f"node_modules/{name}"]["version"] == version
+    assert declared["pyodide"].startswith("314.")
+
+
+# -- the Python side of the page ----------------------------------------------------------------
+
+def finite_difference(text: str, values: dict, name: str, h: float = 1e-6) -> float:
+    """d output / d name by central differences, from the expression's values alone."""
+    def at(shift):
+        moved = dict(values, **{name: values[name] + shift})
+        return autograd_mini.expr.evaluate(text, moved).data
+    return (at(h) - at(-h)) / (2 * h)
+
+
+@pytest.mark.parametrize("text, values", [
+    ("c = a + b; d = b + 1; e = c * d", {"a": 2.0, "b": 1.0}),
+    ("tanh(w * x + b) ** 2", {"w": 0.5, "x": -1.5, "b": 0.25}),
+])
+def test_expression_derivatives_match_central_differences(text, values):
+    given = " ".join(f"{k}={v}" for k, v in values.items())
+    result = json.loads(playground.call("expression", json.dumps({"text": text, "values": given})))
+    assert "error" not in result
+    for name, shown in result["derivatives"]:
+        assert float(shown) == pytest.approx(finite_difference(text, values, name), rel=1e-3)
+    assert "digraph" in result["dot"]
+    assert result["steps"][0].startswith(list(values)[0])
+
+
+@pytest.mark.parametrize("text, values, expected", [
+    ("__import__('os')", "", "unknown function '__import__'"),
+    ("a.__class__", "a=1", "attribute access"),
+    ("a +", "a=1", "syntax error"),
+    ("foo(a)", "a=1", "unknown function 'foo'"),
+    ("a * b", "a=1", "no value for b"),
+    ("a * 2", "a=x", "the value of a must be a number"),
+    ("a * b", "a=1", "no value for b"),
+])
+def test_bad_expressions_give_one_line(text, values, expected):
+    answer = json.loads(playground.call("expression", json.dumps({"text": text, "values": values})))
+    assert set(answer) == {"error"}
+    assert expected in answer["error"] and "\n" not in answer["error"]
+
+
+def test_menus_list_every_one_operand_op_of_the_table():
+    activations = playground.options()["activations"]
+    for name, op in OPS.items():
+        if op.arity == 1:
+            assert name in activations
+    assert set(playground.options()["datasets"]) == {"moons", "circles", "spirals", "xor"}
+
+
+def test_network_state_is_the_models_forward_pass_by_hand():
+    network = playground.Network({"dataset": "xor", "hidden": [3], "activation": "tanh",
+                                  "seed": 3, "points": 20})
+    state = network.state()
+    (hidden, output) = state["parameters"]
+    low, high = state["span"]
+    grid = state["grid"]
+    step = (high - low) / (grid - 1)
+    for row, column in [(0, 0), (5, 17), (grid - 1, grid - 1)]:
+        x1, x2 = low + column * step, high - row * step
+        h = [math.tanh(w1 * x1 + w2 * x2 + b) for w1, w2, b in hidden]
+        out = sum(w * v for w, v in zip(output[0][:-1], h)) + output[0][-1]
+        at = row * grid + column
+        assert state["output"][at] == pytest.approx(out, rel=1e-9, abs=1e-12)
+        for k in range(3):
+            assert state["tiles"][k][at] == pytest.approx(h[k], rel=1e-9, abs=1e-12)
+
+
+def test_training_learns_moons_and_point_pass_gives_the_hinge_loss():
+    state = json.loads(playground.call("reset", json.dumps({"settings": {"seed": 1}})))
+    assert state["epoch"] == 0
+    for _ in range(40):
+        state = json.loads(playground.call("train", json.dumps({"epochs": 5})))
+        if state["accuracy"] >= 0.95:
+            break
+    assert state["accuracy"] >= 0.95
+    # accuracy by hand from the drawn parameters' model
+    network = playground._session["network"]
+    right = sum((network.model.predict(x) > 0) == (label == 1)
+                for x, label in zip(network.X, network.y))
+    assert right / len(network.X) >= 0.9
+    point = json.loads(playground.call("point", json.dumps({"index": 4})))
+    out = network.model.predict(network.X[4])
+    target = 1.0 if network.y[4] else -1.0
+    assert point["output"] == pytest.approx(out)
+    assert point["loss"] == pytest.approx(max(0.0, 1.0 - target * out))
+    assert any("sends" in step for step in point["steps"])
+
+
+def test_bad_network_settings_leave_the_session_as_it_was():
+    json.loads(playground.call("reset", json.dumps({"settings": {"hidden": [4]}})))
+    before = playground._session["network"]
+    for settings, expected in [({"hidden": [99]}, "hidden layers"), ({"lr": -1}, "lr must be"),
+                               ({"activation": "exec"}, "unknown activation"),
+                               ({"dataset": "iris"}, "unknown dataset")]:
+        answer = json.loads(playground.call("reset", json.dumps({"settings": settings})))
+        assert expected in answer["error"]
+    assert playground._session["network"] is before
+    assert "no data point" in json.loads(playground.call("point", '{"index": 10000}'))["error"]
+
+
+def test_divergence_is_reported_and_training_stops():
+    json.loads(playground.call("reset", json.dumps({"settings": {
+        "loss": "mse", "lr": 10.0, "hidden": [16, 16], "activation": "relu", "batch": 0}})))
+    for _ in range(20):
+        state = json.loads(playground.call("train", '{"epochs": 5}'))
+        if state["diverged"]:
+            break
+    assert state["diverged"] and state["loss"] is None
+    stopped = json.loads(playground.call("train", '{"epochs": 5}'))["epoch"]
+    assert stopped == state["epoch"]
