@@ -1,0 +1,205 @@
+"""The playground page in headless chromium, served from 127.0.0.1 with every other request
+refused: the engine loads, expression mode draws and steps, bad input gets one line, the network
+trains and pauses, a clicked point is stepped through, and a phone screen never scrolls sideways.
+
+One site is built and one page loaded per module (loading Python in WebAssembly takes seconds).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograd_mini import site
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update"]
+SHOTS = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", "")) if \
+    os.environ.get("PLAYGROUND_SCREENSHOTS") else None
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"needs chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+if not (site.web_directory() / "node_modules" / "pyodide").is_dir() and not shutil.which("npm"):
+    pytest.skip("needs Node.js and npm to build the site (apt-get install nodejs npm)",
+                allow_module_level=True)
+
+
+class _Files(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".wasm": "application/wasm", ".mjs": "text/javascript"}
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    root = tmp_path_factory.mktemp("site")
+    site.build(root)
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Files, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def _open(browser, served, width, height):
+    root, base = served
+    context = browser.new_context(viewport={"width": width, "height": height})
+    refused, problems = [], []
+
+    def only_local(route):
+        if route.request.url.startswith(base + "/"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    started = time.perf_counter()
+    page.goto(base + "/playground/")
+    page.wait_for_selector("body[data-ready=true]", timeout=120_000)
+    page.ready_seconds = time.perf_counter() - started
+    return context, page, refused, problems
+
+
+@pytest.fixture(scope="module")
+def desktop(browser, served):
+    context, page, refused, problems = _open(browser, served, 1280, 900)
+    yield page
+    assert refused == [], f"requests outside the site were attempted: {refused}"
+    assert problems == [], f"errors in the page: {problems}"
+    context.close()
+
+
+def _shot(page, name):
+    if SHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_page_runs_the_projects_own_source(desktop, served):
+    root, base = served
+    footer = desktop.inner_text("#version")
+    assert footer.startswith("autograd_mini ") and "from /engine/autograd_mini" in footer
+    assert "on Python 3.14" in footer
+    archive = desktop.request.get(base + "/playground/engine.zip").body()
+    import autograd_mini
+    top = Path(autograd_mini.__file__).parent
+    with zipfile.ZipFile(__import__("io").BytesIO(archive)) as packed:
+        for path in top.glob("*.py"):
+            assert packed.read(f"autograd_mini/{path.name}") == path.read_bytes(), path.name
+    wasm = desktop.request.get(base + "/playground/vendor/pyodide/pyodide.asm.wasm")
+    assert wasm.headers["content-type"] == "application/wasm"
+
+
+def test_expression_mode_draws_steps_and_derivatives(desktop):
+    desktop.click("[data-testid=mode-expression]")
+    desktop.fill("[data-testid=expression]", "c = a + b; d = b + 1; e = c * d")
+    desktop.fill("[data-testid=values]", "a=2 b=1")
+    desktop.click("[data-testid=run]")
+    desktop.wait_for_function("document.querySelector('#expression-result').textContent"
+                              ".includes('∂/∂b = 5')")
+    assert "e = 6" in desktop.inner_text("#expression-result")   # (2+1)(1+1); de/da = b+1 = 2
+    assert "∂/∂a = 2" in desktop.inner_text("#expression-result")
+    graph = desktop.locator("#expression [data-testid=graph] svg")
+    assert graph.count() == 1
+    labels = graph.text_content()
+    assert "c = a + b" in labels and "grad 5" in labels
+    desktop.click("#expression [data-testid=last]")
+    assert "sends" in desktop.inner_text("#expression [data-testid=caption]") or \
+        "derivative" in desktop.inner_text("#expression [data-testid=caption]")
+    _shot(desktop, "expression")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("__import__('os')", "unknown function '__import__'"),
+    ("a +", "syntax error"),
+    ("zork(a)", "unknown function 'zork'"),
+    ("a * q", "no value for q"),
+])
+def test_bad_expressions_get_one_line_and_the_page_keeps_working(desktop, text, expected):
+    desktop.click("[data-testid=mode-expression]")
+    desktop.fill("[data-testid=values]", "a=2 b=1")
+    desktop.fill("[data-testid=expression]", text)
+    desktop.click("[data-testid=run]")
+    error = desktop.locator("[data-testid=error]")
+    error.wait_for(state="visible")
+    assert expected in error.inner_text() and "\n" not in error.inner_text().strip()
+    desktop.fill("[data-testid=expression]", "x = a * a")
+    desktop.click("[data-testid=run]")
+    desktop.wait_for_function("document.querySelector('#expression-result').textContent"
+                              ".includes('∂/∂a = 4')")
+    assert error.is_hidden()
+
+
+def test_network_trains_pauses_and_steps(desktop):
+    desktop.click("[data-testid=mode-network]")
+    desktop.click("#reset")
+    desktop.wait_for_function("document.querySelector('[data-testid=epoch]').textContent === '0'")
+    assert desktop.locator("[data-testid=plane] circle").count() == 100
+    desktop.click("[data-testid=train]")
+    desktop.wait_for_function("Number(document.querySelector('[data-testid=epoch]').textContent)"
+                              " >= 10", timeout=60_000)
+    desktop.click("[data-testid=train]")
+    time.sleep(1.0)  # a request under way finishes; then nothing more
+    paused_at = desktop.inner_text("[data-testid=epoch]")
+    time.sleep(1.0)
+    assert desktop.inner_text("[data-testid=epoch]") == paused_at
+    accuracy = float(desktop.inner_text("[data-testid=accuracy]").rstrip("%"))
+    assert 50.0 <= accuracy <= 100.0
+    desktop.click("#step")
+    desktop.wait_for_function(f"Number(document.querySelector('[data-testid=epoch]')"
+                              f".textContent) === {int(paused_at) + 1}")
+    hidden = sum(int(w) for w in desktop.input_value("[name=hidden]").split(","))
+    assert desktop.locator("#net image.tile").count() == 2 + hidden + 1
+    _shot(desktop, "network")
+
+
+def test_clicking_a_point_steps_through_its_passes(desktop):
+    desktop.click("[data-testid=mode-network]")
+    desktop.locator("[data-testid=plane] circle").nth(7).dispatch_event("click")
+    steps = desktop.locator("[data-testid=point-steps]")
+    steps.wait_for(state="visible")
+    steps.locator("[data-testid=graph] svg").wait_for()
+    assert "Point 7" in steps.inner_text()
+    steps.locator("[data-testid=last]").click()
+    assert steps.locator("[data-testid=caption]").inner_text().strip()
+    _shot(desktop, "point")
+
+
+def test_phone_has_no_sideways_scroll(browser, served):
+    context, page, refused, problems = _open(browser, served, 390, 844)
+    try:
+        for mode in ("network", "expression"):
+            page.click(f"[data-testid=mode-{mode}]")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{mode} mode is {width} px wide on a 390 px screen"
+            _shot(page, f"phone-{mode}")
+        page.click("[data-testid=mode-network]")
+        page.click("[data-testid=train]")
+        page.wait_for_function("Number(document.querySelector('[data-testid=epoch]')"
+                               ".textContent) >= 2", timeout=60_000)
+        page.click("[data-testid=train]")
+        assert refused == [] and problems == []
+    finally:
+        context.close()
