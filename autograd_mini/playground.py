@@ -166,9 +166,13 @@ class Network:
         return [1.0 if label else -1.0 for label in self.y]
 
     def train(self, epochs: int = 1) -> dict:
-        """``epochs`` more epochs of ``nn.fit`` (each shuffled with its own seed); the state."""
+        """``epochs`` more epochs of ``nn.fit`` (each shuffled with its own seed); the state,
+        and the ``seconds`` the epochs took (the drawing's numbers not included)."""
+        import time
+
         import nn
         from nn.train import binary_correct
+        started = time.perf_counter()
         for _ in range(int(epochs)):
             if self.history and not math.isfinite(self.history[-1][0]):
                 break  # diverged: stay there until reset
@@ -178,7 +182,7 @@ class Network:
                              live=False, accuracy=binary_correct)
             self.epoch += 1
             self.history.append((history.loss[-1], history.accuracy[-1]))
-        return self.state()
+        return {**self.state(), "seconds": time.perf_counter() - started}
 
     def _layers_over(self, point: list[float]) -> list[list[float]]:
         """Every layer's outputs at ``point``, by the model's own float path."""
