@@ -48,8 +48,9 @@ def test_reverse_mode_pile_up_matches_the_text(recorded):
     backward = t.frames[5:]
     assert backward[0].kind == "seed" and backward[0].caption == "start at e: de/de = 1"
     assert labels(backward[0].grads) == {"e": 1.0}
-    sends = backward[1:]
+    sends = backward[1:-1]
     assert all(f.kind == "send" for f in sends) and len(sends) == 5
+    assert backward[-1].kind == "summary"
     seen = set()
     for frame in sends:
         sender, receiver = frame.nodes
@@ -78,17 +79,16 @@ def test_snapshots_do_not_change_afterwards(recorded):
     assert t.frames[0].grads == {}
 
 
-def test_a_node_is_complete_when_all_its_consumers_have_sent(recorded):
+def test_a_node_is_final_when_the_walk_reaches_it(recorded):
+    """Reverse topological order e, c, a, d, b (by hand, parents last-first): a node turns final
+    at the step the walk is at when it reaches the node; the summary shows every node final."""
     t, (a, b, c, d, e) = recorded
+    final = [sorted(n.label for n in f.complete) for f in t.frames[5:]]
+    assert final == [["e"], ["e"], ["c", "e"], ["c", "e"], ["a", "c", "d", "e"],
+                     ["a", "b", "c", "d", "e"], ["a", "b", "c", "d", "e"]]
     for frame in t.frames[5:]:
-        done = {node.label for node in frame.complete}
-        assert "e" in done
         if frame.kind == "send":
             assert frame.nodes[0] in frame.complete  # only finished nodes send
-        arrivals_at_b = sum(1 for f in t.frames[5:frame.index + 1]
-                            if f.kind == "send" and f.nodes[1] is b)
-        assert ("b" in done) == (arrivals_at_b == 2)
-    assert {n.label for n in t.frames[-1].complete} == set("abcde")
 
 
 def test_backward_inside_the_block_is_recorded_once():
@@ -97,14 +97,14 @@ def test_backward_inside_the_block_is_recorded_once():
         e.backward()
         t.backward(e)  # already listening: recorded once more, not twice
     kinds = [f.kind for f in t.frames]
-    assert kinds == ["create"] * 5 + (["seed"] + ["send"] * 5) * 2
+    assert kinds == ["create"] * 5 + (["seed"] + ["send"] * 5) * 2 + ["summary"]
 
 
 def test_forward_mode_from_b(recorded):
     t, (a, b, c, d, e) = recorded
     start = len(t.frames)
     assert t.forward(e, b) == 5.0
-    frames = t.frames[start:]
+    frames = t.frames[start - 1:-1]  # the summary stays last
     assert frames[0].kind == "tangent_seed" and frames[0].caption == \
         "forward mode from b: db/db = 1"
     steps = [(f.nodes[0].label, f.nodes[1].label) for f in frames[1:]]
@@ -148,16 +148,16 @@ def test_html_player_is_one_self_contained_file(recorded, tmp_path):
     assert "<link" not in page and "@import" not in page
     urls = set(re.findall(r"https?://[^\s\\\"'<>]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
-    data = player_data(page)
+    data = t.player_data(render=False)
     captions = [frame["c"] for frame in data["frames"]]
-    assert captions[:-1] == [f.caption for f in t.frames]
+    assert captions == [f.caption for f in t.frames]
     assert captions[-1] == "every input's derivative: de/da = 2, de/db = 5"  # by hand
     picture = ET.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))
     assert page.count("<svg") == 1  # one picture; the frames only restyle it
     ids = {g.get("id") for g in picture.iter(f"{SVG_NS}g")}
     assert {f"n{i}" for i in range(data["nodes"])} <= ids
     assert {f"e{j}" for j in range(len(data["edges"]))} <= ids
-    for control in ('id="prev"', 'id="next"', 'id="play"', 'id="slider"', 'id="caption"'):
+    for control in ("agm-prev", "agm-next", "agm-play", "agm-slider", "agm-caption"):
         assert control in page
 
 
@@ -192,7 +192,7 @@ def test_player_frames_tell_the_texts_story(recorded):
     states = replay(data)
     build_states, build_texts = states[4]
     assert all(build_texts[index[n]] == "grad –" for n in names)
-    final_states, final_texts = states[-2]
+    final_states, final_texts = states[-1]
     assert {n: final_texts[index[n]] for n in names} == {
         "a": "grad 2", "b": "grad 5", "c": "grad 2", "d": "grad 3", "e": "grad 1"}
     assert 'class="node k&#45;input"' in picture or 'class="node k-input"' in picture
@@ -242,7 +242,7 @@ def test_a_thousand_frames_fit_in_two_megabytes(tmp_path):
     t.to_html(path)
     size = path.stat().st_size
     assert size <= 2_000_000, size
-    assert len(player_data(path.read_text(encoding="utf-8"))["frames"]) == len(t.frames) + 1
+    assert len(player_data(path.read_text(encoding="utf-8"))["frames"]) == len(t.frames)
 
 
 def test_player_text_is_escaped():
@@ -250,7 +250,7 @@ def test_player_text_is_escaped():
         x = Value(1.0, label="</script><script>alert(1)</script>")
         y = x + 1
     page = t.to_html(backend="wasm")
-    assert page.count("</script>") == 2  # the frame data and the player's code, nothing more
+    assert page.count("</script>") == 3  # the frame data, the player's code, its mount
     assert "<script>alert(1)" not in page
 
 
@@ -258,7 +258,7 @@ def test_player_limits(recorded):
     t, _ = recorded
     with pytest.raises(ValueError, match="at most 3"):
         t.to_html(max_frames=3)
-    assert "frames" in repr(t) and len(t) == 11
+    assert "12 steps" in repr(t) and len(t) == 12
     with trace() as empty:
         pass
     with pytest.raises(ValueError, match="nothing to play"):
@@ -291,7 +291,7 @@ def test_steps_without_output_writes_steps_html_and_says_so(capsys, tmp_path, mo
     code = cli.main(["graph", "c = a + b; d = b + 1; e = c * d", "a=2", "b=1", "--steps",
                      "--backend", "wasm"])
     out, err = capsys.readouterr()
-    assert code == 0 and out == "" and "wrote steps.html (11 steps)" in err
+    assert code == 0 and out == "" and "wrote steps.html (12 steps)" in err
     assert (tmp_path / "steps.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     (tmp_path / "steps.html").write_text("the user's own page")
     code = cli.main(["graph", "a * b", "a=2", "b=1", "--steps", "--backend", "wasm"])
@@ -320,7 +320,7 @@ def test_a_micrograd_style_closure_node_is_a_step_without_an_edge_derivative():
     assert sends[0].caption == (f"out sends {expected:.4g} to x (by its _backward closure: "
                                 f"no edge derivative known)")
     assert sends[0].grads[x] == pytest.approx(expected)
-    source = t.frames[-1].to_dot().source
+    source = t.frames[-2].to_dot().source
     assert 'label="?"' in source and "no edge derivative known" in source
     assert "<svg" in t.to_html(backend="wasm")
 
@@ -335,8 +335,7 @@ def test_drawings_and_players_name_a_networks_nodes_alike():
     t.backward(out)
     captions = [f.caption for f in t.frames]
     assert captions[0].startswith("z0[0] = w0[0,·]·x + b0[0] = ")
-    made = [c.split(" = ")[0] for c in captions if " = " in c and "sends" not in c
-            and not c.startswith("start")]
+    made = [f.caption.split(" = ")[0] for f in t.frames if f.kind == "create"]
     assert made == ["z0[0]", "a0[0]", "z0[1]", "a0[1]", "z0[2]", "a0[2]", "z1[0]"]
     source = to_dot(out).source
     for name in made:
