@@ -354,3 +354,134 @@ def test_control_characters_in_labels_stay_out_of_the_page():
     page = t.to_html(backend="wasm")
     assert "\x00" not in page and "nul␀here" in page
     ET.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))  # well-formed
+
+
+# -- the engine's events: what graph.gradients and graph.tangents say they do ---------------------
+
+
+def heard(events):
+    """Events with nodes written as their labels (a constant as its number)."""
+    def name(x):
+        return (x.label or x.data) if isinstance(x, Value) else x
+    return [(kind, *map(name, details)) for kind, *details in events if kind != "create"]
+
+
+def test_events_of_backward_on_the_seed_graph(recorded):
+    """Reverse topological order e, c, a, d, b, 1 (parents pushed last-first, so c before d);
+    each node is final when the walk reaches it; d's edge to the constant 1 carries nothing."""
+    t, _ = recorded
+    assert heard(t.events) == [
+        ("seed", "e", 1.0), ("final", "e", 1.0),
+        ("send", "e", "c", 2.0, 1.0, 2.0, 0.0, 2.0),   # de/dc = d = 2
+        ("send", "e", "d", 3.0, 1.0, 3.0, 0.0, 3.0),   # de/dd = c = 3
+        ("final", "c", 2.0),
+        ("send", "c", "a", 1.0, 2.0, 2.0, 0.0, 2.0),
+        ("send", "c", "b", 1.0, 2.0, 2.0, 0.0, 2.0),
+        ("final", "a", 2.0), ("final", "d", 3.0),
+        ("send", "d", "b", 1.0, 3.0, 3.0, 2.0, 5.0),   # b's pile: 2 + 3
+        ("nothing_sent", "d", 1.0, 1.0, 3.0),          # the constant 1 takes no derivative
+        ("final", "b", 5.0), ("final", 1.0, 0.0)]
+
+
+def test_a_zero_edge_is_an_event_and_a_step():
+    """x ** relu(x) at x = -1: r = relu(-1) = 0, y = (-1) ** 0 = 1. The base's edge is
+    r * x ** (r - 1) = 0: nothing; the exponent's is x ** r * log(x) = nan; relu's edge is 0 (off):
+    nothing, even times nan. So dy/dx = 0 (the engine's exact-zero rule), by hand."""
+    with trace() as t:
+        x = Value(-1.0, label="x"); r = x.relu(); r.label = "r"; y = x ** r; y.label = "y"
+    t.backward(y)
+    events = heard(t.events)
+    assert events[:3] == [("seed", "y", 1.0), ("final", "y", 1.0),
+                          ("nothing_sent", "y", "x", 0.0, 1.0)]
+    assert events[3][:4] == ("send", "y", "r", events[3][3]) and events[3][3] != events[3][3]
+    assert events[4][:2] == ("final", "r")
+    assert events[5][:4] == ("nothing_sent", "r", "x", 0.0) and events[5][4] != events[5][4]
+    assert events[6:] == [("final", "x", 0.0)] and x.grad == 0.0
+    captions = [f.caption for f in t.frames[4:]]
+    assert captions == ["y sends nothing to x: dy/dx = 0: 1 x 0 = 0",
+                        "y sends 1 x nan = nan to r",
+                        "r sends nothing to x: relu is off: nan x 0: an exact 0 sends nothing, "
+                        "even times nan",
+                        "every input's derivative: dy/dx = 0"]
+    silent = t.frames[4]
+    assert silent.kind == "send" and silent.edges == ((x, y),)
+
+
+def test_a_reused_node_receives_twice_and_is_final_once():
+    """y = c * c with c = a + b = 3: both edges carry dy/dc = c = 3, so c holds 3 + 3 = 6 and
+    sends 6 to a and to b (by hand)."""
+    with trace() as t:
+        a = Value(2.0, label="a"); b = Value(1.0, label="b")
+        c = a + b; c.label = "c"; y = c * c; y.label = "y"
+    t.backward(y)
+    assert heard(t.events) == [
+        ("seed", "y", 1.0), ("final", "y", 1.0),
+        ("send", "y", "c", 3.0, 1.0, 3.0, 0.0, 3.0), ("send", "y", "c", 3.0, 1.0, 3.0, 3.0, 6.0),
+        ("final", "c", 6.0),
+        ("send", "c", "a", 1.0, 6.0, 6.0, 0.0, 6.0), ("send", "c", "b", 1.0, 6.0, 6.0, 0.0, 6.0),
+        ("final", "a", 6.0), ("final", "b", 6.0)]
+    assert [f.caption for f in t.frames[4:]] == [
+        "start at y: dy/dy = 1", "y sends 1 x 3 = 3 to c", "y sends 1 x 3 = 3 to c; c now holds "
+        "3 + 3 = 6", "c sends 6 x 1 = 6 to a", "c sends 6 x 1 = 6 to b",
+        "every input's derivative: dy/da = 6, dy/db = 6"]
+    assert t.frames[5].complete == {y} and t.frames[6].complete == {y, c}
+
+
+def test_events_of_a_closure_node():
+    """A micrograd-style node: its closure gives the amount (1 - tanh(0.5)^2), no edge
+    derivative."""
+    import math
+    x = Value(0.5, label="x")
+    with trace() as t:
+        y = math.tanh(x.data)
+        out = Value(y, (x,), "tanh"); out.label = "out"
+
+        def _backward():
+            x.grad += (1 - y ** 2) * out.grad
+        out._backward = _backward
+    t.backward(out)
+    amount = 1 - math.tanh(0.5) ** 2
+    assert heard(t.events) == [("seed", "out", 1.0), ("final", "out", 1.0),
+                               ("closure_send", "out", "x", 1.0, amount, 0.0, amount),
+                               ("final", "x", amount)]
+
+
+def test_events_of_forward_mode(recorded):
+    """Forward from b, along the arrows in the order 1, b, d, a, c, e: d and c get 1 from b;
+    e gets dc x de/dc + dd x de/dd = 1 x 2 + 1 x 3 = 5; a and the constant get no tangent."""
+    t, (a, b, c, d, e) = recorded
+    start = len(t.events)
+    t.forward(e, b)
+    assert heard(t.events[start:]) == [
+        ("tangent_seed", "b", 1.0), ("final", "b", 1.0),
+        ("tangent", "b", "d", 1.0, 1.0, 1.0, 0.0, 1.0), ("final", "d", 1.0),
+        ("tangent", "b", "c", 1.0, 1.0, 1.0, 0.0, 1.0), ("final", "c", 1.0),
+        ("tangent", "c", "e", 2.0, 1.0, 2.0, 0.0, 2.0),
+        ("tangent", "d", "e", 3.0, 1.0, 3.0, 2.0, 5.0), ("final", "e", 5.0)]
+    forward = [f for f in t.frames if f._pass is not None and f._pass.mode == "forward"]
+    assert {n.label for n in forward[-1].complete} == {"b", "c", "d", "e"}
+    assert "a" not in {n.label for n in forward[-1]._pass.members}  # faded: not reached
+
+
+def test_forward_mode_tells_a_zero_edge():
+    with trace() as t:
+        x = Value(-1.0, label="x"); r = x.relu(); r.label = "r"
+    assert t.forward(r, x) == 0.0
+    assert heard(t.events) == [("tangent_seed", "x", 1.0), ("final", "x", 1.0),
+                               ("tangent_nothing_sent", "x", "r", 0.0, 1.0), ("final", "r", 0.0)]
+    assert t.frames[-1].caption == "x sends nothing forward to r: relu is off: 1 x 0 = 0"
+
+
+def test_a_plain_backward_hears_nothing_and_listening_does_not_change_the_numbers():
+    """The eager loop is not the listening one: the same graph gives the same grads both ways."""
+    from autograd_mini.context import listening
+    a, b, c, d, e = build_seed_graph()
+    e.backward()
+    eager = [n.grad for n in (a, b, c, d, e)]
+    for n in (a, b):
+        n.grad = 0.0
+    kinds = []
+    with listening(lambda kind, *details: kinds.append(kind)):
+        e.backward()
+    assert [n.grad for n in (a, b, c, d, e)] == eager == [2.0, 5.0, 2.0, 3.0, 1.0]
+    assert kinds.count("final") == 6 and kinds.count("send") == 5
