@@ -60,19 +60,19 @@ def _values(text: str) -> dict[str, float]:
 
 
 def expression(text: str, values: str = "", forward: str = "") -> dict:
-    """The graph of ``text`` at ``values`` (``"a=2 b=1"``): DOT for the drawing, the value of
-    the output and every derivative, and the recorded steps (building, reverse mode, and
-    forward mode from the input ``forward`` when given).
+    """The graph of ``text`` at ``values`` (``"a=2 b=1"``) recorded step by step for the
+    player (building, reverse mode, and forward mode from the input ``forward`` when given),
+    the value of the output and every derivative.
 
     >>> result = expression("(a+b)*(b+1)", "a=2 b=1", forward="a")
-    >>> result["derivatives"]
-    [['a', '2'], ['b', '5']]
-    >>> "digraph" in result["dot"], result["steps"][-1]
-    (True, 'forward mode from a: dout/da = 2')
+    >>> result["derivatives"], result["forward"]
+    ([['a', '2'], ['b', '5']], 'dout/da = 2')
+    >>> "digraph" in result["player"]["dot"], result["player"]["frames"][-1]["k"]
+    (True, 'summary')
     """
     from .expr import parse
     from .trace import trace
-    from .viz import number_formatter, to_dot
+    from .viz import number_formatter
     parsed = parse(text)
     given = _values(values)
     if forward and forward not in parsed.inputs:
@@ -84,19 +84,15 @@ def expression(text: str, values: str = "", forward: str = "") -> dict:
     tangent = recording.forward(built.output, built.inputs[forward]) if forward else None
     write = number_formatter(".4g")
     name = built.output.label or "out"
-    steps = [frame.caption for frame in recording.frames]
-    if forward:
-        steps.append(f"forward mode from {forward}: d{name}/d{forward} = {write(tangent)}")
-    return {"dot": to_dot(built.output).source, "inputs": list(parsed.inputs),
-            "output": f"{name} = {write(built.output.data)}",
+    return {"inputs": list(parsed.inputs), "output": f"{name} = {write(built.output.data)}",
             "derivatives": [[key, write(node.grad)] for key, node in built.inputs.items()],
-            "steps": steps, "player": _player(recording)}
+            "forward": f"d{name}/d{forward} = {write(tangent)}" if forward else None,
+            "player": _player(recording, " ".join(text.split()))}
 
 
-def _player(recording) -> dict | None:
+def _player(recording, title: str) -> dict:
     """The step-through player's data (DOT, no SVG: the page draws it with viz.js)."""
-    make = getattr(recording, "player_data", None)
-    return make() if make is not None else None
+    return recording.player_data(render=False, title=title)
 
 
 def _number(settings: dict, key: str, low: float, high: float) -> float:
@@ -235,10 +231,8 @@ class Network:
             loss.label = "loss"
         self.model.zero_grad()
         recording.backward(loss)
-        from .viz import to_dot
         return {"x": x, "label": self.y[index], "loss": loss.data, "output": output.data,
-                "dot": to_dot(loss).source, "steps": [frame.caption for frame in recording.frames],
-                "player": _player(recording)}
+                "player": _player(recording, f"point {index}: its forward and backward pass")}
 
 
 def nn_evaluate(network: Network) -> tuple[float, float]:

@@ -118,8 +118,9 @@ def test_expression_derivatives_match_central_differences(text, values):
     assert "error" not in result
     for name, shown in result["derivatives"]:
         assert float(shown) == pytest.approx(finite_difference(text, values, name), rel=1e-3)
-    assert "digraph" in result["dot"]
-    assert result["steps"][0].startswith(list(values)[0])
+    captions = [frame["c"] for frame in result["player"]["frames"]]
+    assert "digraph" in result["player"]["dot"]
+    assert captions[0].startswith(list(values)[0]) and "sends" in " ".join(captions)
 
 
 @pytest.mark.parametrize("text, values, expected", [
@@ -181,7 +182,7 @@ def test_training_learns_moons_and_point_pass_gives_the_hinge_loss():
     target = 1.0 if network.y[4] else -1.0
     assert point["output"] == pytest.approx(out)
     assert point["loss"] == pytest.approx(max(0.0, 1.0 - target * out))
-    assert any("sends" in step for step in point["steps"])
+    assert any("sends" in frame["c"] for frame in point["player"]["frames"])
 
 
 def test_bad_network_settings_leave_the_session_as_it_was():

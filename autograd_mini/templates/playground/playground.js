@@ -44,6 +44,7 @@ function showError(text) {
 }
 
 let viz;
+let ready = false;
 async function drawDot(dot) {
   return viz.renderSVGElement(dot);
 }
@@ -56,54 +57,34 @@ function setMode(mode) {
   for (const view of document.querySelectorAll("[data-view]")) view.hidden = view.dataset.view !== mode;
   settings.mode = mode;
   writeUrl();
-  if (mode === "network") pause();
   showError("");
+  // one player at a time takes the keys: the one in the view shown
+  if (mode === "network") unmountPlayer($("#expression-player"));
+  else {
+    pause();
+    unmountPlayer($("#point-player"));
+    $("[data-testid=point-steps]").hidden = true;
+    if (ready) runExpression();
+  }
 }
 
 // -- the step-through player ---------------------------------------------------------------------
-// The page hands the player the recording's data with the SVG drawn here from its DOT.
-async function mountPlayer(root, result) {
-  root.replaceChildren();
-  const data = result.player;
-  if (data && window.AutogradMiniPlayer) {
-    if (!data.svg && data.dot) data.svg = (await drawDot(data.dot)).outerHTML;
-    window.AutogradMiniPlayer.mount(root, data);
-    return;
+// The same player as `autograd-mini graph ... --steps` (player.js): the recording's data, with
+// its picture drawn here from the DOT the engine wrote. Its testing hooks are named after mounting.
+const players = new Map();  // root element -> the mounted player
+
+function unmountPlayer(root) {
+  if (players.has(root)) players.get(root).destroy();
+  players.delete(root);
+}
+
+async function mountPlayer(root, data) {
+  unmountPlayer(root);
+  root.replaceChildren(await drawDot(data.dot));  // the player takes the svg found in root
+  players.set(root, window.AutogradMiniPlayer.mount(root, data));
+  for (const [selector, name] of [[".agm-stage", "graph"], [".agm-last", "last"], [".agm-caption", "caption"]]) {
+    root.querySelector(selector).dataset.testid = name;
   }
-  // Without the shared player (an older build): the picture and the captions, step by step.
-  const graph = document.createElement("div");
-  graph.className = "graph";
-  graph.dataset.testid = "graph";
-  graph.append(await drawDot(result.dot));
-  const bar = document.createElement("div");
-  bar.className = "steps-bar";
-  const caption = document.createElement("p");
-  caption.className = "caption";
-  caption.dataset.testid = "caption";
-  const buttons = {};
-  for (const [name, text] of [["first", "First"], ["previous", "◀"], ["next", "▶"], ["last", "Last"]]) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = text;
-    button.setAttribute("aria-label", `${name} step`);
-    button.dataset.testid = name;
-    buttons[name] = button;
-    bar.append(button);
-  }
-  const counter = document.createElement("span");
-  bar.append(counter);
-  let at = 0;
-  const show = (index) => {
-    at = Math.max(0, Math.min(result.steps.length - 1, index));
-    caption.textContent = result.steps[at];
-    counter.textContent = `step ${at + 1} of ${result.steps.length}`;
-  };
-  buttons.first.onclick = () => show(0);
-  buttons.previous.onclick = () => show(at - 1);
-  buttons.next.onclick = () => show(at + 1);
-  buttons.last.onclick = () => show(result.steps.length - 1);
-  root.append(graph, bar, caption);
-  show(0);
 }
 
 // -- expression mode -----------------------------------------------------------------------------
@@ -111,7 +92,8 @@ async function runExpression(event) {
   if (event) event.preventDefault();
   const text = $("#expression-text").value;
   const values = $("#values").value;
-  const forward = $("#forward").value;
+  // the menu lists the inputs of the expression run last: a new expression starts without
+  const forward = text === $("#forward").dataset.expression ? $("#forward").value : "";
   settings.expression = text;
   settings.values = values;
   writeUrl();
@@ -125,9 +107,11 @@ async function runExpression(event) {
   const chosen = choice.value;
   choice.replaceChildren(new Option("(none)", ""), ...result.inputs.map((name) => new Option(name, name)));
   choice.value = result.inputs.includes(chosen) ? chosen : "";
+  choice.dataset.expression = text;
   $("#expression-result").textContent = `${result.output}; ` +
-    result.derivatives.map(([name, value]) => `∂/∂${name} = ${value}`).join(", ");
-  await mountPlayer($("#expression-player"), result);
+    result.derivatives.map(([name, value]) => `∂/∂${name} = ${value}`).join(", ") +
+    (result.forward ? `; forward mode: ${result.forward}` : "");
+  await mountPlayer($("#expression-player"), result.player);
 }
 
 // -- network mode --------------------------------------------------------------------------------
@@ -340,7 +324,7 @@ async function showPoint(index) {
   const section = $("[data-testid=point-steps]");
   section.hidden = false;
   $("#point-title").textContent = `Point ${index} (${result.x.map((v) => v.toFixed(2)).join(", ")}), class ${result.label}: output ${result.output.toPrecision(4)}, loss ${result.loss.toPrecision(4)}`;
-  await mountPlayer($("#point-player"), result);
+  await mountPlayer($("#point-player"), result.player);
   section.scrollIntoView({ block: "nearest" });
 }
 
@@ -381,6 +365,7 @@ async function start() {
   $("#version").textContent = version;
   for (const button of document.querySelectorAll("[data-mode]")) button.onclick = () => setMode(button.dataset.mode);
   $("#expression-form").onsubmit = runExpression;
+  $("#forward").onchange = runExpression;
   $("#train").onclick = () => (playing ? pause() : play());
   $("#step").onclick = () => { pause(); if (!busy) trainChunk(1); };
   $("#reset").onclick = reset;
@@ -391,12 +376,12 @@ async function start() {
   });
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, select, textarea") || settings.mode !== "network") return;
-    if (event.key === " ") { event.preventDefault(); $("#train").click(); }
+    if (event.key === "p") $("#train").click();
     else if (event.key === "s") $("#step").click();
     else if (event.key === "r") $("#reset").click();
   });
   await reset();
-  await runExpression();
+  ready = true;
   setMode(mode);
   $("#loading").hidden = true;
   document.body.dataset.ready = "true";
