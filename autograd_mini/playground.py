@@ -138,8 +138,8 @@ class Network:
         self.lr = _number(settings, "lr", 1e-5, 10.0)
         self.l2 = _number(settings, "l2", 0.0, 1.0)
         self.seed = int(_number(settings, "seed", 0, 2**31))
-        points = int(_number(settings, "points", 4, MAX_POINTS))
-        noise = _number(settings, "noise", 0.0, 1.0)
+        self.points = points = int(_number(settings, "points", 4, MAX_POINTS))
+        self.noise = noise = _number(settings, "noise", 0.0, 1.0)
         batch = int(_number(settings, "batch", 0, MAX_POINTS))
         self.batch_size = batch or None  # 0: the whole set each step
         if isinstance(settings.get("data"), list):  # the learner's own points
@@ -155,6 +155,34 @@ class Network:
                           else nn.SGD(self.model, lr=self.lr))
         self.epoch = 0
         self.history: list[tuple[float, float]] = []
+
+    def code(self) -> str:
+        """Python that trains the same network in a notebook (the page also centres and scales
+        the points to fit its plane, and shuffles each epoch with seed + epoch).
+
+        >>> print(Network({"dataset": "xor", "hidden": [4], "seed": 0}).code())  # doctest: +ELLIPSIS
+        import nn
+        <BLANKLINE>
+        X, y = nn.datasets.make_xor(n_samples=100, noise=0.1, seed=0)
+        model = nn.MLP(2, [4, 1], activation='tanh', seed=0)
+        ...
+        """
+        options = {"n_samples": self.points, "noise": self.noise, "seed": self.seed}
+        if self.dataset == "spirals":
+            options["n_classes"] = 2
+        arguments = ", ".join(f"{key}={value!r}" for key, value in options.items())
+        optimizer = "nn.Adam" if self.optimizer_name == "adam" else "nn.SGD"
+        lines = ["import nn", "", f"X, y = nn.datasets.make_{self.dataset}({arguments})"]
+        if self.loss == "mse":
+            lines.append("y = [2 * label - 1 for label in y]  # classes -1 and +1: the sign")
+        lines += [f"model = nn.MLP(2, {self.hidden + [1]}, activation={self.activation!r}, "
+                  f"seed={self.seed})",
+                  f"history = nn.fit(model, X, y, loss={self.loss!r}, "
+                  f"optimizer={optimizer}(model, lr={self.lr!r}),",
+                  f"                 epochs={max(self.epoch, 100)}, batch_size={self.batch_size!r}, "
+                  f"l2={self.l2!r}, accuracy=nn.train.binary_correct)",
+                  "print(history)"]
+        return "\n".join(lines)
 
     def _targets(self) -> list[float]:
         if self.loss == "bce":
@@ -212,7 +240,7 @@ class Network:
                 "diverged": not math.isfinite(loss), "grid": GRID, "span": list(SPAN),
                 "output": planes[-1], "tiles": planes[:-1], "sizes": [2] + self.hidden + [1],
                 "parameters": layers, "points": self.X, "labels": list(self.y),
-                "curve": [_finite(h[0]) for h in self.history[-200:]]}
+                "curve": [_finite(h[0]) for h in self.history[-200:]], "code": self.code()}
 
     def point(self, index: int) -> dict:
         """Point ``index``'s forward pass, loss and backward pass, recorded step by step."""

@@ -176,6 +176,8 @@ def test_network_trains_pauses_and_steps(desktop):
                               f".textContent) === {int(paused_at) + 1}")
     hidden = sum(int(w) for w in desktop.input_value("[name=hidden]").split(","))
     assert desktop.locator("#net image.tile").count() == 2 + hidden + 1
+    assert "nn.MLP(2, [8, 8, 1], activation='tanh', seed=1)" in \
+        desktop.locator("#code").text_content()
     _shot(desktop, "network")
 
 

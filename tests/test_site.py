@@ -207,3 +207,15 @@ def test_divergence_is_reported_and_training_stops():
     assert state["diverged"] and state["loss"] is None
     stopped = json.loads(playground.call("train", '{"epochs": 5}'))["epoch"]
     assert stopped == state["epoch"]
+
+
+def test_the_code_shown_trains_the_same_model_in_cpython():
+    network = playground.Network({"dataset": "circles", "hidden": [5], "activation": "relu",
+                                  "loss": "mse", "seed": 4, "points": 40})
+    namespace = {}
+    exec(network.code().replace("epochs=100", "epochs=2"), namespace)
+    model = namespace["model"]
+    assert [p.data for p in nn.MLP(2, [5, 1], activation="relu", seed=4).parameters()] != \
+        [p.data for p in model.parameters()]  # it trained
+    assert namespace["history"].epochs == 2 and len(namespace["y"]) == 40
+    assert set(namespace["y"]) == {-1, 1}

@@ -217,6 +217,7 @@ function draw(result) {
   const diverged = $("#diverged");
   diverged.hidden = !result.diverged;
   diverged.textContent = result.diverged ? "The loss is no longer a finite number (inf or NaN): training paused. Lower the learning rate and press Reset (the same seed gives the same initial weights)." : "";
+  $("#code").textContent = result.code;
   drawPlane(result);
   drawNetwork(result);
   drawCurve(result.curve);
@@ -369,6 +370,16 @@ async function start() {
   $("#train").onclick = () => (playing ? pause() : play());
   $("#step").onclick = () => { pause(); if (!busy) trainChunk(1); };
   $("#reset").onclick = reset;
+  $("#copy-code").onclick = async () => {
+    try {
+      await navigator.clipboard.writeText($("#code").textContent);
+      $("#copy-code").textContent = "Copied";
+    } catch (error) {  // no clipboard (an insecure origin): select the text for Ctrl+C instead
+      getSelection().selectAllChildren($("#code"));
+      $("#copy-code").textContent = "Selected: press Ctrl+C";
+    }
+    setTimeout(() => { $("#copy-code").textContent = "Copy"; }, 2000);
+  };
   $("#settings").onchange = reset;
   $("#plane").addEventListener("click", (event) => {
     const index = event.target.dataset && event.target.dataset.index;
