@@ -242,6 +242,73 @@ class Network:
                 "parameters": layers, "points": self.X, "labels": list(self.y),
                 "curve": [_finite(h[0]) for h in self.history[-200:]], "code": self.code()}
 
+    def parameters(self) -> dict:
+        """Every parameter with its value and the gradient of the last step; the loss and the
+        update written out with the current numbers.
+
+        >>> network = Network({"hidden": [2], "seed": 0, "batch": 0})
+        >>> table = network.train(1) and network.parameters()
+        >>> [row[0] for row in table["rows"]]
+        ['w0[0,0]', 'w0[0,1]', 'b0[0]', 'w0[1,0]', 'w0[1,1]', 'b0[1]', 'w1[0,0]', 'w1[0,1]', 'b1[0]']
+        """
+        from .viz import number_formatter
+        write = number_formatter(".4g")
+        rows = [[p.label, _finite(p.data), _finite(p.grad)] for p in self.model.parameters()]
+        terms = {"hinge": "relu(1 − y·out)", "bce": "softplus(out) − y·out",
+                 "mse": "(out − y)²"}[self.loss]
+        batch = "the batch" if self.batch_size else "all the points"
+        loss = self.history[-1][0] if self.history else nn_evaluate(self)[0]
+        penalty = f" + ({write(self.l2)}/2)·Σ w²" if self.l2 else ""
+        lines = [f"loss = mean over {batch} of {terms}{penalty} = {write(loss)} (epoch "
+                 f"{self.epoch}'s mean)"]
+        bias = self.model.parameters()[-1]
+        if self.optimizer_name == "sgd" and self.history:
+            lines.append(f"each step: p ← p − lr · ∂loss/∂p; the last one for {bias.label}: "
+                         f"{write(bias.data + self.lr * bias.grad)} − {write(self.lr)} × "
+                         f"{write(bias.grad)} = {write(bias.data)}")
+        elif self.history:
+            lines.append(f"each step: Adam moves p by −lr · m̂/(√v̂ + ε) (lr = {write(self.lr)}); "
+                         f"{bias.label} = {write(bias.data)}, its last gradient {write(bias.grad)}")
+        return {"rows": rows, "lines": lines}
+
+    def _loss_value(self):
+        """The loss over every point (plus the L2 penalty) as a graph, for the checks."""
+        import nn
+        outputs = [self.model(x) for x in self.X]
+        loss = nn.losses.get_loss(self.loss)(outputs, self._targets())
+        return loss + nn.l2_penalty(self.model, self.l2) if self.l2 else loss
+
+    def gradcheck(self, eps: float = 1e-6) -> dict:
+        """Reverse mode against central differences, (L(p + eps) − L(p − eps)) / 2 eps, for the
+        first weight and the bias of every layer, on the loss over every point.
+
+        >>> rows = Network({"hidden": [3], "seed": 2, "points": 20}).gradcheck()["rows"]
+        >>> [row[0] for row in rows], all(row[4] for row in rows)
+        (['w0[0,0]', 'b0[0]', 'w1[0,0]', 'b1[0]'], True)
+        """
+        chosen = [p for layer in self.model.layers
+                  for p in (layer.neurons[0].w[0], layer.neurons[0].b)]
+        everything = self.model.parameters()
+        last_step = [p.grad for p in everything]  # shown by parameters(): put back afterwards
+        self.model.zero_grad()
+        self._loss_value().backward()
+        analytic = [p.grad for p in chosen]
+        for p, grad in zip(everything, last_step):
+            p.grad = grad
+        rows = []
+        for p, reverse in zip(chosen, analytic):
+            kept = p.data
+            p.data = kept + eps
+            up = self._loss_value().data
+            p.data = kept - eps
+            down = self._loss_value().data
+            p.data = kept
+            numeric = (up - down) / (2 * eps)
+            agree = math.isclose(reverse, numeric, rel_tol=1e-4, abs_tol=1e-6)
+            rows.append([p.label, _finite(reverse), _finite(numeric),
+                         _finite(abs(reverse - numeric)), agree])
+        return {"rows": rows, "eps": eps}
+
     def point(self, index: int) -> dict:
         """Point ``index``'s forward pass, loss and backward pass, recorded step by step."""
         from . import Value
@@ -312,12 +379,13 @@ def call(name: str, arguments: str = "{}") -> str:
         elif name == "reset":
             _session["network"] = Network(given.get("settings") or {})
             result = _session["network"].state()
-        elif name in ("train", "state", "point"):
+        elif name in ("train", "state", "point", "parameters", "gradcheck"):
             network = _session.get("network")
             if network is None:
                 raise PlaygroundError("no network yet: reset first")
             result = (network.train(int(given.get("epochs", 1))) if name == "train" else
-                      network.state() if name == "state" else network.point(given.get("index")))
+                      network.point(given.get("index")) if name == "point" else
+                      getattr(network, name)())
         else:
             raise PlaygroundError(f"unknown request {name!r}")
     except (PlaygroundError, ExpressionError, ValueError, TypeError, OverflowError,

@@ -178,6 +178,12 @@ def test_network_trains_pauses_and_steps(desktop):
     assert desktop.locator("#net image.tile").count() == 2 + hidden + 1
     assert "nn.MLP(2, [8, 8, 1], activation='tanh', seed=1)" in \
         desktop.locator("#code").text_content()
+    desktop.click("#inspect summary")
+    desktop.locator("#parameters tbody tr").first.wait_for()
+    assert desktop.locator("#parameters tbody tr").count() == 3 * 8 + 9 * 8 + 9  # 2-8-8-1
+    desktop.click("#gradcheck")
+    desktop.locator("#gradcheck-result table").wait_for()
+    assert "agrees with central differences" in desktop.inner_text("#gradcheck-result")
     _shot(desktop, "network")
 
 

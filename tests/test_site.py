@@ -219,3 +219,43 @@ def test_the_code_shown_trains_the_same_model_in_cpython():
         [p.data for p in model.parameters()]  # it trained
     assert namespace["history"].epochs == 2 and len(namespace["y"]) == 40
     assert set(namespace["y"]) == {-1, 1}
+
+
+def test_gradcheck_rows_agree_with_differences_of_the_models_float_path():
+    network = playground.Network({"dataset": "moons", "hidden": [3], "seed": 5, "points": 16,
+                                  "loss": "bce", "l2": 0.01})
+    network.train(2)
+    before = [p.grad for p in network.model.parameters()]
+    rows = network.gradcheck()["rows"]
+    assert [p.grad for p in network.model.parameters()] == before  # the last step's, kept
+    targets = [float(label) for label in network.y]
+
+    def loss_by_hand() -> float:  # bce with logits + (l2/2) sum of squared weights, floats only
+        total = 0.0
+        for x, t in zip(network.X, targets):
+            z = network.model.predict(x)
+            total += math.log1p(math.exp(-abs(z))) + max(z, 0.0) - t * z
+        weights = sum(w.data ** 2 for w in network.model.weights())
+        return total / len(targets) + 0.5 * 0.01 * weights
+
+    by_name = {p.label: p for p in network.model.parameters()}
+    for name, reverse, numeric, difference, agree in rows:
+        p, kept, h = by_name[name], by_name[name].data, 1e-5
+        p.data = kept + h
+        up = loss_by_hand()
+        p.data = kept - h
+        down = loss_by_hand()
+        p.data = kept
+        assert reverse == pytest.approx((up - down) / (2 * h), rel=1e-4, abs=1e-7)
+        assert agree and difference < 1e-6
+
+
+def test_parameters_list_every_one_and_write_the_update():
+    network = playground.Network({"hidden": [2], "seed": 0, "batch": 0, "lr": 0.5})
+    network.train(1)
+    table = network.parameters()
+    assert len(table["rows"]) == 2 * 3 + 3
+    name, value, grad = table["rows"][-1]
+    assert name == "b1[0]"
+    assert f"= {value:.4g}" in table["lines"][1] and f"× {grad:.4g}" in table["lines"][1]
+    assert "relu(1 − y·out)" in table["lines"][0]

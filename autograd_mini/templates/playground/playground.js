@@ -218,6 +218,7 @@ function draw(result) {
   diverged.hidden = !result.diverged;
   diverged.textContent = result.diverged ? "The loss is no longer a finite number (inf or NaN): training paused. Lower the learning rate and press Reset (the same seed gives the same initial weights)." : "";
   $("#code").textContent = result.code;
+  showParameters();
   drawPlane(result);
   drawNetwork(result);
   drawCurve(result.curve);
@@ -291,6 +292,45 @@ function drawNetwork(result) {
     element("title", {}, picture).textContent = bias == null ? name : `${name}; bias ${bias.toPrecision(4)}`;
     element("rect", { x, y, width: tile, height: tile, fill: "none", stroke: "#64748b", "stroke-width": 0.6 }, net);
   }));
+}
+
+// -- everything checkable: parameters, loss, update, gradient check ---------------------------------
+const fmt = (value) => (value == null ? "diverged" : Number(value).toPrecision(4));
+
+function table(rows, head) {
+  const box = document.createElement("table");
+  const header = box.createTHead().insertRow();
+  for (const text of head) header.append(Object.assign(document.createElement("th"), { textContent: text }));
+  const body = box.createTBody();
+  for (const row of rows) {
+    const line = body.insertRow();
+    for (const cell of row) line.insertCell().textContent = typeof cell === "number" ? fmt(cell) : cell;
+  }
+  return box;
+}
+
+async function showParameters() {
+  if (!$("#inspect").open || inspecting) return;
+  inspecting = true;
+  const result = await ask("parameters");
+  inspecting = false;
+  if (result.error) return showError(result.error);
+  $("#formulas").replaceChildren(...result.lines.map((line) => Object.assign(document.createElement("p"), { textContent: line })));
+  $("#parameters").replaceWith(Object.assign(table(result.rows, ["parameter", "value", "last ∂loss/∂p"]), { id: "parameters" }));
+}
+let inspecting = false;
+
+async function checkGradients() {
+  pause();
+  while (busy) await new Promise((resolve) => setTimeout(resolve, 10));
+  const result = await ask("gradcheck");
+  if (result.error) return showError(result.error);
+  const rows = result.rows.map(([name, reverse, numeric, difference, agree]) =>
+    [name, reverse, numeric, difference, agree ? "agree" : "DIFFER"]);
+  const verdict = result.rows.every((row) => row[4]) ? "Reverse mode agrees with central differences" : "Reverse mode and central differences differ";
+  $("#gradcheck-result").replaceChildren(
+    Object.assign(document.createElement("p"), { textContent: `${verdict} (ε = ${result.eps}, loss over every point).` }),
+    table(rows, ["parameter", "reverse mode", "(L(p+ε) − L(p−ε)) / 2ε", "difference", ""]));
 }
 
 function splitTiles(flat, widths) {
@@ -370,6 +410,8 @@ async function start() {
   $("#train").onclick = () => (playing ? pause() : play());
   $("#step").onclick = () => { pause(); if (!busy) trainChunk(1); };
   $("#reset").onclick = reset;
+  $("#inspect").ontoggle = showParameters;
+  $("#gradcheck").onclick = checkGradients;
   $("#copy-code").onclick = async () => {
     try {
       await navigator.clipboard.writeText($("#code").textContent);
