@@ -142,8 +142,9 @@ class Network:
         self.noise = noise = _number(settings, "noise", 0.0, 1.0)
         batch = int(_number(settings, "batch", 0, MAX_POINTS))
         self.batch_size = batch or None  # 0: the whole set each step
-        if isinstance(settings.get("data"), list):  # the learner's own points
-            self.X, self.y = _own_points(settings["data"])
+        self.own = bool(str(settings.get("csv") or "").strip())
+        if self.own:  # the learner's own points
+            self.X, self.y = _points_from_csv(str(settings["csv"]))
         else:
             options = {"n_samples": points, "noise": noise, "seed": self.seed}
             if self.dataset == "spirals":
@@ -172,7 +173,8 @@ class Network:
             options["n_classes"] = 2
         arguments = ", ".join(f"{key}={value!r}" for key, value in options.items())
         optimizer = "nn.Adam" if self.optimizer_name == "adam" else "nn.SGD"
-        lines = ["import nn", "", f"X, y = nn.datasets.make_{self.dataset}({arguments})"]
+        lines = ["import nn", "", f"X, y = nn.datasets.make_{self.dataset}({arguments})"
+                 if not self.own else f"X, y = {self.X!r}, {self.y!r}"]
         if self.loss == "mse":
             lines.append("y = [2 * label - 1 for label in y]  # classes -1 and +1: the sign")
         lines += [f"model = nn.MLP(2, {self.hidden + [1]}, activation={self.activation!r}, "
@@ -347,19 +349,38 @@ def _scaled(X: list) -> list[list[float]]:
     return [[round((a - centre[0]) * scale, 6), round((b - centre[1]) * scale, 6)] for a, b in X]
 
 
-def _own_points(data: list) -> tuple[list, list]:
+def _points_from_csv(text: str) -> tuple[list, list]:
+    """Lines ``x, y, class`` (class 0 or 1; commas, semicolons or spaces between) -> X, y;
+    scaled into the plane only when some point lies outside it.
+
+    >>> _points_from_csv("0.5, 1, 1\\n-1 0 0")
+    ([[0.5, 1.0], [-1.0, 0.0]], [1, 0])
+    >>> _points_from_csv("0.5, 1, 2")
+    Traceback (most recent call last):
+    ...
+    autograd_mini.playground.PlaygroundError: line 1: expected x, y, class (class 0 or 1), got '0.5, 1, 2'
+    """
     X, y = [], []
-    for i, item in enumerate(data):
-        if not (isinstance(item, list) and len(item) == 3 and item[2] in (0, 1) and
-                all(isinstance(v, (int, float)) and math.isfinite(v) for v in item[:2])):
-            raise PlaygroundError(f"point {i + 1}: expected x, y, class (class 0 or 1), got "
-                                  f"{item!r:.40}")
-        X.append([float(item[0]), float(item[1])])
-        y.append(int(item[2]))
-    if len(X) < 2 or len(set(y)) < 2:
-        raise PlaygroundError("give at least one point of each class")
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = [f for f in re.split(r"[\s,;]+", line.strip()) if f]
+        if not fields or fields[0].startswith("#"):
+            continue
+        try:
+            x1, x2, label = (float(f) for f in fields) if len(fields) == 3 else (None, None, None)
+        except ValueError:
+            x1 = None
+        if x1 is None or label not in (0.0, 1.0) or not math.isfinite(x1 + x2):
+            raise PlaygroundError(f"line {number}: expected x, y, class (class 0 or 1), got "
+                                  f"{line.strip()[:40]!r}")
+        X.append([x1, x2])
+        y.append(int(label))
+    if len(set(y)) < 2:
+        raise PlaygroundError("your points need at least one point of each class (0 and 1)")
     if len(X) > MAX_POINTS:
         raise PlaygroundError(f"at most {MAX_POINTS} points, got {len(X)}")
+    low, high = SPAN
+    if any(not low <= v <= high for point in X for v in point):
+        X = _scaled(X)
     return X, y
 
 

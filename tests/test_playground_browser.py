@@ -199,11 +199,45 @@ def test_clicking_a_point_steps_through_its_passes(desktop):
     _shot(desktop, "point")
 
 
+def test_own_points_by_tapping_and_by_csv(desktop):
+    desktop.click("[data-testid=mode-network]")
+    desktop.click("#own summary")
+    desktop.fill("#csv", "")
+    desktop.click("#reset")
+    desktop.wait_for_function("document.querySelectorAll('[data-testid=plane] circle')"
+                              ".length === 100")
+    desktop.check("input[name=tap][value='1']")
+    box = desktop.locator("[data-testid=plane]").bounding_box()
+    desktop.mouse.click(box["x"] + 0.9 * box["width"], box["y"] + 0.1 * box["height"])
+    desktop.wait_for_function("document.querySelectorAll('[data-testid=plane] circle')"
+                              ".length === 101")
+    added = desktop.locator("[data-testid=plane] circle").last
+    assert added.get_attribute("fill") == "#2563eb"    # class 1's colour, where it was tapped
+    assert float(added.get_attribute("cx")) == pytest.approx(0.9 * 320, abs=3)
+    assert float(added.get_attribute("cy")) == pytest.approx(0.1 * 320, abs=3)
+    desktop.check("input[name=tap][value='']")
+    desktop.fill("#csv", "0.5, 0.5, 1\n-0.5, -0.5, 0\n0.5, -0.5, 0\n-0.5, 0.5, 1")
+    desktop.click("#reset")
+    desktop.wait_for_function("document.querySelectorAll('[data-testid=plane] circle')"
+                              ".length === 4")
+    desktop.fill("#csv", "0.5, 0.5, 7")
+    desktop.click("#reset")
+    error = desktop.locator("[data-testid=error]")
+    error.wait_for(state="visible")
+    assert error.inner_text().startswith("line 1: expected x, y, class")
+    desktop.fill("#csv", "")
+    desktop.click("#reset")
+    error.wait_for(state="hidden")
+    desktop.click("#own summary")
+
+
 def test_phone_has_no_sideways_scroll(browser, served):
     context, page, refused, problems = _open(browser, served, 390, 844)
     try:
         for mode in ("network", "expression"):
             page.click(f"[data-testid=mode-{mode}]")
+            if mode == "expression":
+                page.locator("#expression [data-testid=graph] svg").wait_for()
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{mode} mode is {width} px wide on a 390 px screen"
             _shot(page, f"phone-{mode}")

@@ -128,7 +128,7 @@ function readSettings() {
     dataset: form.elements.dataset.value, points: number("points"), noise: number("noise"),
     seed: number("seed"), hidden, activation: form.elements.activation.value,
     loss: form.elements.loss.value, optimizer: form.elements.optimizer.value,
-    lr: number("lr"), batch: number("batch"), l2: number("l2"),
+    lr: number("lr"), batch: number("batch"), l2: number("l2"), csv: form.elements.csv.value,
   };
 }
 
@@ -369,10 +369,26 @@ async function showPoint(index) {
   section.scrollIntoView({ block: "nearest" });
 }
 
+// A tap on the plane adds a point there (the current points become the learner's own first).
+function addPoint(event, label) {
+  const box = $("#plane").getBoundingClientRect();
+  const [low, high] = state.span;
+  const x = low + (high - low) * (event.clientX - box.left) / box.width;
+  const y = high - (high - low) * (event.clientY - box.top) / box.height;
+  const csv = $("#csv");
+  if (!csv.value.trim()) {
+    csv.value = state.points.map(([a, b], i) => `${a.toFixed(3)}, ${b.toFixed(3)}, ${state.labels[i]}`).join("\n");
+  }
+  csv.value += `\n${x.toFixed(3)}, ${y.toFixed(3)}, ${label}`;
+  reset();
+}
+
 // -- settings in the URL -------------------------------------------------------------------------
 function writeUrl() {
   const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(settings)) query.set(key, Array.isArray(value) ? value.join(",") : value);
+  for (const [key, value] of Object.entries(settings)) {
+    if (key !== "csv") query.set(key, Array.isArray(value) ? value.join(",") : value);  // points stay in the page
+  }
   history.replaceState(null, "", `#${query}`);
 }
 
@@ -425,7 +441,9 @@ async function start() {
   $("#settings").onchange = reset;
   $("#plane").addEventListener("click", (event) => {
     const index = event.target.dataset && event.target.dataset.index;
-    if (index !== undefined) showPoint(Number(index));
+    const tap = $("#settings").elements.tap.value;
+    if (tap !== "") addPoint(event, Number(tap));
+    else if (index !== undefined) showPoint(Number(index));
   });
   document.addEventListener("keydown", (event) => {
     if (event.target.closest("input, select, textarea") || settings.mode !== "network") return;
