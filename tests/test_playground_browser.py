@@ -60,7 +60,7 @@ def browser():
         launched.close()
 
 
-def _open(browser, served, width, height):
+def _open(browser, served, width, height, fragment=""):
     root, base = served
     context = browser.new_context(viewport={"width": width, "height": height})
     refused, problems = [], []
@@ -76,7 +76,7 @@ def _open(browser, served, width, height):
     page = context.new_page()
     page.on("pageerror", lambda error: problems.append(str(error)))
     started = time.perf_counter()
-    page.goto(base + "/playground/")
+    page.goto(base + "/playground/" + fragment)
     page.wait_for_selector("body[data-ready=true]", timeout=120_000)
     page.ready_seconds = time.perf_counter() - started
     return context, page, refused, problems
@@ -231,9 +231,17 @@ def test_own_points_by_tapping_and_by_csv(desktop):
     desktop.click("#own summary")
 
 
-def test_phone_has_no_sideways_scroll(browser, served):
-    context, page, refused, problems = _open(browser, served, 390, 844)
+def test_phone_has_no_sideways_scroll_and_a_link_sets_the_page(browser, served):
+    link = "#dataset=xor&hidden=4,4&activation=relu&seed=7&lr=0.05"
+    context, page, refused, problems = _open(browser, served, 390, 844, link)
     try:
+        assert page.input_value("#dataset") == "xor" and page.input_value("[name=hidden]") == "4, 4"
+        assert page.locator("#net image.tile").count() == 2 + 4 + 4 + 1
+        assert "make_xor(n_samples=100, noise=0.1, seed=7)" in page.locator("#code").text_content()
+        assert "lr=0.05" in page.locator("#code").text_content()
+        page.select_option("#activation", "sigmoid")
+        page.wait_for_function("location.hash.includes('activation=sigmoid')")
+        assert "seed=7" in page.evaluate("location.hash")
         for mode in ("network", "expression"):
             page.click(f"[data-testid=mode-{mode}]")
             if mode == "expression":
