@@ -328,8 +328,13 @@ class Network:
             loss.label = "loss"
         self.model.zero_grad()
         recording.backward(loss)
+        try:
+            player = _player(recording, f"point {index}: its forward and backward pass")
+        except ValueError as error:  # more nodes than a player lays out
+            raise PlaygroundError(f"this network is too big to step through ({error}); use "
+                                  f"fewer or narrower hidden layers") from None
         return {"x": x, "label": self.y[index], "loss": loss.data, "output": output.data,
-                "player": _player(recording, f"point {index}: its forward and backward pass")}
+                "player": player}
 
 
 def nn_evaluate(network: Network) -> tuple[float, float]:

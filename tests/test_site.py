@@ -259,3 +259,10 @@ def test_parameters_list_every_one_and_write_the_update():
     assert name == "b1[0]"
     assert f"= {value:.4g}" in table["lines"][1] and f"× {grad:.4g}" in table["lines"][1]
     assert "relu(1 − y·out)" in table["lines"][0]
+
+
+def test_a_network_too_big_to_step_through_says_so_in_one_line():
+    playground.call("reset", json.dumps({"settings": {"hidden": [16, 16, 16]}}))
+    answer = json.loads(playground.call("point", '{"index": 0}'))
+    assert answer["error"].startswith("this network is too big to step through")
+    assert "fewer or narrower hidden layers" in answer["error"]
