@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import re
 
 __all__ = ["call", "options", "expression", "Network", "DEFAULTS"]

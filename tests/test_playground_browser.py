@@ -6,11 +6,10 @@ One site is built and one page loaded per module (loading Python in WebAssembly 
 """
 from __future__ import annotations
 
-import functools
-import http.server
+import importlib.util
+import io
 import os
 import shutil
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -19,66 +18,50 @@ import pytest
 
 from autograd_mini import site
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update"]
 SHOTS = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", "")) if \
     os.environ.get("PLAYGROUND_SCREENSHOTS") else None
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright package")
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"needs chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+def _bench():
+    """bench/playground.py: serving the site and opening it offline (the benchmark does too)."""
+    path = Path(__file__).resolve().parent.parent / "bench" / "playground.py"
+    spec = importlib.util.spec_from_file_location("playground_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+offline = _bench()
+if not os.path.exists(offline.CHROMIUM):
+    pytest.skip(f"needs chromium at {offline.CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
 if not (site.web_directory() / "node_modules" / "pyodide").is_dir() and not shutil.which("npm"):
     pytest.skip("needs Node.js and npm to build the site (apt-get install nodejs npm)",
                 allow_module_level=True)
-
-
-class _Files(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".wasm": "application/wasm", ".mjs": "text/javascript"}
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("site")
     site.build(root)
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Files, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_port}"
+    server, base = offline.serve(root)
+    yield root, base
     server.shutdown()
 
 
 @pytest.fixture(scope="module")
 def browser():
     with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        launched = p.chromium.launch(executable_path=offline.CHROMIUM, args=offline.ARGS)
         yield launched
         launched.close()
 
 
 def _open(browser, served, width, height, fragment=""):
-    root, base = served
-    context = browser.new_context(viewport={"width": width, "height": height})
-    refused, problems = [], []
-
-    def only_local(route):
-        if route.request.url.startswith(base + "/"):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
-    page = context.new_page()
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    started = time.perf_counter()
-    page.goto(base + "/playground/" + fragment)
-    page.wait_for_selector("body[data-ready=true]", timeout=120_000)
-    page.ready_seconds = time.perf_counter() - started
+    context, page, _, refused, problems = offline.open_offline(browser, served[1], width, height,
+                                                               fragment)
     return context, page, refused, problems
 
 
@@ -105,7 +88,7 @@ def test_the_page_runs_the_projects_own_source(desktop, served):
     archive = desktop.request.get(base + "/playground/engine.zip").body()
     import autograd_mini
     top = Path(autograd_mini.__file__).parent
-    with zipfile.ZipFile(__import__("io").BytesIO(archive)) as packed:
+    with zipfile.ZipFile(io.BytesIO(archive)) as packed:
         for path in top.glob("*.py"):
             assert packed.read(f"autograd_mini/{path.name}") == path.read_bytes(), path.name
     wasm = desktop.request.get(base + "/playground/vendor/pyodide/pyodide.asm.wasm")

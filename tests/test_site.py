@@ -2,7 +2,6 @@
 test_playground_browser.py for the page itself)."""
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
