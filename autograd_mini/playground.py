@@ -155,6 +155,8 @@ class Network:
                           else nn.SGD(self.model, lr=self.lr))
         self.epoch = 0
         self.history: list[tuple[float, float]] = []
+        self.diverged = ""  # once the loss is inf or NaN: where, in one paragraph
+        self._starts: list[list[float]] = []  # the weights at the start of each epoch
 
     def code(self) -> str:
         """Python that trains the same network in a notebook (the page also centres and scales
@@ -199,15 +201,49 @@ class Network:
         from nn.train import binary_correct
         started = time.perf_counter()
         for _ in range(int(epochs)):
-            if self.history and not math.isfinite(self.history[-1][0]):
-                break  # diverged: stay there until reset
+            if self.diverged:
+                break  # stay there until reset
+            self._starts.append([p.data for p in self.model.parameters()])
             history = nn.fit(self.model, self.X, self._targets(), loss=self.loss,
                              optimizer=self.optimizer, epochs=1, batch_size=self.batch_size,
                              seed=self.seed + self.epoch, l2=self.l2, progress=False,
                              live=False, accuracy=binary_correct)
             self.epoch += 1
             self.history.append((history.loss[-1], history.accuracy[-1]))
+            if not math.isfinite(history.loss[-1]):
+                self.diverged = self._divergence()
         return {**self.state(), "seconds": time.perf_counter() - started}
+
+    def _divergence(self) -> str:
+        """Where the loss blew up: the first epoch whose loss jumped to more than ten times the
+        lowest before it, and, at the weights it started from, the largest derivative of the
+        loss in each layer and the step the optimizer took with it. Each layer's derivatives are
+        the products of the local derivatives on the paths behind it, so a jump from layer to
+        layer is those products multiplying up."""
+        from .viz import number_formatter
+        write = number_formatter(".3g")
+        losses = [loss for loss, _ in self.history]
+        jump = next(e for e in range(len(losses)) if not math.isfinite(losses[e]) or
+                    (e and losses[e] > 10 * min(losses[:e])))
+        start = max(jump - 1, 0)  # the epoch whose steps made the jump
+        for p, data in zip(self.model.parameters(), self._starts[start]):
+            p.data = data
+        self.model.zero_grad()
+        loss = self._loss_value()
+        loss.backward()
+        largest = [max(layer.parameters(), key=lambda p: abs(p.grad))
+                   for layer in self.model.layers]
+        worst = max(largest, key=lambda p: abs(p.grad))
+        per_layer = ", ".join(f"{p.label} {write(p.grad)}" for p in largest)
+        step = f"{worst.label} by lr × {write(worst.grad)} = {write(self.lr * worst.grad)}"
+        self.model.zero_grad()
+        before = f" (lowest before: {write(min(losses[:jump]))})" if jump else ""
+        return (f"epoch {self.epoch}: the loss became inf or NaN, so training stopped. It "
+                f"first jumped in epoch {jump + 1}, to {write(losses[jump])}{before}; the "
+                f"weights drawn are the ones epoch {start + 1} started from (loss "
+                f"{write(loss.data)}). There, the largest ∂loss/∂p of each layer, input to "
+                f"output: {per_layer}; a step moves {step}. Lower the learning rate and press "
+                f"Reset (the same seed gives the same initial weights).")
 
     def _layers_over(self, point: list[float]) -> list[list[float]]:
         """Every layer's outputs at ``point``, by the model's own float path."""
@@ -238,7 +274,7 @@ class Network:
         layers = [[[_finite(p.data) for p in neuron.parameters()] for neuron in layer.neurons]
                   for layer in self.model.layers]
         return {"epoch": self.epoch, "loss": _finite(loss), "accuracy": accuracy,
-                "diverged": not math.isfinite(loss), "grid": GRID, "span": list(SPAN),
+                "diverged": self.diverged, "grid": GRID, "span": list(SPAN),
                 "output": planes[-1], "tiles": planes[:-1], "sizes": [2] + self.hidden + [1],
                 "parameters": layers, "points": self.X, "labels": list(self.y),
                 "curve": [_finite(h[0]) for h in self.history[-200:]], "code": self.code()}

@@ -214,6 +214,25 @@ def test_own_points_by_tapping_and_by_csv(desktop):
     desktop.click("#own summary")
 
 
+def test_divergence_pauses_and_says_where(desktop):
+    desktop.click("[data-testid=mode-network]")
+    for name, value in (("hidden", "16, 16"), ("batch", "0"), ("lr", "10")):
+        desktop.fill(f"[name={name}]", value)
+    desktop.select_option("#activation", "relu")
+    desktop.select_option("#loss", "mse")  # each change resets; the last one settles the network
+    desktop.wait_for_function("location.hash.includes('loss=mse')")
+    desktop.click("[data-testid=train]")
+    message = desktop.locator("#diverged")
+    message.wait_for(state="visible", timeout=60_000)
+    assert message.inner_text().startswith("epoch ") and "largest ∂loss/∂p" in message.inner_text()
+    assert desktop.inner_text("[data-testid=train]") == "Play"   # paused by itself
+    assert desktop.inner_text("#loss-value") == "diverged"
+    _shot(desktop, "diverged")
+    desktop.fill("[name=lr]", "0.1")
+    desktop.select_option("#loss", "hinge")
+    message.wait_for(state="hidden")
+
+
 def test_phone_has_no_sideways_scroll_and_a_link_sets_the_page(browser, served):
     link = "#dataset=xor&hidden=4,4&activation=relu&seed=7&lr=0.05"
     context, page, refused, problems = _open(browser, served, 390, 844, link)

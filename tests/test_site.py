@@ -203,9 +203,17 @@ def test_divergence_is_reported_and_training_stops():
         state = json.loads(playground.call("train", '{"epochs": 5}'))
         if state["diverged"]:
             break
-    assert state["diverged"] and state["loss"] is None
+    assert state["diverged"].startswith(f"epoch {state['epoch']}: the loss became inf or NaN")
+    assert state["loss"] is None
     stopped = json.loads(playground.call("train", '{"epochs": 5}'))["epoch"]
     assert stopped == state["epoch"]
+    # the weights drawn are finite (the epoch's start), and the gradients named are theirs
+    network = playground._session["network"]
+    assert all(math.isfinite(p.data) for p in network.model.parameters())
+    network._loss_value().backward()
+    for layer in network.model.layers:
+        largest = max(layer.parameters(), key=lambda p: abs(p.grad))
+        assert f"{largest.label} {largest.grad:.3g}" in state["diverged"]
 
 
 def test_the_code_shown_trains_the_same_model_in_cpython():

@@ -216,7 +216,7 @@ function draw(result) {
   $("#loss-value").textContent = result.loss == null ? "diverged" : result.loss.toPrecision(4);
   const diverged = $("#diverged");
   diverged.hidden = !result.diverged;
-  diverged.textContent = result.diverged ? "The loss is no longer a finite number (inf or NaN): training paused. Lower the learning rate and press Reset (the same seed gives the same initial weights)." : "";
+  diverged.textContent = result.diverged || "";
   $("#code").textContent = result.code;
   showParameters();
   drawPlane(result);
