@@ -21,7 +21,7 @@ import json
 import math
 import re
 
-__all__ = ["call", "options", "expression", "Network", "DEFAULTS"]
+__all__ = ["call", "options", "expression", "ledger", "Network", "DEFAULTS"]
 
 GRID = 24          # the decision boundary and the neuron tiles: GRID x GRID points
 SPAN = (-1.6, 1.6)  # both axes of the plane (the data sets are scaled into it)
@@ -86,7 +86,43 @@ def expression(text: str, values: str = "", forward: str = "") -> dict:
     return {"inputs": list(parsed.inputs), "output": f"{name} = {write(built.output.data)}",
             "derivatives": [[key, write(node.grad)] for key, node in built.inputs.items()],
             "forward": f"d{name}/d{forward} = {write(tangent)}" if forward else None,
-            "player": _player(recording, " ".join(text.split()))}
+            "player": _player(recording, " ".join(text.split())), "ledger": ledger(recording)}
+
+
+def ledger(recording) -> list[dict]:
+    """The last reverse pass as a ledger, one row per derivative sent along an edge, from the
+    engine's events: ``b.grad += d.grad · ∂d/∂b = 3 · 1 = 3``, and a reused node's pile
+    summed term by term (``b.grad = 2 + 3 = 5``). ``frame`` is the player's step of the row.
+
+    >>> from autograd_mini.expr import parse
+    >>> from autograd_mini.trace import trace
+    >>> with trace() as t:
+    ...     e = parse("c = a + b; d = b + 1; e = c * d").evaluate({"a": 2, "b": 1}).output
+    >>> t.backward(e)
+    >>> for row in ledger(t)[-2:]:
+    ...     print(row["term"], "=", row["numbers"], "->", row["total"])
+    b.grad += c.grad · ∂c/∂b = 2 · 1 = 2 -> b.grad = 2
+    b.grad += d.grad · ∂d/∂b = 3 · 1 = 3 -> b.grad = 2 + 3 = 5
+    """
+    from .viz import number_formatter
+    write = number_formatter(".4g")
+    events = recording.events
+    seeds = [i for i, event in enumerate(events) if event[0] == "seed"]
+    frames, at, rows = recording.frames, 0, []
+    for kind, *details in events[seeds[-1] + 1:] if seeds else ():
+        if kind != "send":
+            continue
+        sender, receiver, local, incoming, amount, before, total = details
+        while at < len(frames) and not (frames[at].kind == "send" and len(frames[at].nodes) > 1
+                                        and frames[at].nodes[0] is sender
+                                        and frames[at].nodes[1] is receiver):
+            at += 1
+        giver, taker = recording._name(sender), recording._name(receiver)
+        pile = write(total) if before == 0 else f"{write(before)} + {write(amount)} = {write(total)}"
+        rows.append({"frame": at, "term": f"{taker}.grad += {giver}.grad · ∂{giver}/∂{taker}",
+                     "numbers": f"{write(incoming)} · {write(local)} = {write(amount)}",
+                     "total": f"{taker}.grad = {pile}"})
+    return rows
 
 
 def _player(recording, title: str) -> dict:
@@ -369,7 +405,7 @@ class Network:
             raise PlaygroundError(f"this network is too big to step through ({error}); use "
                                   f"fewer or narrower hidden layers") from None
         return {"x": x, "label": self.y[index], "loss": loss.data, "output": output.data,
-                "player": player}
+                "player": player, "ledger": ledger(recording)}
 
 
 def nn_evaluate(network: Network) -> tuple[float, float]:

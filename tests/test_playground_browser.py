@@ -112,6 +112,11 @@ def test_expression_mode_draws_steps_and_derivatives(desktop):
     assert "de/da = 2" in caption.inner_text() and "de/db = 5" in caption.inner_text()
     labels = graph.text_content()
     assert "c = a + b" in labels and "5" in labels
+    ledger = desktop.locator("#expression-ledger tbody tr")
+    assert ledger.count() == 5
+    assert ledger.last.inner_text().split("\t")[-1] == "b.grad = 2 + 3 = 5"
+    ledger.nth(1).click()                               # jumps the player to that step
+    assert caption.inner_text() == "e sends 1 x 3 = 3 to d"
     desktop.select_option("#forward", "b")            # forward mode from b: de/db = 5 again
     desktop.wait_for_function("document.querySelector('#expression-result').textContent"
                               ".includes('forward mode: de/db = 5')")

@@ -273,3 +273,21 @@ def test_a_network_too_big_to_step_through_says_so_in_one_line():
     answer = json.loads(playground.call("point", '{"index": 0}'))
     assert answer["error"].startswith("this network is too big to step through")
     assert "fewer or narrower hidden layers" in answer["error"]
+
+
+def test_the_ledger_sums_a_reused_nodes_terms_and_points_at_the_players_steps():
+    result = playground.expression("c = a + b; d = b + 1; e = c * d", "a=2 b=1")
+    rows = [(row["term"], row["numbers"], row["total"]) for row in result["ledger"]]
+    assert rows == [  # by hand: de/dc = d = 2, de/dd = c = 3, de/db = 2 + 3
+        ("c.grad += e.grad · ∂e/∂c", "1 · 2 = 2", "c.grad = 2"),
+        ("d.grad += e.grad · ∂e/∂d", "1 · 3 = 3", "d.grad = 3"),
+        ("a.grad += c.grad · ∂c/∂a", "2 · 1 = 2", "a.grad = 2"),
+        ("b.grad += c.grad · ∂c/∂b", "2 · 1 = 2", "b.grad = 2"),
+        ("b.grad += d.grad · ∂d/∂b", "3 · 1 = 3", "b.grad = 2 + 3 = 5"),
+    ]
+    frames = result["player"]["frames"]
+    for row in result["ledger"]:
+        giver = row["term"].split(" += ")[1].split(".")[0]
+        taker = row["term"].split(".")[0]
+        assert frames[row["frame"]]["c"].startswith(f"{giver} sends ")
+        assert f" to {taker}" in frames[row["frame"]]["c"]

@@ -87,6 +87,17 @@ async function mountPlayer(root, data) {
   }
 }
 
+// The ledger: one row per derivative sent; a click shows that step in the player above it.
+function showLedger(box, rows, playerRoot) {
+  const fresh = table(rows.map((row) => [row.term, row.numbers, row.total]), ["", "=", "so"]);
+  fresh.id = box.id;
+  fresh.querySelectorAll("tbody tr").forEach((line, i) => {
+    line.tabIndex = 0;
+    line.onclick = () => players.get(playerRoot).show(rows[i].frame);
+  });
+  box.replaceWith(fresh);
+}
+
 // -- expression mode -----------------------------------------------------------------------------
 async function runExpression(event) {
   if (event) event.preventDefault();
@@ -112,6 +123,7 @@ async function runExpression(event) {
     result.derivatives.map(([name, value]) => `∂/∂${name} = ${value}`).join(", ") +
     (result.forward ? `; forward mode: ${result.forward}` : "");
   await mountPlayer($("#expression-player"), result.player);
+  showLedger($("#expression-ledger"), result.ledger, $("#expression-player"));
 }
 
 // -- network mode --------------------------------------------------------------------------------
@@ -366,6 +378,7 @@ async function showPoint(index) {
   section.hidden = false;
   $("#point-title").textContent = `Point ${index} (${result.x.map((v) => v.toFixed(2)).join(", ")}), class ${result.label}: output ${result.output.toPrecision(4)}, loss ${result.loss.toPrecision(4)}`;
   await mountPlayer($("#point-player"), result.player);
+  showLedger($("#point-ledger"), result.ledger, $("#point-player"));
   section.scrollIntoView({ block: "nearest" });
 }
 
