@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -78,11 +79,23 @@ def _engine_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _installed_as_pinned(web: Path, modules: Path) -> bool:
+    """Are the packages in ``node_modules`` there, at the versions ``package.json`` pins?"""
+    try:
+        pins = json.loads((web / "package.json").read_text("utf-8"))["dependencies"]
+        return all(json.loads((modules / name / "package.json").read_text("utf-8"))["version"]
+                   == version for name, version in pins.items()) \
+            and all((modules / "pyodide" / name).is_file() for name in RUNTIME) \
+            and modules.joinpath(*VIZ).is_file()
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def _node_modules(web: Path) -> Path:
-    """``web/node_modules``, installed from the lock file with ``npm ci`` when missing."""
+    """``web/node_modules``, installed from the lock file with ``npm ci`` when missing or not
+    at the pinned versions."""
     modules = web / "node_modules"
-    if all((modules / "pyodide" / name).is_file() for name in RUNTIME) \
-            and modules.joinpath(*VIZ).is_file():
+    if _installed_as_pinned(web, modules):
         return modules
     if not (web / "package.json").is_file() or not (web / "package-lock.json").is_file():
         raise SiteError(f"{web} has no package.json and package-lock.json: the site is built "

@@ -87,6 +87,19 @@ def test_site_without_node_says_how_to_get_it(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "out").exists()
 
 
+def test_assets_not_at_the_pinned_versions_are_installed_again(tmp_path, monkeypatch, capsys):
+    web = tmp_path / "web"
+    (web / "node_modules" / "pyodide").mkdir(parents=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(WEB / name, web / name)
+    for name in site.RUNTIME:  # every file there, but the package says another version
+        (web / "node_modules" / "pyodide" / name).write_text("old")
+    (web / "node_modules" / "pyodide" / "package.json").write_text('{"version": "0.26.0"}')
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # so npm ci is wanted and missing
+    assert main(["site", str(tmp_path / "out"), "--web", str(web)]) == 2
+    assert "needs Node.js and npm" in capsys.readouterr().err
+
+
 def test_web_packages_are_pinned_exactly():
     declared = json.loads((WEB / "package.json").read_text())["dependencies"]
     locked = json.loads((WEB / "package-lock.json").read_text())["packages"]
