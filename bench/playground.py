@@ -58,7 +58,8 @@ def serve(root: str):
 
 def open_offline(browser, base: str, width: int = 1280, height: int = 900, fragment: str = ""):
     """Open the playground with every request outside ``base`` refused, and wait until it is
-    ready; (context, page, seconds to ready, refused URLs, errors in the page)."""
+    ready; (context, page, seconds to ready, refused URLs, errors in the page and answers of
+    400 and up)."""
     context = browser.new_context(viewport={"width": width, "height": height})
     refused, problems = [], []
 
@@ -72,6 +73,8 @@ def open_offline(browser, base: str, width: int = 1280, height: int = 900, fragm
     context.route("**/*", only_local)
     page = context.new_page()
     page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("response", lambda response: response.status >= 400 and
+            problems.append(f"{response.status}: {response.url}"))
     started = time.perf_counter()
     page.goto(base + "/playground/" + fragment)
     page.wait_for_selector("body[data-ready=true]", timeout=180_000)
