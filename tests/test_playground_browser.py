@@ -162,6 +162,10 @@ def test_network_trains_pauses_and_steps(desktop):
     desktop.click("#step")
     desktop.wait_for_function(f"Number(document.querySelector('[data-testid=epoch]')"
                               f".textContent) === {int(paused_at) + 1}")
+    desktop.locator("#epoch").click()                  # away from the fields: keys work
+    desktop.keyboard.press("s")
+    desktop.wait_for_function(f"Number(document.querySelector('[data-testid=epoch]')"
+                              f".textContent) === {int(paused_at) + 2}")
     hidden = sum(int(w) for w in desktop.input_value("[name=hidden]").split(","))
     assert desktop.locator("#net image.tile").count() == 2 + hidden + 1
     assert "nn.MLP(2, [8, 8, 1], activation='tanh', seed=1)" in \
