@@ -358,3 +358,38 @@ def test_without_scripts_the_page_shows_the_last_step(recorded, browser, tmp_pat
         assert items.last.text_content().endswith("de/da = 2, de/db = 5")
     finally:
         context.close()
+
+
+HOSTILE = ["</script><script>document.title='pwned'</script>", "<!--<script>", "__DATA__",
+           "__SVG__", "__STEPS__", "\"quoted\" & 'single'"]
+
+
+def test_hostile_labels_and_title_are_shown_as_written(browser, tmp_path):
+    """Text a user wrote reaches the page as text: no placeholder, script or comment in it
+    changes the page (each label is a caption, each title the heading)."""
+    with trace() as t:
+        nodes = [Value(float(k), label=text) for k, text in enumerate(HOSTILE)]
+        total = nodes[0]
+        for node in nodes[1:]:
+            total = total + node
+        total.label = "__TITLE__"
+    t.backward(total)
+    for title in HOSTILE:
+        path = tmp_path / "hostile.html"
+        t.to_html(path, title=title, backend="wasm")
+        tab = open_page(browser, path, DESKTOP)
+        try:
+            assert tab.errors == []
+            assert tab.text_content("#player h1") == title
+            assert tab.title() == title
+            for k, text in enumerate(HOSTILE):
+                tab.click(f'.agm-steps li[data-frame="{k}"]')
+                assert tab.text_content(".agm-caption") == f"{text} = {k}"
+            assert tab.locator(".agm-steps li[data-frame]").count() == len(t.frames)
+            tab.keyboard.press("End")
+            assert tab.text_content(".agm-caption").startswith("every input's derivative")
+            cells = tab.eval_on_selector_all(".agm-summary tr td:first-child",
+                                             "cells => cells.map(c => c.textContent)")
+            assert sorted(cells) == sorted(f"d__TITLE__/d{text}" for text in HOSTILE)
+        finally:
+            tab.close()

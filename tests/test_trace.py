@@ -485,3 +485,24 @@ def test_a_plain_backward_hears_nothing_and_listening_does_not_change_the_number
         e.backward()
     assert [n.grad for n in (a, b, c, d, e)] == eager == [2.0, 5.0, 2.0, 3.0, 1.0]
     assert kinds.count("final") == 6 and kinds.count("send") == 5
+
+
+@pytest.mark.parametrize("text", ["__DATA__", "__SVG__", "__STEPS__", "</script>", "<!--<script>",
+                                  "\"q\" 'q' & <b>"])
+def test_hostile_text_in_a_label_or_the_title_changes_nothing_else(text):
+    """A placeholder's name, a script end or a comment start, written by the user, stays their
+    text: the page's title, its one picture and its data are as they would be without it."""
+    import html as html_module
+    with trace() as t:
+        x = Value(2.0, label=text)
+        y = x * 3
+        y.label = text + "!"
+    t.backward(y)
+    page = t.to_html(backend="wasm", title=text)
+    assert re.search(r"<title>(.*?)</title>", page, re.S).group(1) == html_module.escape(text)
+    assert page.count("<svg") == 1 and page.count("</svg>") == 1
+    assert page.index("<svg") > page.index('class="agm-stage"')
+    data = player_data(page)
+    assert data["title"] == text
+    assert [f["c"] for f in data["frames"]][:2] == [f"{text} = 2", f"{text}! = {text} * 3 = 6"]
+    assert page.count("</script>") == 3
