@@ -81,7 +81,8 @@
     legend.append(element("summary", "", "Colours"));
     var swatches = element("span", "swatches");
     [["input", "input"], ["data", "data"], ["new", "just made"], ["sender", "sending"],
-     ["receiver", "receiving"], ["complete", "derivative final"], ["edge", "edge in use"]]
+     ["receiver", "receiving"], ["complete", "derivative final"],
+     ["complete-input", "input, final"], ["edge", "edge in use"]]
       .forEach(function (pair) {
         swatches.append(element("span", "agm-swatch " + pair[0]), document.createTextNode(pair[1]));
       });
@@ -191,7 +192,8 @@
     var whole = null, box = null, fitted = false;
     if (svg) {
       var vb = svg.viewBox.baseVal;
-      whole = {x: vb.x, y: vb.y, w: vb.width, h: vb.height};
+      var pad = 6;  // room for strokes that Graphviz's box leaves out (a bold node's outline)
+      whole = {x: vb.x - pad, y: vb.y - pad, w: vb.width + 2 * pad, h: vb.height + 2 * pad};
       svg.removeAttribute("width"); svg.removeAttribute("height");
       svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
       box = {x: whole.x, y: whole.y, w: whole.w, h: whole.h};
