@@ -280,6 +280,11 @@ def test_a_neurons_sends_are_one_step_that_opens(browser, tmp_path, screenshots)
         assert members.count() > 0 and not members.first.is_visible()  # closed
         head.click()  # showing the group: all its edges lit at once
         assert tab.text_content(".agm-kind") == "backward"
+        numbers = head.locator(".n").text_content()  # "first–last", numbered as the steps
+        assert tab.text_content(".agm-counter") == f"{numbers} / {len(t.frames)}"
+        first, last = (int(x) for x in numbers.split("\u2013"))
+        assert tab.get_attribute("#player", "data-step") == str(last)
+        assert t.frames[first - 1].kind == "send" and t.frames[last - 1].kind == "send"
         assert "sends 1 x its edges' derivatives to its" in tab.text_content(".agm-caption")
         lit = tab.eval_on_selector_all(".agm-stage g.edge.on", "edges => edges.length")
         assert lit >= 3
@@ -498,20 +503,3 @@ def test_one_step_numbering_everywhere(recorded, page):
     assert page.text_content(".agm-steps li.current .n") == "9"
     assert page.text_content(".agm-caption") == recorded.frames[8].caption
     assert recorded.frames[8].number == 9 and repr(recorded.frames[8]).startswith("<step 9,")
-
-
-def test_a_group_is_numbered_by_its_steps(browser, tmp_path):
-    t = network_trace()
-    path = tmp_path / "network.html"
-    t.to_html(path)
-    tab = open_page(browser, path, DESKTOP)
-    try:
-        head = tab.locator(".agm-steps li[data-group]").first
-        head.click()
-        numbers = head.locator(".n").text_content()
-        assert tab.text_content(".agm-counter") == f"{numbers} / {len(t.frames)}"
-        first, last = (int(x) for x in numbers.split("\u2013"))
-        assert tab.get_attribute("#player", "data-step") == str(last)
-        assert t.frames[first - 1].kind == "send" and t.frames[last - 1].kind == "send"
-    finally:
-        tab.close()
