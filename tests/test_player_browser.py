@@ -503,3 +503,22 @@ def test_one_step_numbering_everywhere(recorded, page):
     assert page.text_content(".agm-steps li.current .n") == "9"
     assert page.text_content(".agm-caption") == recorded.frames[8].caption
     assert recorded.frames[8].number == 9 and repr(recorded.frames[8]).startswith("<step 9,")
+
+
+def test_mount_destroy_and_mount_again(recorded, page):
+    """A page of its own (the playground) mounts the player from the data, destroys it and
+    mounts another: one player's keys, not two, and its show() goes to a step."""
+    page.evaluate("""() => {
+        const root = document.getElementById('player');
+        const data = JSON.parse(document.getElementById('player-data').textContent);
+        data.svg = root.querySelector('.agm-stage svg').outerHTML;
+        window.first = AutogradMiniPlayer.mount(root, data);
+        window.first.destroy();
+        window.second = AutogradMiniPlayer.mount(root, data);
+        window.second.show(0); }""")
+    page.keyboard.press("ArrowRight")
+    assert state(page)["frame"] == 1 and state(page)["caption"] == recorded.frames[1].caption
+    assert page.locator(".agm-stage svg").count() == 1
+    page.evaluate("window.second.show(7)")
+    assert state(page)["caption"] == "e sends 1 x 3 = 3 to d"
+    assert page.errors == []

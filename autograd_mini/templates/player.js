@@ -4,7 +4,8 @@
    (data.svg, Graphviz's SVG; or, when data.svg is absent, the svg element already inside rootElement)
    and, per step, only what changes: each node's state (a CSS class), its gradient row, the edges
    in use, the caption. Node i of the picture is the element id="n{i}", edge j id="e{j}".
-   mount() fills rootElement (styled by player.css) and returns {show(frame), destroy()}.
+   mount() fills rootElement (styled by player.css; give it a height: the player fills it) and
+   returns {show(frame), fit(), destroy()}; destroy() before mounting another in its place.
    Steps are numbered from 1 everywhere (the counter, the list): step k is data.frames[k - 1]. */
 (function () {
   "use strict";
