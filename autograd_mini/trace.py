@@ -285,9 +285,6 @@ class Trace:
             current = last_reverse
             caption, inputs, self._table = self._summary(last_reverse)
             add("summary", caption, inputs, (), len(last_reverse.updates))
-            for node in last_reverse.members:  # every derivative is final by now
-                if not node.is_constant:
-                    last_reverse.completed_at.setdefault(node, len(last_reverse.updates))
         else:
             self._table = None
         return frames

@@ -149,6 +149,8 @@ def test_html_player_is_one_self_contained_file(recorded, tmp_path):
     urls = set(re.findall(r"https?://[^\s\\\"'<>]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
     data = t.player_data(render=False)
+    assert json.loads(json.dumps(data)) == data and "svg" not in data  # JSON-able as it is
+    assert data["dot"].startswith("digraph") and 'id=n0' in data["dot"]  # a page may draw it
     captions = [frame["c"] for frame in data["frames"]]
     assert captions == [f.caption for f in t.frames]
     assert captions[-1] == "every input's derivative: de/da = 2, de/db = 5"  # by hand
