@@ -122,10 +122,10 @@ def strip(frames, *, columns: int = 3, title: str = "", width_inches: float = 11
         ax.set_axis_off()
     for ax, frame, picture in zip(axes.flat, frames, pictures):
         ax.imshow(picture)
-        ax.set_title(f"step {frame.number}: {frame.caption}", fontsize=9, wrap=True)
+        ax.set_title(f"step {frame.index}: {frame.caption}", fontsize=9, wrap=True)
     if title:
         figure.suptitle(title, fontsize=11)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
-    return Strip(_small(buffer.getvalue()), f"<{len(frames)} frames: steps {frames[0].number} to "
-                                    f"{frames[-1].number}>")
+    return Strip(_small(buffer.getvalue()), f"<{len(frames)} frames: steps {frames[0].index} to "
+                                    f"{frames[-1].index}>")
