@@ -522,3 +522,24 @@ def test_mount_destroy_and_mount_again(recorded, page):
     page.evaluate("window.second.show(7)")
     assert state(page)["caption"] == "e sends 1 x 3 = 3 to d"
     assert page.errors == []
+
+
+def test_a_player_mounted_out_of_sight_frames_its_view_when_shown(recorded, page):
+    """Mounted in a hidden element (no size yet), the player shows the whole graph once the
+    element is shown, not a view computed from a zero-sized stage."""
+    box = page.evaluate("""() => {
+        const root = document.getElementById('player');
+        const data = JSON.parse(document.getElementById('player-data').textContent);
+        data.svg = root.querySelector('.agm-stage svg').outerHTML;
+        const hidden = document.createElement('div');
+        hidden.style.cssText = 'display: none; width: 900px; height: 600px';
+        document.body.append(hidden);
+        window.hiddenPlayer = AutogradMiniPlayer.mount(hidden, data);
+        window.hiddenRoot = hidden;
+        return hidden.querySelector('.agm-stage svg').getAttribute('viewBox'); }""")
+    page.evaluate("() => { window.hiddenRoot.style.display = 'block'; }")
+    page.wait_for_function("""() => window.hiddenRoot.hasAttribute('data-fitted')""")
+    shown = page.evaluate("window.hiddenRoot.querySelector('.agm-stage svg').getAttribute('viewBox')")
+    assert "NaN" not in box and "NaN" not in shown and "Infinity" not in shown
+    page.evaluate("() => { window.hiddenPlayer.destroy(); window.hiddenRoot.remove(); }")
+    assert page.errors == []

@@ -460,23 +460,30 @@
       }
     }
     document.addEventListener("keydown", onKey);
+    var sized = false;  // a player mounted out of sight (no size yet) frames its view later
+    function frameView() {  // the whole graph when it fits, else readable around the step
+      if (!svg || !stage.clientWidth || !stage.clientHeight) return;
+      sized = true;
+      box = {x: whole.x, y: whole.y, w: whole.w, h: whole.h};
+      if (scale() >= FITS) { fit(); return; }
+      setFitted(false);
+      zoom(READABLE / scale(), stage.clientWidth / 2, stage.clientHeight / 2);
+      keepInView(currentFocus());
+    }
     function layout() {  // the list under the picture when the player is narrow
-      var narrow = root.clientWidth < NARROW;
-      root.classList.toggle("narrow", narrow);
-      if (fitted) fit(); else keepInView(currentFocus());
+      root.classList.toggle("narrow", root.clientWidth < NARROW);
+      if (!sized) frameView();
+      else if (fitted) fit();
+      else keepInView(currentFocus());
     }
     var watcher = window.ResizeObserver ? new ResizeObserver(layout) : null;
     if (watcher) watcher.observe(root); else window.addEventListener("resize", layout);
 
-    // start: the whole graph when it fits, else readable around step 1
     root.classList.toggle("narrow", root.clientWidth < NARROW);
     legend.open = root.clientWidth >= NARROW;
     render();
     draw();
-    if (svg) {
-      if (scale() >= FITS) fit();
-      else zoom(READABLE / scale());
-    }
+    frameView();
     show(0);
 
     return {
