@@ -33,7 +33,7 @@ def seed_graph(folder: Path) -> None:
     print(f"   reverse mode, one pass:    de/da = {a.grad:g}, de/db = {b.grad:g}")
     print(f"   forward mode, two passes:  de/da = {forward_derivative(e, a):g}, "
           f"de/db = {forward_derivative(e, b):g}")
-    for frame in recording.frames[5:]:
+    for frame in recording.frames[5:-1]:  # the reverse pass (its summary said just above)
         print(f"     {frame.caption}")
     folder.mkdir(parents=True, exist_ok=True)
     from autograd_mini import save
