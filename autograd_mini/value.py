@@ -2,9 +2,10 @@
 
 A ``Value`` holds a number, the gradient piled up in it, its parents and the local derivative of
 itself with respect to each parent (the number written on each edge of Olah's figure of
-e = (a+b)(b+1)). The operations themselves live in one table, ``autograd_mini.ops``; this file
-only knows how to make a node from a table entry. Nodes hold no closures and point only at their parents, so a graph
-has no reference cycles and is freed by reference counting the moment it is dropped.
+e = (a+b)(b+1)). The operations themselves live in one table, ``autograd_mini.ops``, which gives
+this class its operators and methods (and graph.py its ``backward``); this file knows how to make
+a node from a table row. A node made from a row holds no closure and points only at its parents,
+so a graph has no reference cycles and is freed by reference counting the moment it is dropped.
 
 How a node is stored (it matters for speed and memory, see bench/): one or two parents and their
 local derivatives sit in the node itself (``_a``, ``_b``, ``_da``, ``_db``), so a binary node is
@@ -135,9 +136,7 @@ class Value:
             return (None,) * len(self._a)
         return (self._da, self._db)
 
-    # older spellings, still read by some modules
-    _parents = parents
-    _local = local_grads
+    _parents = parents  # the older spelling, which bench/worker.py reads (it measures old versions too)
 
     @property
     def op(self) -> str:
@@ -164,9 +163,29 @@ class Value:
     def _prev(self) -> set[Value]:
         return set(self.parents)
 
+    @_prev.setter
+    def _prev(self, children) -> None:
+        # as in micrograd, where backward walks _prev: the node's backward step stays what it was
+        # (a closure over the old parents' derivatives) and reverse mode visits the new children
+        if self._rule is CONSTANT:
+            raise TypeError("a constant (a number lifted into a graph) cannot take children")
+        step = self._backward
+        _adopt(self, children, self._op)
+        self._backward = step
+
+    _op_written = None  # a name assigned to _op, where it cannot rename the node's op
+
     @property
     def _op(self) -> str:
-        return self.op
+        return self.op if self._op_written is None else self._op_written
+
+    @_op.setter
+    def _op(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"_op must be a str, got {type(name).__name__}")
+        if isinstance(self._rule, UserOp):
+            self._rule = user_op(name)  # a closure node's op is only its name
+        self._op_written = name  # a table op keeps computing as its row says
 
     @property
     def _backward(self) -> Callable[[], None]:
@@ -177,10 +196,11 @@ class Value:
         """
         if self._b is CLOSURE:
             return self._da
+        edges = tuple(zip(self.parents, self.local_grads))  # the step is bound to these edges
 
         def step() -> None:
             g = self.grad
-            for parent, local in zip(self.parents, self.local_grads):
+            for parent, local in edges:
                 if local and parent._rule is not CONSTANT:
                     parent.grad += local * g
         return step
@@ -196,21 +216,7 @@ class Value:
         self._rule = user_op(self.op)
         self._a, self._b, self._da, self._db = children, CLOSURE, closure, None
 
-    # -- reverse and forward mode (implemented in graph.py) --------------------------------------
-    def backward(self, gradient: float = 1.0, *, create_graph: bool = False) -> None:
-        """Fill ``.grad`` of every node this one depends on, in one reverse topological pass.
-
-        Leaf grads accumulate across calls (as in PyTorch; zero them between steps); the grads of
-        intermediate nodes are recomputed on each call, never double counted. With
-        ``create_graph=True`` the grads are Values themselves, so they can be differentiated again.
-
-        >>> x = Value(3.0); y = x * x
-        >>> y.backward(); x.grad
-        6.0
-        >>> y.backward(); x.grad     # leaves accumulate
-        12.0
-        """
-        _graph_backward(self, gradient, create_graph)
+    # ``backward()`` is this class's method too: graph.py, where the walk is, attaches it.
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Jupyter shows a Value as the SVG of its graph (see ``autograd_mini.viz``)."""
@@ -354,8 +360,8 @@ def _adopt(node: Value, children, op) -> None:
     if not isinstance(op, str):
         raise TypeError(f"Value(_op=...) must be a str, got {type(op).__name__}")
     node._rule = user_op(op)
-    if children:
-        node._a, node._b, node._da = children, CLOSURE, _no_step
+    if children or node._a is not None:
+        node._a, node._b, node._da, node._db = children, CLOSURE, _no_step, None
 
 
 def _no_step() -> None:
@@ -560,6 +566,3 @@ def _rebuild(data, grad, rule, parents, local, attributes) -> Value:
     if attributes:
         node.__dict__.update(attributes)
     return node
-
-
-from .graph import backward as _graph_backward  # noqa: E402  (graph.py imports this module)

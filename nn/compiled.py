@@ -70,9 +70,8 @@ from autograd_mini.compiler.tracing import read_report
 
 from .losses import get_loss, l2_penalty
 from .module import Module
-from .train import History
 
-__all__ = ["compiled_fit", "CompiledStep", "CompiledSteps"]
+__all__ = ["CompiledStep", "CompiledSteps"]
 
 _data = operator.attrgetter("data")
 
@@ -371,17 +370,3 @@ class CompiledSteps:
             return value, None
         return value, sum(map(self.correct, outputs, targets)) / len(targets)
 
-
-def compiled_fit(model: Module, X, y, **options) -> History:
-    """``nn.fit(model, X, y, compile=True, **options)``: the same arguments, the same ``History``.
-
-    >>> import nn
-    >>> X, y = nn.datasets.make_moons(40, noise=0.1, seed=0)
-    >>> model = nn.MLP(2, [8, 8, 1], seed=0)
-    >>> history = compiled_fit(model, X, y, loss="hinge", optimizer=nn.SGD(model, lr=0.1),
-    ...                        epochs=30)
-    >>> history.epochs, history.loss[-1] < history.loss[0]
-    (30, True)
-    """
-    from .train import fit
-    return fit(model, X, y, compile=True, **options)

@@ -27,9 +27,10 @@ PHONE = {"width": 390, "height": 844}
 RECEIVING, SENDING, INPUT = "rgb(253, 186, 116)", "rgb(249, 168, 212)", "rgb(219, 234, 254)"
 COMPLETE, COMPLETE_INK = "rgb(187, 247, 208)", "rgb(21, 128, 61)"  # final: green, an input's ring
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="Debian's chromium is not installed "
-                                       "(apt-get install chromium)")
+pytestmark = [pytest.mark.slow,  # a browser
+              pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                 reason="Debian's chromium is not installed "
+                                        "(apt-get install chromium)")]
 
 
 @pytest.fixture(scope="module")
