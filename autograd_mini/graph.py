@@ -381,28 +381,31 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
         for node, t in seeds.items():
             context.emit("tangent_seed", node, t)
     for node in order:
-        if node not in seeds and node._a is not None:
-            local = None
-            total = 0.0
-            for i, parent in enumerate(_parents(node)):
-                t = tangent.get(parent)
-                if t is None or _is_zero(t):
-                    continue
-                if local is None:
-                    local = _local_derivatives(node, create_graph, "forward mode")
-                if _carries_nothing(local[i], t):
-                    if listening:
-                        context.emit("tangent_nothing_sent", parent, node, local[i], t)
-                    continue
-                amount = local[i] * t
-                before = total
-                total = _pile(before, amount)
+        if node in seeds or node._a is None:
+            if listening and node in seeds:  # a tangent is final once the walk is past it
+                context.emit("final", node, tangent[node])
+            continue
+        local = None
+        total = 0.0
+        for i, parent in enumerate(_parents(node)):
+            t = tangent.get(parent)
+            if t is None or _is_zero(t):
+                continue
+            if local is None:
+                local = _local_derivatives(node, create_graph, "forward mode")
+            if _carries_nothing(local[i], t):
                 if listening:
-                    context.emit("tangent", parent, node, local[i], t, amount, before, total)
-            if local is not None:
-                tangent[node] = total
-        if listening and node in tangent:  # a node's tangent is final once the walk leaves it
-            context.emit("final", node, tangent[node])
+                    context.emit("tangent_nothing_sent", parent, node, local[i], t)
+                continue
+            amount = local[i] * t
+            before = total
+            total = _pile(before, amount)
+            if listening:
+                context.emit("tangent", parent, node, local[i], t, amount, before, total)
+        if local is not None:
+            tangent[node] = total
+            if listening:
+                context.emit("final", node, total)
     return tangent
 
 
