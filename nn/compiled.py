@@ -44,8 +44,8 @@ def train_step(X, P):
 ``z1 = X[:, :2] @ w0.T + b0`` is the forward pass; ``dv6`` is the error of the output
 (BP1), ``dz1 = step(z1) * (w1 dv6)`` sends it back through the layer (BP2), and the gradients of
 the biases (BP3, ``dz1.sum(axis=0)``) and of the weights (BP4, ``dz1.T @ X``) are sums over the
-rows. The loss over the batch is the mean (or sum) of the examples' losses, checked on the
-first batch against the loss function itself. The L2 penalty joins each example's loss (the mean of loss + penalty is
+rows. The loss over the batch is the mean (or sum) of the examples' losses, as the loss
+function defines it (its ``reduction``; a function of your own is asked on made-up examples). The L2 penalty joins each example's loss (the mean of loss + penalty is
 the mean loss + penalty): its nodes do not depend on the row, so they run once per batch.
 
 Numbers: the eager engine's to rounding (NumPy's exp, log, tanh and the matrix products round
@@ -57,9 +57,11 @@ program on floats, one example after another.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import operator
+import random
 from numbers import Real
 
 from autograd_mini import Value, gradients
@@ -68,7 +70,7 @@ from autograd_mini.compiler.emit import numpy_module
 from autograd_mini.compiler.optimise import Plan
 from autograd_mini.compiler.tracing import read_report
 
-from .losses import get_loss, l2_penalty
+from .losses import REDUCTIONS, get_loss, l2_penalty
 from .module import Module
 from .train import History
 
@@ -215,7 +217,7 @@ class CompiledStep:
             self._check(rows, targets)
             if self.program is None:
                 self._trace(rows, targets)
-                self.reduction = self._reduction(rows, targets)
+                self.reduction = self._reduction(targets)
                 if self.l2 and self.reduction == "mean":
                     self._trace(rows, targets, fold=True)
                 if not self.program.plan.generic:  # traced where a number was inf or nan:
@@ -240,7 +242,7 @@ class CompiledStep:
                        np.broadcast_to(np.asarray(o, dtype=float), (n,)) for o in outs]
             loss = float(np.sum(columns[0]))
             if self._in_order:
-                grads = totals
+                grads = totals if size else np.zeros(0)  # (no parameters: no totals)
             else:
                 grads = np.zeros(size)
                 grads[self._slot_index] = totals  # each parameter once in a program
@@ -283,22 +285,32 @@ class CompiledStep:
         if len(targets) != len(rows):
             raise ValueError(f"the batch has {len(rows)} rows but {len(targets)} targets")
 
-    def _reduction(self, rows, targets) -> str:
-        """Is the loss the mean or the sum of the examples' losses? Asked of the loss itself,
-        on the first batch (with the traced per-example program for the examples' losses)."""
-        data = [r + self._flat(t) for r, t in zip(rows, targets)]
-        run = self.program.function("float")
-        params = [p.data for p in self._trace_outputs.params] + [1.0]
-        outs = [run(*row, params)[0] for row in data]
-        terms = [o[0] for o in outs]
-        predictions = [Value(o[1]) if self.single else [Value(v) for v in o[1:]] for o in outs]
-        whole = self.loss_fn(predictions, targets).data
-        for reduction, value in (("mean", sum(terms, 0.0) / len(terms)), ("sum", sum(terms, 0.0))):
-            if math.isclose(whole, value, rel_tol=1e-9, abs_tol=1e-300) or whole == value:
-                return reduction
-        raise TracingError("compile=True: the loss of a batch is neither the mean nor the sum of "
-                           f"the examples' losses ({whole!r} against a mean of "
-                           f"{sum(terms, 0.0) / len(terms)!r}); train with compile=False.")
+    def _reduction(self, targets) -> str:
+        """Is the loss the mean or the sum of the examples' losses? Read off the loss's
+        definition: its ``reduction`` argument (the named losses), else the loss asked on probe
+        batches made for the question (two examples at made-up predictions against each one
+        alone), never the numbers of a training batch (one row, or losses of 0, cannot tell)."""
+        declared = _declared_reduction(self.loss_fn)
+        if declared is not None:
+            return declared
+        width = len(self._trace_outputs.outputs) - 1
+        pair = [targets[0], targets[-1]]
+        rng = random.Random(0)
+        for _ in range(8):
+            made_up = [[Value(rng.uniform(-3.0, 3.0)) for _ in range(width)] for _ in pair]
+            predictions = [p[0] if self.single else p for p in made_up]
+            terms = [self.loss_fn([p], [t]).data for p, t in zip(predictions, pair)]
+            whole = self.loss_fn(predictions, pair).data
+            total = terms[0] + terms[1]
+            if total == 0.0 or not math.isfinite(total):
+                continue  # no answer from losses of 0: other predictions
+            for reduction, value in (("mean", total / 2), ("sum", total)):
+                if math.isclose(whole, value, rel_tol=1e-9):
+                    return reduction
+            raise TracingError("compile=True: the loss of a batch is neither the mean nor the sum "
+                               f"of the examples' losses ({whole!r} for two examples whose losses "
+                               f"are {terms[0]!r} and {terms[1]!r}); train with compile=False.")
+        return "mean"  # a loss of 0 wherever asked: both give the same step
 
     def _eager(self, rows, targets):
         """The step by the eager engine (its exact zeros), when a gradient came out inf or nan."""
@@ -331,6 +343,16 @@ class CompiledStep:
             run = self._predict.function("float")
             columns = [list(c) for c in zip(*[run(*row, params)[0] for row in rows])]
         return columns[0] if self._predict_single else [list(r) for r in zip(*columns)]
+
+
+def _declared_reduction(loss_fn) -> str | None:
+    """The default of the loss function's ``reduction`` argument ("mean" or "sum"), if it has one."""
+    try:
+        parameter = inspect.signature(loss_fn).parameters.get("reduction")
+    except (TypeError, ValueError):
+        return None
+    default = getattr(parameter, "default", None)
+    return default if default in REDUCTIONS else None
 
 
 def _index(np, slots: list[int], size: int):

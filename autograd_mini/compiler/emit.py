@@ -54,9 +54,11 @@ class Names:
 
     def pick(self, label: str, fallback: str, of: str | None = None) -> str:
         """A free name: ``label`` if usable, or ``d`` + ``of`` (a gradient), else ``fallback``."""
-        if of is not None and "d" + of not in self.taken:
+        if of is not None and _plain(of) and "d" + of not in self.taken:
             name = "d" + of
         else:
+            if not _plain(fallback):  # made from a user's label: "a b0", or a fullwidth "ｘ0"
+                fallback = "v"        # (which Python reads as x0, an input's name)
             name = label if self._usable(label) and label not in self.for_grads else fallback
             k = 0
             while name in self.taken or name in self.for_grads:
@@ -69,9 +71,13 @@ class Names:
 
     @staticmethod
     def _usable(label: str) -> bool:
-        return (bool(label) and label.isidentifier() and label.isascii()
-                and not label.startswith("_") and not keyword.iskeyword(label)
+        return (_plain(label) and not label.startswith("_")
                 and not (label[0] in "vxpgzh" and label[1:].isdigit()))
+
+
+def _plain(text: str) -> bool:
+    """An ASCII identifier that is not a keyword (two such names never normalise to one)."""
+    return text.isidentifier() and text.isascii() and not keyword.iskeyword(text)
 
 
 _FIXED = {"np", "stack", "inf", "nan", "X", "P", "params", "rows", "totals"}
@@ -427,14 +433,21 @@ class _Vectorised:
             (a, width_a, lanes_a), (g, width_g, lanes_g) = self._outer(nodes)
             name = self._name_total(nodes)
             lines.append(f"{name} = {g}.T @ {a}" if width_g > 1 else f"{name} = {g} @ {a}")
-            grid = [(j, i) for j in range(width_g) for i in range(width_a)]
-            if list(zip(lanes_g, lanes_a)) == grid:
-                values = f"{name}.ravel()" if width_g > 1 else name
+            if width_g == 1:  # a vector: one entry per column of A
+                values = name if lanes_a == list(range(width_a)) else \
+                    f"{name}[{self._constant('_i', tuple(lanes_a))}]"
+            elif list(zip(lanes_g, lanes_a)) == [(j, i) for j in range(width_g)
+                                                 for i in range(width_a)]:
+                values = f"{name}.ravel()"
             else:
                 values = (f"{name}[{self._constant('_i', tuple(lanes_g))}, "
                           f"{self._constant('_i', tuple(lanes_a))}]")
             slots = {id(term): i for i, term in pending if id(term) in outer}
-            lines.append(f"totals[{self._slots(tuple(slots[id(n)] for n in nodes))}] += {values}")
+            index = tuple(slots[id(n)] for n in nodes)
+            if len(set(index)) < len(index):  # a weight used twice: `a[i] += v` adds a repeat once
+                lines.append(f"np.add.at(totals, {self._constant('_i', index)}, {values})")
+            else:
+                lines.append(f"totals[{self._slots(index)}] += {values}")
         pending = [(i, term) for i, term in pending if id(term) not in outer]
         while pending:  # in rounds, so that no statement adds twice into one place
             taken, later, by_group = set(), [], {}

@@ -215,14 +215,15 @@ def group(plan: Plan) -> list[list[Node]]:
 
 
 def _collapse_n_ary(node: Node) -> None:
-    """``sum(m1, ..., mk, r1, ...)`` with products m used once: ``pairs(m's) + r1 + ...`` (the
-    table's sum adds left to right from 0.0, so the floats are the same but for a zero's sign)."""
+    """``sum(m1, ..., mk, r1, ...)`` with products m used once: ``pairs(m's, 0.0) + r1 + ...``
+    (the table's sum adds left to right from 0.0: the same floats, a zero's sign included)."""
     k = 0
     while k < len(node.args) and node.args[k].op is _MUL and node.args[k].uses == 1:
         k += 1
     if k < 2:
         return
-    pairs = [a for m in node.args[:k] for a in m.args]
+    # from 0.0, as the table's sum: a sum of -0.0 terms is 0.0 (pairs alone would keep -0.0)
+    pairs = [a for m in node.args[:k] for a in m.args] + [Node("const", number=0.0)]
     rest = node.args[k:]
     if not rest:
         node.op, node.args = _PAIRS, pairs
