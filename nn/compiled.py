@@ -65,10 +65,8 @@ import random
 from numbers import Real
 
 from autograd_mini import Value, gradients
-from autograd_mini.compiler import GraphChangedError, Program, Trace, TracingError, joint_plan
-from autograd_mini.compiler.emit import numpy_module
-from autograd_mini.compiler.optimise import Plan
-from autograd_mini.compiler.tracing import read_report
+from autograd_mini.compiler import (GraphChangedError, Plan, Program, Trace, TracingError,
+                                    joint_plan, numpy_module, read_report)
 
 from .losses import REDUCTIONS, get_loss, l2_penalty
 from .module import Module

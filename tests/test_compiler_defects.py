@@ -179,3 +179,31 @@ def test_a_sum_of_negative_zeros_divides_as_the_engine_does(fn, point):
     assert f.value_and_grad(*point)[0] == expected
     assert f.batch([list(point)] * 20).tolist() == [expected] * 20
     assert f.batch([list(point)] * 20)[0] == expected
+
+
+def test_the_compiler_knows_ops_by_their_row_not_by_how_code_writes_them(monkeypatch):
+    """Rewriting how code writes mul and pos changes no decision: outer products and dropped
+    identities are found by the row itself."""
+    monkeypatch.setattr(OPS["mul"], "code", "({0}) * ({1})")
+    monkeypatch.setattr(OPS["pos"], "code", None)
+    model = nn.MLP(3, [4, 1], seed=1)
+    rng = random.Random(0)
+    X = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(20)]
+    y = [rng.uniform(-1, 1) for _ in range(20)]
+    step = CompiledStep(model, "mse", backend="numpy")
+    loss, grads, _ = step(X, y)
+    assert ".T @ X" in step.source           # the weights' gradient: one matrix product
+    assert_close(grads, eager_grads(model, X, y, "mse")[1])
+    f = compile(lambda x: +x * 2.0)
+    assert f(1.5) == 3.0 and "pos(" not in f.source
+
+
+def test_nn_compiled_uses_only_the_compilers_public_names():
+    import ast
+    import inspect
+    import autograd_mini.compiler as compiler
+    tree = ast.parse(inspect.getsource(nn.compiled))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("autograd_mini.compiler"):
+            assert node.module == "autograd_mini.compiler"
+            assert {alias.name for alias in node.names} <= set(compiler.__all__)

@@ -55,7 +55,7 @@ from .optimise import Plan
 from .tracing import GraphChangedError, Trace, TracingError, read_report, reverse
 
 __all__ = ["compile", "CompiledFunction", "TracingError", "GraphChangedError", "Program", "Plan",
-           "Trace", "joint_plan"]
+           "Trace", "joint_plan", "numpy_module", "read_report"]
 
 CHECKS = ("sampled", "always", "never")
 

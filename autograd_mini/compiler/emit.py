@@ -21,7 +21,10 @@ from collections import defaultdict
 from functools import partial
 
 from ..graph import _collector_paused
+from ..ops import OPS
 from .optimise import Node, Plan, group
+
+_MUL = OPS["mul"]
 
 _programs = itertools.count()
 
@@ -416,7 +419,7 @@ class _Vectorised:
         """Products a_i * g_j summed over the rows (a weight's gradient: its input times the
         gradient of the sum it feeds), when the a's live in one array A and the g's in one G:
         then the sums are entries of ``G.T @ A``."""
-        if nodes[0].op.code != "{0} * {1}" or len(nodes) < 2:
+        if nodes[0].op is not _MUL or len(nodes) < 2:
             return None
         sides = [self.home([n.args[position] for n in nodes]) for position in (0, 1)]
         if None in sides or not all(n.args[0].batched and n.args[1].batched for n in nodes):

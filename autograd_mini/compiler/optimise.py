@@ -18,7 +18,7 @@ from ..graph import _collector_paused
 from ..ops import OPS
 from ..value import Value
 
-_ADD, _MUL, _NEG, _SUM = OPS["add"], OPS["mul"], OPS["neg"], OPS["sum"]
+_ADD, _MUL, _NEG, _POS, _SUM = OPS["add"], OPS["mul"], OPS["neg"], OPS["pos"], OPS["sum"]
 _PAIRS = next(op for op in OPS.values() if op.pairs)
 
 
@@ -115,7 +115,7 @@ class Plan:
         if all(a.kind == "const" for a in args):  # folded: the number the engine computed
             return Node("const", number=value.data)
         op = value._rule
-        if op.code == "{0}" or op is _SUM and len(args) == 1:  # +x, a sum of one term: x
+        if op is _POS or op is _SUM and len(args) == 1:  # +x, a sum of one term: x
             return args[0]
         if op is _MUL:
             for one, other in ((args[0], args[1]), (args[1], args[0])):
