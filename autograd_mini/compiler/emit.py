@@ -311,8 +311,10 @@ class _Vectorised:
         used = set(re.findall(r"[A-Za-z_]\w*", "\n".join(body)))
         unpack = []
         columns = [n.name for n in plan.inputs]
-        if used.intersection(columns):
+        if len(used.intersection(columns)) * 4 > len(columns):
             unpack.append(f"{', '.join(columns)}{',' if len(columns) == 1 else ''} = X.T")
+        else:  # (a few of many: one view each)
+            unpack += [f"{name} = X[:, {k}]" for k, name in enumerate(columns) if name in used]
         unpack += [f"{p.name} = P[{p.slot}]" for p in plan.params if p.name in used]
         text = "\n".join([f"def {self.program.name}(X, P):"]
                          + [f"    {line}" for line in unpack + body])
@@ -333,7 +335,7 @@ class _Vectorised:
         for nodes in parts.values():
             varying = [i for i in range(len(nodes[0].args))
                        if any(n.args[i] is not nodes[0].args[i] for n in nodes)]
-            if all(nodes[0].args[i].kind == "const" for i in varying):
+            if not varying:
                 groups += [[n] for n in nodes]
             else:
                 groups.append(nodes)
