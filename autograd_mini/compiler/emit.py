@@ -323,7 +323,8 @@ class _Vectorised:
     def _split(self, bucket: list[Node]) -> list[list[Node]]:
         """A bucket of like nodes in groups whose operands, position by position, live in one
         array each (so no group has to gather columns from several); nodes that differ only by
-        a number stay alone (one array operation would gain nothing)."""
+        a number go together when there are four or more (``t - [0, 1, 2, ...]``, a class
+        index against each class: the ops after them can then group)."""
         def home(node: Node):
             if node.kind in ("const", "param", "input"):
                 return node.kind
@@ -331,12 +332,15 @@ class _Vectorised:
         parts: dict[tuple, list[Node]] = {}
         for node in bucket:
             parts.setdefault(tuple(home(a) for a in node.args), []).append(node)
+        def same(a: Node, b: Node) -> bool:
+            return a is b or a.kind == b.kind == "const" and repr(a.number) == repr(b.number)
         groups = []
         for nodes in parts.values():
             varying = [i for i in range(len(nodes[0].args))
-                       if any(n.args[i] is not nodes[0].args[i] for n in nodes)]
-            if not varying:
-                groups += [[n] for n in nodes]
+                       if any(not same(n.args[i], nodes[0].args[i]) for n in nodes)]
+            if not varying or len(nodes) < 4 and all(nodes[0].args[i].kind == "const"
+                                                     for i in varying):
+                groups += [[n] for n in nodes]  # (v ** 2 and v ** 1 read better alone)
             else:
                 groups.append(nodes)
         return groups
@@ -434,6 +438,7 @@ class _Vectorised:
         lines = [f"totals = np.zeros({len(plan.totals)})"]
         pending = [(i, term) for i, terms in enumerate(plan.totals) for term in terms]
         outer = {id(n) for nodes in deferred for n in nodes}
+        slots = {id(term): i for i, term in pending if id(term) in outer}
         for nodes in deferred:  # each of these nodes is a term of one total (see write)
             (a, width_a, lanes_a), (g, width_g, lanes_g) = self._outer(nodes)
             name = self._name_total(nodes)
@@ -447,7 +452,6 @@ class _Vectorised:
             else:
                 values = (f"{name}[{self._constant('_i', tuple(lanes_g))}, "
                           f"{self._constant('_i', tuple(lanes_a))}]")
-            slots = {id(term): i for i, term in pending if id(term) in outer}
             index = tuple(slots[id(n)] for n in nodes)
             if len(set(index)) < len(index):  # a weight used twice: `a[i] += v` adds a repeat once
                 lines.append(f"np.add.at(totals, {self._constant('_i', index)}, {values})")
