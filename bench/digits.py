@@ -28,7 +28,7 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import nn  # noqa: E402
 from nn.compiled import CompiledStep  # noqa: E402
 
-EPOCHS, BATCH, LR, SEED = 10, 64, 1e-2, 0
+EPOCHS, BATCH, LR, SEED = 10, 64, 1e-2, 1
 
 
 def data():

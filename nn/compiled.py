@@ -249,6 +249,8 @@ class CompiledStep:
         True
         """
         np = self._numpy_for(len(X))
+        if np is not None and self.program is None:
+            self._first_batch(X, y)  # (traced, the step goes on on arrays)
         index = self._optimizer_index(optimizer) if np is not None else None
         if index is None or self.program is None:
             return self._train_on_values(X, y, optimizer)
