@@ -45,8 +45,14 @@ def train_step(X, P):
 (BP1), ``dz1 = step(z1) * (w1 dv6)`` sends it back through the layer (BP2), and the gradients of
 the biases (BP3, ``dz1.sum(axis=0)``) and of the weights (BP4, ``dz1.T @ X``) are sums over the
 rows. The loss over the batch is the mean (or sum) of the examples' losses, as the loss
-function defines it (its ``reduction``; a function of your own is asked on made-up examples). The L2 penalty joins each example's loss (the mean of loss + penalty is
-the mean loss + penalty): its nodes do not depend on the row, so they run once per batch.
+function defines it (its ``reduction``; a function of your own is asked on made-up examples).
+The L2 penalty joins each example's loss (the mean of loss + penalty is the mean loss +
+penalty): its nodes do not depend on the row, so they run once per batch.
+
+Training (``CompiledStep.train``, and ``fit(..., compile=True)``) keeps the parameters in one
+array from step to step and lets the optimizer move them there; the Values are written back
+after each step (``fit``: after each epoch, before anything of yours runs), so they hold the
+current numbers whenever you look. The inputs stay numbers in an array.
 
 Numbers: the eager engine's to rounding (NumPy's exp, log, tanh and the matrix products round
 differently from the engine's floats: the tests hold outputs, losses and gradients to 1e-12
