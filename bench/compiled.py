@@ -9,7 +9,8 @@ micrograd's demo step: MLP 2-16-16-1 on 100 points of two moons, hinge loss + L2
 - hand-written NumPy: the forward pass and BP1-BP4 written out with matrices (the floor);
 - PyTorch float64 tensors with autograd (if torch is installed);
 - ``nn.compiled.CompiledStep.train``: the step the compiler writes from the scalar graph, the
-  SGD update on the parameters' array, and the Values written back;
+  SGD update on the parameters' array, and the Values written back (and, for scale, the same
+  without writing them back: what that costs);
 - the same network written by a user with Values by hand (no nn), ``compile``d, and its
   ``batch_value_and_grad`` (the compiler finds its layers too); the eager engine for scale.
 
@@ -109,14 +110,15 @@ def torch_contender(matrices, X, y):
     return step
 
 
-def compiled_contender(model, X, y):
+def compiled_contender(model, X, y, sync=True):
     """The step the compiler writes, the parameters kept in an array between steps (the
-    Values written after each step, so that they are right whenever one looks)."""
+    Values written after each step, so that they are right whenever one looks; ``sync=False``:
+    only when asked, the cost of the step alone)."""
     step = CompiledStep(model, "hinge", L2, backend="numpy")
     sgd = nn.SGD(model, lr=LR)
 
     def run():
-        loss, _ = step.train(X, y, sgd)
+        loss, _ = step.train(X, y, sgd, sync=sync)
         return loss
     return run
 
@@ -194,6 +196,8 @@ def main(argv=None) -> None:
     if torch_step is not None:
         contenders["PyTorch float64 tensors"] = torch_step
     contenders["nn.compiled.CompiledStep.train"] = compiled_contender(model, X, y)
+    contenders["(the same, Values written only when asked: sync=False)"] = \
+        compiled_contender(weights()[0], X, y, sync=False)
     example_loss = hand_network()
     user = compile(example_loss)
     rows = np.column_stack([X, np.where(y > 0, 1.0, -1.0)])
