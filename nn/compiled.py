@@ -64,7 +64,6 @@ program on floats, one example after another.
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 import operator
 import random
@@ -127,7 +126,7 @@ class CompiledStep:
         # while training on arrays: the parameters' numbers, those last written to the Values,
         # and the last gradients when the array is ahead of the Values (train(sync=False))
         self._values, self._written, self._ahead = None, None, None
-        self._index_for = (None, None)            # (optimizer, where its parameters are)
+        self._index_for = (None, 0, None)  # (optimizer, its size, where its parameters are)
 
     # -- tracing ---------------------------------------------------------------------------------
     def _trace(self, rows: list[list[float]], targets: list, fold: bool = False) -> None:
@@ -299,8 +298,8 @@ class CompiledStep:
     def _optimizer_index(self, optimizer):
         """Where the optimizer's parameters sit among ours (``_ALL``: the same list), or None
         when it cannot step on arrays (its own ``step``, or parameters the model lacks)."""
-        key = (id(optimizer), len(optimizer.params))
-        if self._index_for[0] != key:
+        key = (optimizer, len(optimizer.params))
+        if self._index_for[0] is not optimizer or self._index_for[1] != key[1]:
             slot = {id(p): i for i, p in enumerate(self.parameters)}
             if type(optimizer).step is not Optimizer.step \
                     or not all(id(p) in slot for p in optimizer.params):
@@ -309,8 +308,8 @@ class CompiledStep:
                 index = _ALL
             else:
                 index = self.np.array([slot[id(p)] for p in optimizer.params], dtype=self.np.intp)
-            self._index_for = (key, index)
-        return self._index_for[1]
+            self._index_for = (*key, index)
+        return self._index_for[2]
 
     def _pull(self, np):
         """The parameters' numbers as an array: the one the last step left, unless a Value was

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 import nn
-from autograd_mini import Value
 from autograd_mini.context import listening
 from nn.compiled import CompiledStep
 

@@ -8,7 +8,6 @@ from hypothesis import given, settings, strategies as st
 
 import nn
 from autograd_mini import OPS, Value, compile, gradients
-from autograd_mini.compiler import TracingError
 from nn.compiled import CompiledStep
 
 np = pytest.importorskip("numpy")
