@@ -115,3 +115,16 @@ def test_digits_without_scikit_learn_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'autograd-mini\[data\]'"):
         nn.datasets.digits()
+
+
+def test_a_compiled_fit_without_numpy_follows_eager_fit(monkeypatch):
+    X, y = nn.datasets.make_moons(40, noise=0.1, seed=5)
+    eager = nn.MLP(2, [6, 1], seed=6)
+    nn.fit(eager, X, y, loss="hinge", optimizer=nn.Adam(eager, lr=0.02), epochs=3, batch_size=20)
+    monkeypatch.setitem(sys.modules, "numpy", None)
+    compiled = nn.MLP(2, [6, 1], seed=6)
+    history = nn.fit(compiled, X, y, loss="hinge", optimizer=nn.Adam(compiled, lr=0.02), epochs=3,
+                     batch_size=20, compile=True, validation_data=(X[:10], y[:10]))
+    assert close_lists([p.data for p in compiled.parameters()],
+                       [p.data for p in eager.parameters()])
+    assert len(history.val_accuracy) == 3
