@@ -259,31 +259,60 @@ class CompiledStep:
         index = self._optimizer_index(optimizer) if np is not None else None
         if index is None or self.program is None:
             return self._train_on_values(X, y, optimizer)
-        values = self._values if self._ahead is not None else self._pull(np)
+        # The array is ahead of the Values (sync=False), or they were given its numbers last
+        # time (checked as they are written, below): else read the Values first.
+        pulled = self._ahead is None and not (sync and self._written is not None)
+        values = self._pull(np) if pulled else self._values
         loss, grads, columns = self._array_step(np, X, y, values)
         if not bool(np.isfinite(grads).all()):
             self.sync()
             return self._train_on_values(X, y, optimizer)
+        before = optimizer.steps, optimizer._state()
         if index is _ALL:
             new = optimizer.step_arrays(values, grads, np)
         else:
             new = values.copy()
             new[index] = optimizer.step_arrays(values[index], grads[index], np)
         self._values, self._ahead = new, grads
-        if sync:
-            self.sync()
+        if sync and not self._write_back(check=not pulled):
+            # A Value was given a number since the last step (this step used the old one):
+            # the step again, from the Values.
+            optimizer.steps, state = before
+            optimizer._keep(state)
+            self._values = self._written = self._ahead = None
+            return self.train(X, y, optimizer)
         return loss, columns[0] if self.single else np.stack(columns, axis=1)
 
     def sync(self) -> None:
         """Write the numbers training reached into the Values (and the last step's gradients
         into their ``grad``), after steps taken with ``train(..., sync=False)``."""
-        if self._ahead is None:
-            return
-        written = self._values.tolist()
-        for p, value, g in zip(self.parameters, written, self._ahead.tolist()):
+        if self._ahead is not None:
+            self._write_back(check=False)
+
+    def _write_back(self, check: bool) -> bool:
+        """The array into the Values, each touched once. ``check``: first make sure each still
+        holds the number written last time; if one does not (you assigned it), give back those
+        already written and return False."""
+        written, grads = self._values.tolist(), self._ahead.tolist()
+        if check:
+            for p, last, value, g in zip(self.parameters, self._written, written, grads):
+                if p.data is not last:
+                    break
+                p.data = value
+                p.grad = g
+            else:
+                self._written, self._ahead = written, None
+                return True
+            for p, last, value in zip(self.parameters, self._written, written):
+                if p.data is not value:
+                    break  # (the one you changed)
+                p.data = last
+            return False
+        for p, value, g in zip(self.parameters, written, grads):
             p.data = value
             p.grad = g
         self._written, self._ahead = written, None
+        return True
 
     def _train_on_values(self, X, y, optimizer) -> tuple[float, list]:
         """The step with the optimizer's own ``step()`` on the Values (floats, or a fallback)."""

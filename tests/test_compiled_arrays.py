@@ -128,3 +128,18 @@ def test_a_compiled_fit_without_numpy_follows_eager_fit(monkeypatch):
     assert close_lists([p.data for p in compiled.parameters()],
                        [p.data for p in eager.parameters()])
     assert len(history.val_accuracy) == 3
+
+
+def test_a_callback_that_changes_a_parameter_is_heard_by_the_next_epoch():
+    X, y = nn.datasets.make_moons(48, noise=0.1, seed=7)
+    final = {}
+    for compiled in (False, True):
+        model = nn.MLP(2, [5, 1], seed=8)
+
+        def shrink(epoch, history, model=model):
+            for p in model.parameters()[:3]:
+                p.data *= 0.5
+        nn.fit(model, X, y, loss="hinge", optimizer=nn.SGD(model, lr=0.05), epochs=4,
+               batch_size=16, compile=compiled, callback=shrink)
+        final[compiled] = [p.data for p in model.parameters()]
+    assert close_lists(final[True], final[False])
