@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a value for each input, e.g. a=2 b=1")
     graph.add_argument("-o", "--output", metavar="PATH",
                        help="write to PATH (.svg .png .dot .html); - for standard output")
+    graph.add_argument("--force", action="store_true",
+                       help="write over PATH even if it is read-only (as cp -f)")
     graph.add_argument("--format", choices=FORMATS,
                        help="what to write (default: from the suffix of -o; text without -o)")
     graph.add_argument("--steps", action="store_true",
@@ -236,7 +238,7 @@ def run_graph(args) -> int:
     write = number_formatter(args.number_format)  # checks the spec before any work
     if args.output and args.output != "-":
         from .files import check_writable
-        check_writable(args.output)  # before the work: a bad path fails at once
+        check_writable(args.output, force=args.force)  # before the work: a bad path fails at once
     expression = parse(args.expression)
     values = parse_values(args.values)
     unused = [name for name in values if name not in expression.inputs]
@@ -296,7 +298,7 @@ def _default_player_path() -> str:
 def _emit(args, data: bytes, note: str) -> int:
     if args.output and args.output != "-":
         from .files import write_atomic
-        write_atomic(args.output, data)
+        write_atomic(args.output, data, force=args.force)
         print(f"wrote {args.output}" + (f" ({note})" if note else ""), file=sys.stderr)
     else:
         sys.stdout.flush()

@@ -11,8 +11,12 @@
   as ``cp`` or a shell redirection would, and a failure such as ``ENOSPC`` is reported;
 - a directory, a socket or a block device: refused with an error saying so.
 
+A regular file that nobody may write (its mode has no write bit for its owner, as after
+``chmod 444``) is refused, as ``cp`` and editors refuse it, unless ``force=True``: the mode bits are
+read, not ``access()``, so root (who may write anything) is stopped too.
+
 A save killed half-way (``kill -9``, power cut) leaves a temporary file ``.NAME.<hex>.tmp``
-beside ``NAME``; the next save to ``NAME`` removes it, and never one that a live save is still
+beside ``NAME`` (``NAME`` cut short when the whole would pass the system's limit on a name); the next save to ``NAME`` removes it, and never one that a live save is still
 writing (each save holds a lock on its temporary file while it writes).
 
 >>> import os, tempfile
@@ -41,9 +45,10 @@ _DESCRIPTOR_DIRECTORIES = ("/proc/", "/dev/fd/")
 _LEFTOVER_AGE = 2.0  # seconds: younger temporary files may be a save that is just starting
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
+def write_atomic(path: str | os.PathLike, data: bytes | str, *, force: bool = False) -> None:
     """Write ``data`` to ``path``: atomically for a regular file, straight through for a device
-    or FIFO, to the target of a symlink; a directory, socket or block device is refused.
+    or FIFO, to the target of a symlink; a directory, socket or block device is refused, and so
+    is a read-only file unless ``force`` (its mode is kept).
 
     See the module's docstring for the rules. Errors are ``OSError``s whose message starts with
     ``cannot save to PATH`` (and whose ``errno`` is the system's, e.g. ``ENOSPC``).
@@ -61,6 +66,8 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     except OSError as error:  # ELOOP, EACCES, ENOTDIR...
         raise _failure(error, path) from None
     if kind is None or stat.S_ISREG(kind):
+        if kind is not None and not force:
+            _refuse_read_only(path, kind)
         _replace(_final_target(path), data, path)
     elif stat.S_ISDIR(kind):
         raise _error(IsADirectoryError, errno.EISDIR,
@@ -74,9 +81,10 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
                                             f"file, device or FIFO; refusing to write to it")
 
 
-def check_writable(path: str | os.PathLike) -> None:
-    """Raise the error ``write_atomic(path, ...)`` would raise for the kind of path or its
-    directory, without writing anything: call it before spending time on what will be saved.
+def check_writable(path: str | os.PathLike, *, force: bool = False) -> None:
+    """Raise the error ``write_atomic(path, ..., force=force)`` would raise for the kind of path,
+    its name or its directory, without writing anything: call it before spending time on what
+    will be saved.
 
     >>> check_writable("/no/such/folder/m.json")
     Traceback (most recent call last):
@@ -109,10 +117,38 @@ def check_writable(path: str | os.PathLike) -> None:
     if not os.path.isdir(directory):
         raise _error(FileNotFoundError, errno.ENOENT,
                      f"cannot save to {path}: the directory {directory} does not exist")
-    if not os.access(directory, os.W_OK | os.X_OK) or \
-            (kind is not None and not os.access(path, os.W_OK)):
+    if not os.access(directory, os.W_OK | os.X_OK):
         raise _error(PermissionError, errno.EACCES,
                      f"cannot save to {path}: Permission denied")
+    if kind is not None and not force:
+        _refuse_read_only(path, kind)
+    if kind is None:
+        _check_name_length(directory, os.path.basename(_final_target(path)), path)
+
+
+def _refuse_read_only(path: str, mode: int) -> None:
+    """A file whose owner took away the write bits (``chmod 444``) is not replaced: ``cp`` and
+    editors refuse it too. Read from the mode, so that root, whom ``access()`` lets write
+    anything, is stopped as well."""
+    if not mode & stat.S_IWUSR:
+        raise _error(PermissionError, errno.EACCES,
+                     f"cannot save to {path}: the file is read-only (mode "
+                     f"{stat.S_IMODE(mode):03o}); make it writable (chmod u+w) or force the save")
+    if not os.access(path, os.W_OK):  # another user's file, not writable for us
+        raise _error(PermissionError, errno.EACCES, f"cannot save to {path}: Permission denied")
+
+
+def _check_name_length(directory: str, base: str, named: str) -> None:
+    """A new file's name within the system's limit (ENAMETOOLONG, as the save would say)."""
+    if len(os.fsencode(base)) > _name_max(directory):
+        raise _error(OSError, errno.ENAMETOOLONG, f"cannot save to {named}: File name too long")
+
+
+def _name_max(directory: str) -> int:
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):
+        return 255
 
 
 def _error(kind: type, number: int, message: str) -> OSError:
@@ -182,7 +218,7 @@ def _replace(target: str, data: bytes, named: str) -> None:
                      f"cannot save to {named}: the directory {directory} does not exist")
     base = os.path.basename(target)
     _remove_leftovers(directory, base)
-    temporary = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+    temporary = os.path.join(directory, f".{_stem(directory, base)}.{secrets.token_hex(6)}.tmp")
     try:
         # 0o666: the umask applies, as for any new file
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -212,6 +248,18 @@ def _replace(target: str, data: bytes, named: str) -> None:
     _sync_directory(directory)
 
 
+_TEMPORARY_EXTRA = len(".") + len(".") + 12 + len(".tmp")  # ".NAME.<12 hex>.tmp"
+
+
+def _stem(directory: str, base: str) -> str:
+    """``base`` as the temporary name holds it: whole when ``.BASE.<hex>.tmp`` fits the system's
+    limit on a name, else cut short (a name of 238 to 255 bytes must still be saveable)."""
+    room = _name_max(directory) - _TEMPORARY_EXTRA
+    while len(os.fsencode(base)) > room:
+        base = base[:-1]
+    return base
+
+
 def _keep_owner(temporary: str, old: os.stat_result) -> None:
     """Root saving over another user's file leaves it theirs (others cannot change owners)."""
     if not hasattr(os, "chown") or (old.st_uid, old.st_gid) == (os.getuid(), os.getgid()):
@@ -230,7 +278,7 @@ def _remove_leftovers(directory: str, base: str) -> None:
     """
     if fcntl is None:
         return
-    pattern = re.compile(rf"\.{re.escape(base)}\.[0-9a-f]{{12}}\.tmp")
+    pattern = re.compile(rf"\.{re.escape(_stem(directory, base))}\.[0-9a-f]{{12}}\.tmp")
     try:
         names = [name for name in os.listdir(directory) if pattern.fullmatch(name)]
     except OSError:

@@ -4,7 +4,8 @@ Code written for micrograd (https://github.com/karpathy/micrograd) says
 ``from micrograd.engine import Value`` and ``from micrograd.nn import MLP``. While the aliases are
 installed, ``micrograd`` is a package of this project, ``micrograd.engine.Value`` is
 ``autograd_mini.Value`` and ``micrograd.nn`` holds ``nn``'s ``Module``, ``Neuron``, ``Layer`` and
-``MLP`` (micrograd's API: ``MLP(2, [16, 16, 1])``, ``Neuron(nin, nonlin=False)``,
+``MLP`` (``autograd_mini.micrograd_nn``: nn's classes reading a list of another length as
+micrograd's zip does; micrograd's API: ``MLP(2, [16, 16, 1])``, ``Neuron(nin, nonlin=False)``,
 ``parameters()``, ``zero_grad()``). Nothing is installed on import and nothing is written to
 disk: a finder goes first on ``sys.meta_path`` and leaves again, and whatever was imported under
 those names before comes back, so a real micrograd installed next to this project is untouched
@@ -47,19 +48,17 @@ def _fill_engine(module) -> None:
 
 
 def _fill_nn(module) -> None:
-    import random
-
     import nn
-    from autograd_mini import Value
     ours = os.path.join(os.path.dirname(engine_location()), "nn")
     if os.path.dirname(os.path.abspath(getattr(nn, "__file__", None) or "?")) != ours:
         raise ImportError(f"micrograd.nn is served by autograd_mini's nn package ({ours}), but "
                           f"the name nn is taken by {getattr(nn, '__file__', None) or nn!r}; "
                           "rename that module or folder")
+    from . import micrograd_nn
     # micrograd's nn.py exposes exactly these (it imports random and Value at its top)
-    module.random, module.Value = random, Value
-    module.Module, module.Neuron, module.Layer, module.MLP = nn.Module, nn.Neuron, nn.Layer, nn.MLP
-    module.__doc__ = "micrograd.nn served by the project's nn: Module, Neuron, Layer, MLP."
+    for name in micrograd_nn.__all__:
+        setattr(module, name, getattr(micrograd_nn, name))
+    module.__doc__ = micrograd_nn.__doc__.split("\n\n")[0]
 
 
 _FILL = {"micrograd": _fill_package, "micrograd.engine": _fill_engine, "micrograd.nn": _fill_nn}
@@ -87,6 +86,102 @@ class _MicrogradFinder:
         return "<autograd_mini's micrograd aliases>"
 
 
+class _AliasesInChild:
+    """Sent to each child process multiprocessing starts with ``spawn`` or ``forkserver`` (in
+    the data it unpickles before re-importing the parent's main module), where unpickling it
+    installs the aliases: without them the child cannot import the script, and a Pool waits."""
+
+    def __reduce__(self):
+        return install, ()
+
+
+def _spawned_children_get_aliases(on: bool) -> None:
+    import multiprocessing.spawn as spawn
+    original = getattr(spawn.get_preparation_data, "__wrapped__", spawn.get_preparation_data)
+    if not on:
+        spawn.get_preparation_data = original
+        return
+
+    def get_preparation_data(name):
+        data = original(name)
+        data["autograd_mini.micrograd"] = _AliasesInChild()
+        return data
+    get_preparation_data.__wrapped__ = original
+    spawn.get_preparation_data = get_preparation_data
+
+
+# -- graphviz without the system `dot`: micrograd's draw_dot builds a graphviz.Digraph ------------
+
+def _graphviz_falls_back_to_wasm(on: bool) -> None:
+    """While the aliases are on, a ``graphviz`` command that fails for want of the program
+    ``dot`` (``ExecutableNotFound``: micrograd's most common setup failure) is run by the
+    embedded WebAssembly Graphviz instead: SVG through ``pipe()``, Jupyter's display and
+    ``render()``. Other formats and layout engines still need the system Graphviz."""
+    try:
+        from graphviz.backend import execute
+    except ImportError:  # graphviz is not installed: draw_dot code fails as it would anyway
+        return
+    original = getattr(execute.run_check, "__wrapped__", execute.run_check)
+    if not on:
+        execute.run_check = original
+        return
+
+    def run_check(cmd, *, input_lines=None, encoding=None, quiet=False, **kwargs):
+        try:
+            return original(cmd, input_lines=input_lines, encoding=encoding, quiet=quiet,
+                            **kwargs)
+        except execute.ExecutableNotFound as missing:
+            return _dot_in_wasm(cmd, input_lines, encoding, kwargs, missing)
+    run_check.__wrapped__ = original
+    execute.run_check = run_check
+
+
+def _dot_in_wasm(cmd, input_lines, encoding, kwargs, missing):
+    """``dot -Kdot -Tsvg [-O FILE | -o OUT FILE | < stdin]`` as the system ``dot`` runs it."""
+    import subprocess
+
+    from .files import write_atomic
+    from .render import RendererMissing, render
+    args = [os.fspath(arg) for arg in cmd]
+    folder = kwargs.get("cwd") or "."
+    source = output = None
+    options = iter(args[1:])
+    for arg in options:
+        if arg in ("-O", "-o"):
+            target = next(options)
+            if arg == "-o":
+                output = target
+            else:
+                source, output = target, target + ".svg"
+        elif arg in ("-Kdot", "-Tsvg"):
+            continue
+        elif arg.startswith("-"):  # another engine, format or flag: the system dot's work
+            missing.args = (f"{missing.args[0]}; without it, micrograd code under autograd_mini "
+                            f"draws through the embedded WebAssembly Graphviz, which makes SVG "
+                            f"with the dot layout only (not {arg})",)
+            raise missing
+        else:
+            source = arg
+    if source is not None:
+        with open(os.path.join(folder, source), encoding="utf-8") as file:
+            text = file.read()
+    elif input_lines is not None:
+        text = "".join(line.decode() if isinstance(line, bytes) else line
+                       for line in input_lines)
+    else:
+        text = kwargs.get("input") or ""
+        text = text.decode() if isinstance(text, bytes) else text
+    try:
+        svg, _ = render(text, "svg", "wasm")
+    except RendererMissing:
+        raise missing from None
+    if output is not None:
+        write_atomic(os.path.join(folder, output), svg)
+        svg = b""
+    return subprocess.CompletedProcess(args, 0, svg.decode(encoding) if encoding else svg,
+                                       "" if encoding else b"")
+
+
 _FINDER = _MicrogradFinder()
 _saved: dict = {}  # micrograd modules imported before install(), put back by uninstall()
 
@@ -100,7 +195,8 @@ def install() -> None:
     """Answer ``micrograd``, ``micrograd.engine`` and ``micrograd.nn`` with this project.
 
     Modules already imported under micrograd's names are set aside (``uninstall`` restores
-    them), so the next ``import micrograd.engine`` gets this engine. Calling it twice is harmless.
+    them), so the next ``import micrograd.engine`` gets this engine, and so do the child processes
+    multiprocessing starts with ``spawn`` meanwhile. Calling it twice is harmless.
     """
     if installed():
         return
@@ -108,12 +204,16 @@ def install() -> None:
     for name in [name for name in sys.modules if _is_micrograd(name)]:
         _saved[name] = sys.modules.pop(name)
     sys.meta_path.insert(0, _FINDER)
+    _spawned_children_get_aliases(True)
+    _graphviz_falls_back_to_wasm(True)
 
 
 def uninstall() -> None:
     """Take the aliases away and put back whatever micrograd modules were there before."""
     while _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)
+    _spawned_children_get_aliases(False)
+    _graphviz_falls_back_to_wasm(False)
     for name in [name for name in sys.modules if _is_micrograd(name)]:
         del sys.modules[name]
     sys.modules.update(_saved)

@@ -70,9 +70,9 @@ def run_script(command: Sequence[str]) -> int:
     script = command[0]
     if not os.path.exists(script):
         raise UsageError(f"no such file: {script}")
-    # as `python SCRIPT`: the script's folder comes first on sys.path
+    # as `python SCRIPT`: the folder of the script (of a link's target) comes first on sys.path
     return _run(lambda: runpy.run_path(script, run_name="__main__"), list(command),
-                os.path.dirname(os.path.abspath(script)))
+                os.path.dirname(os.path.realpath(script)))
 
 
 def run_module(command: Sequence[str]) -> int:

@@ -164,9 +164,29 @@ class Value:
     def _prev(self) -> set[Value]:
         return set(self.parents)
 
+    @_prev.setter
+    def _prev(self, children) -> None:
+        # as in micrograd, where backward walks _prev: the node's backward step stays what it was
+        # (a closure over the old parents' derivatives) and reverse mode visits the new children
+        if self._rule is CONSTANT:
+            raise TypeError("a constant (a number lifted into a graph) cannot take children")
+        step = self._backward
+        _adopt(self, children, self._op)
+        self._backward = step
+
+    _op_written = None  # a name assigned to _op, where it cannot rename the node's op
+
     @property
     def _op(self) -> str:
-        return self.op
+        return self.op if self._op_written is None else self._op_written
+
+    @_op.setter
+    def _op(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"_op must be a str, got {type(name).__name__}")
+        if isinstance(self._rule, UserOp):
+            self._rule = user_op(name)  # a closure node's op is only its name
+        self._op_written = name  # a table op keeps computing as its row says
 
     @property
     def _backward(self) -> Callable[[], None]:
@@ -177,10 +197,11 @@ class Value:
         """
         if self._b is CLOSURE:
             return self._da
+        edges = tuple(zip(self.parents, self.local_grads))  # the step is bound to these edges
 
         def step() -> None:
             g = self.grad
-            for parent, local in zip(self.parents, self.local_grads):
+            for parent, local in edges:
                 if local and parent._rule is not CONSTANT:
                     parent.grad += local * g
         return step
@@ -354,8 +375,8 @@ def _adopt(node: Value, children, op) -> None:
     if not isinstance(op, str):
         raise TypeError(f"Value(_op=...) must be a str, got {type(op).__name__}")
     node._rule = user_op(op)
-    if children:
-        node._a, node._b, node._da = children, CLOSURE, _no_step
+    if children or node._a is not None:
+        node._a, node._b, node._da, node._db = children, CLOSURE, _no_step, None
 
 
 def _no_step() -> None:

@@ -167,7 +167,7 @@ def _run(args) -> int:
     if len(set(outputs)) < len(outputs):
         raise ValueError("--plot, --save and --page name the same file: give each its own")
     if args.page:
-        nn.plot._check_page_path(args.page)  # a missing folder, a directory, not a regular file
+        _writable(args.page, "training page")
     spirals = args.dataset == "spirals"
     loss = args.loss or ("cross_entropy" if spirals else "hinge")
     n_classes = args.classes if spirals else 2

@@ -4,17 +4,20 @@ training page to replay a run in the browser, and a live plot for notebooks.
 The PNG figures need matplotlib (``pip install matplotlib``; from the project's folder,
 ``pip install -e ".[plot]"``), imported only when a figure is made. They are made without pyplot
 (no window, no global state), so they work in scripts, tests and notebooks alike; pass ``path`` to
-save a PNG (or any format matplotlib knows by the extension). ``training_page`` and the live plot
-need no matplotlib (NumPy, when installed, only speeds up the boundary's grid).
+save a PNG (or any format matplotlib knows by the extension), written as every file of the
+project is (``autograd_mini.files``). ``training_page`` needs no matplotlib, and the live plot
+only for its shaded plane (NumPy, when installed, only speeds up the boundary's grid).
 """
 from __future__ import annotations
 
 import base64
 import gzip
 import html
+import io
 import json
 import math
 import os
+import re
 import sys
 import time
 from array import array
@@ -35,20 +38,23 @@ def _matplotlib():
 
 
 def _save(figure, path) -> None:
+    """The figure in the format its suffix names (PNG by default), saved as every file of the
+    project is (``autograd_mini.files.write_atomic``: never half written)."""
     if path is None:
         return
+    from autograd_mini.files import check_writable, write_atomic
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot save the plot to {path}: the directory {directory} "
-                                "does not exist")
-    figure.savefig(path, dpi=120)
+    check_writable(path)
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=120, format=suffix or "png")
+    write_atomic(path, buffer.getvalue())
 
 
-def _classes(y) -> list[int]:
-    """Labels as 0, 1, ... (-1/+1 labels become 0/1)."""
-    labels = [int(round(float(t))) for t in (y.tolist() if hasattr(y, "tolist") else y)]
-    return [0 if t < 0 else t for t in labels]
+def _classes(y) -> list:
+    """Labels as 0, 1, ... (-1/+1 labels become 0/1); None for a target that is not a number."""
+    labels = [float(t) for t in (y.tolist() if hasattr(y, "tolist") else y)]
+    return [None if not math.isfinite(t) else 0 if t < 0 else int(round(t)) for t in labels]
 
 
 def _light(color: str, amount: float = 0.72) -> tuple:
@@ -75,8 +81,9 @@ def decision_boundary(model, X, y, path=None, *, ax=None, title: str | None = No
                       resolution: int = 200, threshold: float | None = None):
     """Colour the plane by the model's class, draw the boundary and the points ``(X, y)``.
 
-    One output: class 1 where the output exceeds ``threshold`` (default 0, or 1/2 after a
-    sigmoid), shaded by how far it is from it. Several outputs: the class of the largest.
+    One output: class 1 where the output exceeds ``threshold`` (default: the output
+    activation's value at 0, so 0 for a linear output and 1/2 after a sigmoid), shaded by how
+    far it is from it. Several outputs: the class of the largest.
     Returns the matplotlib ``Figure``; saves it to ``path`` if given.
 
     >>> import os, tempfile
@@ -107,8 +114,7 @@ def decision_boundary(model, X, y, path=None, *, ax=None, title: str | None = No
     scores = _scores(model, numpy.column_stack([gx.ravel(), gy.ravel()]), numpy)
     if scores.ndim == 1:
         if threshold is None:
-            last = getattr(model, "layers", [model])[-1]
-            threshold = 0.5 if getattr(last, "activation", None) == "sigmoid" else 0.0
+            threshold = _threshold(model)
         margin = (scores - threshold).reshape(gx.shape)
         spread = max(float(numpy.percentile(numpy.abs(margin), 95)), 1e-9)
         cmap = LinearSegmentedColormap.from_list(
@@ -126,7 +132,7 @@ def decision_boundary(model, X, y, path=None, *, ax=None, title: str | None = No
         ax.contour(gx, gy, predicted, levels=numpy.arange(n_classes) + 0.5, colors="#333333",
                    linewidths=1.2)
     labels_array = numpy.array(labels)
-    for k in range(max(n_classes, max(labels) + 1)):
+    for k in range(max(n_classes, max((t for t in labels if t is not None), default=0) + 1)):
         mine = labels_array == k
         if mine.any():
             ax.scatter(points[mine, 0], points[mine, 1], s=28, color=COLORS[k % len(COLORS)],
@@ -213,7 +219,9 @@ def training_report(model, X, y, history_, path=None, *, title: str | None = Non
 # -- the boundary's grid, without matplotlib ----------------------------------------------------
 
 def _plane(points: list[list[float]], resolution: int) -> tuple[list[float], list[float]]:
-    """The grid's x and y sample positions: the points' box, padded as ``decision_boundary``."""
+    """The grid's x and y sample positions: the points' box, padded as ``decision_boundary``
+    (points with a coordinate that is not finite are left out)."""
+    points = [p for p in points if math.isfinite(p[0]) and math.isfinite(p[1])] or [[0.0, 0.0]]
     xs0, ys0 = [p[0] for p in points], [p[1] for p in points]
     pad = 0.25 * max(max(xs0) - min(xs0), max(ys0) - min(ys0), 1e-9)
     x0, x1, y0, y1 = min(xs0) - pad, max(xs0) + pad, min(ys0) - pad, max(ys0) + pad
@@ -235,8 +243,12 @@ def _grid_scores(model, xs: list[float], ys: list[float]) -> list:
 
 
 def _threshold(model) -> float:
+    """Where one output divides the classes: its activation at 0, the pre-activation's sign
+    change (0 for linear, tanh and ReLU outputs, 1/2 for a sigmoid's probability)."""
+    from .layers import ACTIVATIONS
     last = getattr(model, "layers", [model])[-1]
-    return 0.5 if getattr(last, "activation", None) == "sigmoid" else 0.0
+    _, on_floats = ACTIVATIONS[getattr(last, "activation", "linear")]
+    return 0.0 if on_floats is None else float(on_floats(0.0))
 
 
 def _grid_bytes(scores: list, threshold: float) -> bytes:
@@ -245,10 +257,13 @@ def _grid_bytes(scores: list, threshold: float) -> bytes:
     if scores and isinstance(scores[0], list):
         return bytes(max(range(len(s)), key=s.__getitem__) for s in scores)
     margins = [s - threshold for s in scores]
-    ranked = sorted(abs(m) for m in margins)
-    spread = max(ranked[int(0.95 * (len(ranked) - 1))], 1e-9)
+    ranked = sorted(abs(m) for m in margins if math.isfinite(m))
+    spread = max(ranked[int(0.95 * (len(ranked) - 1))], 1e-9) if ranked else 1.0
     out = bytearray()
     for m in margins:
+        if m != m:  # NaN (a diverged model): no class, drawn as the boundary's white
+            out.append(127)
+            continue
         v = math.floor(127 * math.tanh(2 * abs(m) / spread))
         out.append(128 + v if m > 0 else 127 - v)
     return bytes(out)
@@ -326,12 +341,14 @@ def _snapshot_indices(count: int, most: int) -> list[int]:
 MAX_PAGE_FLOATS = 4_000_000
 
 
-def _short(x: float) -> float:
-    return float(f"{x:.6g}")
+def _short(x: float) -> float | None:
+    """6 significant digits; None (JSON's null) for inf and NaN, which JSON cannot hold."""
+    return float(f"{x:.6g}") if math.isfinite(x) else None
 
 
 def page_data(model, X, y, history, *, loss=None, l2: float | None = None,
-              resolution: int = 48, max_snapshots: int = 101, title: str | None = None) -> dict:
+              resolution: int = 48, max_snapshots: int = 101, title: str | None = None,
+              class_names: Sequence[str] | None = None) -> dict:
     """Everything ``training_page`` puts in the page, as JSON-ready data (see there).
 
     ``blob`` is base64 of gzip of little-endian float32s, snapshot after snapshot (the
@@ -403,6 +420,7 @@ def page_data(model, X, y, history, *, loss=None, l2: float | None = None,
         layout.append(mine)
     outputs = model.nouts[-1]
     labels = _classes(targets) if correct is not None else None
+    classes = max(2, outputs) if labels is not None else None
     return {
         "title": title or f"Training {model!r}",
         "model": repr(model),
@@ -415,7 +433,10 @@ def page_data(model, X, y, history, *, loss=None, l2: float | None = None,
         "inputs": [[_short(v) for v in row] for row in rows],
         "targets": [_short(float(t)) for t in targets],
         "labels": labels,
-        "classes": max(2, outputs) if labels is not None else None,
+        "classes": classes,
+        "class_names": _class_names(class_names, classes),
+        "diverged": _what_diverged(rows, targets, history,
+                                   [recording.epochs[k] for k in chosen], snapshot_loss),
         "epochs": [recording.epochs[k] for k in chosen],
         "epochs_trained": history.epochs,
         "history": {"loss": [_short(v) for v in history.loss],
@@ -429,14 +450,61 @@ def page_data(model, X, y, history, *, loss=None, l2: float | None = None,
     }
 
 
+def _class_names(names, classes) -> list[str] | None:
+    if names is None:
+        return None if classes is None else [f"class {k}" for k in range(classes)]
+    names = [str(name) for name in names]
+    if classes is None or len(names) != classes:
+        raise ValueError(f"class_names must name each of the {classes or 0} classes the page "
+                         f"shows, got {len(names)} names")
+    return names
+
+
+def _what_diverged(rows, targets, history, epochs, snapshot_loss) -> list[str]:
+    """Sentences saying which numbers are not finite (NaN or infinite): the page draws the rest."""
+    said = []
+    bad_rows = [i for i, row in enumerate(rows) if not all(map(math.isfinite, row))]
+    if bad_rows:
+        said.append(f"{_count_of(bad_rows, 'point')} {_listed(bad_rows)} of X not finite: "
+                    "not drawn on the plane")
+    bad_targets = [i for i, t in enumerate(targets) if not math.isfinite(float(t))]
+    if bad_targets:
+        said.append(f"the target of {_count_of(bad_targets, 'point')} "
+                    f"{_listed(bad_targets, '')} {'are' if len(bad_targets) > 1 else 'is'} "
+                    "not finite")
+    epoch = next((e for e, v in enumerate(history.loss, 1) if not math.isfinite(v)), None)
+    if epoch is not None:
+        said.append(f"the training diverged: the loss is {history.loss[epoch - 1]} in epoch "
+                    f"{epoch}")
+    snapshot = next((e for e, v in zip(epochs, snapshot_loss) if v is None), None)
+    if snapshot is not None:
+        said.append(f"at the parameters of epoch {snapshot} on, the loss is not finite: the "
+                    "plane is white where the model's output is not a number")
+    return said
+
+
+def _count_of(items: list, noun: str) -> str:
+    return f"{noun}{'s' if len(items) > 1 else ''}"
+
+
+def _listed(items: list, verb: str = "has a value", most: int = 8) -> str:
+    """``3`` or ``3, 5 and 2 more``, then the verb in the right number."""
+    shown = ", ".join(map(str, items[:most]))
+    if len(items) > most:
+        shown += f" and {len(items) - most} more"
+    if verb and len(items) > 1:
+        verb = verb.replace("has", "have", 1)
+    return f"{shown} {verb}".rstrip()
+
+
 def _template() -> str:
     from importlib.resources import files
     return files(__package__).joinpath("templates", "training_page.html").read_text("utf-8")
 
 
 def training_page(model, X, y, history, path=None, *, loss=None, l2: float | None = None,
-                  resolution: int = 48, max_snapshots: int = 101, title: str | None = None
-                  ) -> str:
+                  resolution: int = 48, max_snapshots: int = 101, title: str | None = None,
+                  class_names: Sequence[str] | None = None) -> str:
     """Write a training run as one self-contained HTML page (no network needed); return its HTML.
 
     ``history`` is what ``nn.fit(model, X, y, ..., record=True)`` returned, ``model`` the model
@@ -451,7 +519,10 @@ def training_page(model, X, y, history, path=None, *, loss=None, l2: float | Non
     last kept) and ``resolution`` (the grid's side) bound the file's size, and so does
     ``MAX_PAGE_FLOATS`` (many points or neurons: fewer snapshots; the page says how many).
     micrograd's demo (2-16-16-1, 100 points, 100 epochs) gives 101 snapshots in 2.9 MB. The
-    model's parameters are left as they were.
+    model's parameters are left as they were. ``class_names`` names the classes in the legend
+    ("class 0", "class 1", ... by default). A run that diverged (a loss or parameter that is
+    NaN or infinite) or data with such numbers still gives a page: it draws what is finite and
+    says, at the top, what is not.
 
     >>> import os, tempfile
     >>> import nn
@@ -463,30 +534,22 @@ def training_page(model, X, y, history, path=None, *, loss=None, l2: float | Non
     >>> page.startswith("<!DOCTYPE html>"), "<script src" in page, os.path.getsize(path) > 10_000
     (True, False, True)
     """
+    if path is not None:
+        from autograd_mini.files import check_writable
+        check_writable(path)  # before the work: a bad path fails at once
     data = page_data(model, X, y, history, loss=loss, l2=l2, resolution=resolution,
-                     max_snapshots=max_snapshots, title=title)
-    text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-    page = _template().replace("__TITLE__", html.escape(data["title"])).replace(
-        "__DATA__", text)
+                     max_snapshots=max_snapshots, title=title, class_names=class_names)
+    # JSON inside <script>: no "<", ">" or "&" left (each is a \\u escape, the same string to
+    # JSON.parse), so no user text can end the script or open a comment in it
+    text = json.dumps(data, separators=(",", ":"), allow_nan=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    filled = {"__TITLE__": html.escape(data["title"]), "__DATA__": text}
+    # one pass: a placeholder's name inside the user's text is never substituted
+    page = re.sub("__TITLE__|__DATA__", lambda found: filled[found.group(0)], _template())
     if path is not None:
         from autograd_mini.files import write_atomic
-        _check_page_path(path)
         write_atomic(path, page)
     return page
-
-
-def _check_page_path(path) -> None:
-    """A page is written only over a regular file (or where nothing is)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot write the training page to {path}: the directory "
-                                f"{directory} does not exist")
-    if os.path.lexists(path) and not os.path.isfile(path):
-        raise IsADirectoryError(f"cannot write the training page to {path}: it is a "
-                                "directory") if os.path.isdir(path) else \
-            FileExistsError(f"cannot write the training page to {path}: it exists and is not "
-                            "a regular file")
 
 
 # -- the live plot of fit(..., live=...) in a notebook ------------------------------------------
@@ -539,25 +602,13 @@ class LiveTraining:
                      f"live training plot: {caption}")
 
     def _boundary_svg(self) -> str:
-        """The plane coloured by the model's class (a small PNG the browser scales smoothly),
-        and the data points."""
+        """The plane coloured by the model's class (a small PNG the browser scales smoothly,
+        when matplotlib is there to encode it), and the data points."""
         xs, ys, size = self.xs, self.ys, 240
-        scores = _grid_scores(self.model, xs, ys)
-        codes = _grid_bytes(scores, _threshold(self.model))
-        multi = bool(scores) and isinstance(scores[0], list)
-        n = len(xs)
-        rows = []
-        for j in reversed(range(n)):  # the image's first row is the top: the largest y
-            row = bytearray()
-            for i in range(n):
-                b = codes[j * n + i]
-                if multi:
-                    row += _rgb(COLORS[b % len(COLORS)], 0.6)
-                else:
-                    row += _rgb(COLORS[1] if b >= 128 else COLORS[0],
-                                1 - 0.55 * abs(b - 127.5) / 127.5)
-            rows.append(bytes(row))
-        image = base64.b64encode(_png(n, n, rows)).decode("ascii")
+        image = _plane_png(self.model, xs, ys)
+        picture = "" if image is None else (
+            f'<image width="{size}" height="{size}" preserveAspectRatio="none" '
+            f'href="data:image/png;base64,{base64.b64encode(image).decode("ascii")}"/>')
         sx = lambda x: (x - xs[0]) / (xs[-1] - xs[0]) * size  # noqa: E731
         sy = lambda y: size - (y - ys[0]) / (ys[-1] - ys[0]) * size  # noqa: E731
         labels = _classes(self.targets) if all(
@@ -566,27 +617,32 @@ class LiveTraining:
                        f'fill="{COLORS[c % len(COLORS)]}" stroke="white" stroke-width="0.8"/>'
                        for r, c in zip(self.rows, labels))
         return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
-                f'viewBox="0 0 {size} {size}"><image width="{size}" height="{size}" '
-                f'preserveAspectRatio="none" href="data:image/png;base64,{image}"/>{dots}</svg>')
+                f'viewBox="0 0 {size} {size}">{picture}{dots}</svg>')
 
 
-def _png(width: int, height: int, rows: list[bytes]) -> bytes:
-    """An 8-bit RGB PNG from rows of r, g, b bytes (the format's chunks, written by hand)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"".join(b"\0" + row for row in rows))  # filter 0 on every row
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
-            + chunk(b"IEND", b""))
-
-
-def _rgb(color: str, white: float) -> bytes:
-    """``color`` mixed with a share ``white`` of white, as 3 bytes."""
-    return bytes(round(c + (255 - c) * white) for c in (int(color[i:i + 2], 16) for i in (1, 3, 5)))
+def _plane_png(model, xs: list[float], ys: list[float]) -> bytes | None:
+    """The plane coloured by the model's class, one pixel per grid point, as PNG bytes
+    (matplotlib encodes them); None without matplotlib (the live plot then shows the points)."""
+    try:
+        from matplotlib.colors import to_rgb
+        from matplotlib.image import imsave
+        import numpy
+    except ImportError:
+        return None
+    scores = _grid_scores(model, xs, ys)
+    codes = numpy.frombuffer(_grid_bytes(scores, _threshold(model)), dtype=numpy.uint8)
+    n = len(xs)
+    codes = codes.reshape(n, n)[::-1]  # the image's first row is the top: the largest y
+    if scores and isinstance(scores[0], list):
+        palette = numpy.array([to_rgb(c) for c in COLORS])
+        pixels = 1 - 0.4 * (1 - palette[codes % len(COLORS)])  # each class's colour, light
+    else:
+        side = numpy.where(codes[..., None] >= 128, to_rgb(COLORS[1]), to_rgb(COLORS[0]))
+        white = 1 - 0.55 * numpy.abs(codes - 127.5)[..., None] / 127.5
+        pixels = side + (1 - side) * white  # white at the boundary, the class's colour away
+    buffer = io.BytesIO()
+    imsave(buffer, pixels, format="png")
+    return buffer.getvalue()
 
 
 class _Html:
@@ -621,7 +677,7 @@ def _loss_svg(loss: list[float], width: int = 320, height: int = 240) -> str:
     sx = lambda e: left + e / n * (width - left - right)  # noqa: E731
     sy = lambda v: top + (high - f(v)) / (high - low) * (height - top - bottom)  # noqa: E731
     line = " ".join(f"{sx(e):.1f},{sy(v):.1f}" for e, v in enumerate(loss) if math.isfinite(v))
-    return (frame + f'<polyline points="{line}" fill="none" stroke="{COLORS[0]}" '
+    return (frame + f'<polyline points="{line}" fill="none" stroke="#333" '
             f'stroke-width="2"/><text x="{left - 4}" y="{top + 10}" text-anchor="end">'
             f'{max(finite):.3g}</text><text x="{left - 4}" y="{height - bottom}" '
             f'text-anchor="end">{min(finite):.3g}</text><text x="{left + 4}" y="{top - 2}">'

@@ -235,3 +235,51 @@ def test_a_node_without_attributes_costs_at_most_150_bytes():
     assert 100 <= bytes_per_binary_node() <= 150
     # labels and an optimizer's moments set on other nodes first change nothing
     assert bytes_per_binary_node("a = Value(1.0, label='a'); a.m = a.v = 0.0") <= 150
+
+
+# -- assigning _op and _prev, as code written for micrograd does ---------------------------------
+
+def test_a_node_wired_by_assigning_prev_op_and_backward():
+    """Code in the wild makes a plain Value and then sets its children, op and closure."""
+    x = Value(3.0)
+    out = Value(x.data ** 2)
+    out._prev = {x}
+    out._op = "square"
+
+    def _backward():
+        x.grad += 2 * x.data * out.grad
+
+    out._backward = _backward
+    y = out * 2
+    y.backward()
+    assert x.grad == 12.0  # d(2 x^2)/dx = 4x at 3
+    assert out._prev == {x} and out._op == "square" and out.op == "square"
+    order = topological_order(y)
+    assert order.index(x) < order.index(out) < order.index(y)
+    other = Value(1.0)  # the same in the other order: op first, then children
+    other._op = "exp"
+    other._prev = {x}
+    assert other.op == other._op == "exp" and other.parents == (x,)
+
+
+def test_assigning_op_to_a_table_node_renames_it_for_micrograd_readers_only():
+    a, b = Value(2.0), Value(-3.0)
+    c = a * b
+    c._op = "mul"
+    assert (c._op, c.op) == ("mul", "*")  # the engine still knows the row it computes by
+    c.backward()
+    assert (a.grad, b.grad) == (-3.0, 2.0)
+    with pytest.raises(TypeError, match="_op must be a str"):
+        c._op = 3
+
+
+def test_assigning_prev_keeps_the_nodes_step_and_walks_the_new_children():
+    """micrograd's backward visits _prev in topological order and calls each node's _backward,
+    which still sends to the operands it was made from."""
+    a, b = Value(2.0), Value(5.0)
+    c = a * b                  # dc/da = b = 5, dc/db = a = 2
+    c._prev = {a, b}           # the same children, as a set: nothing changes
+    c.backward()
+    assert (a.grad, b.grad) == (5.0, 2.0) and c.parents in ((a, b), (b, a))
+    with pytest.raises(TypeError, match="must hold Values"):
+        c._prev = {1.0}

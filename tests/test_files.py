@@ -287,3 +287,80 @@ def test_saving_to_any_kind_of_path_keeps_its_kind(tmp_path, kind):
     assert not [name for name in after if name.endswith(".tmp")]
     assert after == sorted(set(names) | ({"out"} if kind == "missing" else set())) or \
         (kind == "dangling_link" and after == sorted(names + ["target"]))
+
+
+# -- read-only files and long names ----------------------------------------------------------------
+
+def test_a_read_only_file_is_refused_unless_forced(tmp_path):
+    """As cp and editors do; the mode is read, so root (whom access() lets write) is refused too."""
+    path = tmp_path / "kept.json"
+    path.write_text("the owner's")
+    os.chmod(path, 0o444)
+    for attempt in (check_writable, lambda p: write_atomic(p, "over it")):
+        with pytest.raises(PermissionError) as caught:
+            attempt(path)
+        message = str(caught.value)
+        assert message.startswith(f"cannot save to {path}: the file is read-only (mode 444)")
+        assert "force" in message and "\n" not in message
+    assert path.read_text() == "the owner's" and os.listdir(tmp_path) == ["kept.json"]
+    check_writable(path, force=True)
+    write_atomic(path, "asked for", force=True)
+    assert path.read_text() == "asked for" and stat.S_IMODE(os.stat(path).st_mode) == 0o444
+    if os.name == "posix":  # through a symlink: the target's mode decides
+        os.chmod(path, 0o444)
+        os.symlink("kept.json", tmp_path / "link.json")
+        with pytest.raises(PermissionError, match="read-only"):
+            write_atomic(tmp_path / "link.json", "x")
+
+
+@pytest.mark.parametrize("length", [237, 238, 250, 255])
+def test_names_up_to_the_systems_limit_can_be_saved_and_resaved(tmp_path, length):
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    if length > limit:
+        pytest.skip(f"this file system's names are at most {limit} bytes")
+    name = "m" * (length - 5) + ".json"
+    path = tmp_path / name
+    check_writable(path)  # the check and the save agree
+    write_atomic(path, "first")
+    write_atomic(path, "second")
+    assert path.read_text() == "second" and os.listdir(tmp_path) == [name]
+
+
+def test_a_name_past_the_limit_is_refused_alike_by_the_check_and_the_save(tmp_path):
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    path = tmp_path / ("m" * (limit + 1))
+    errors = []
+    for attempt in (check_writable, lambda p: write_atomic(p, "x")):
+        with pytest.raises(OSError) as caught:
+            attempt(path)
+        errors.append((caught.value.errno, str(caught.value)))
+    assert errors[0] == errors[1] and errors[0][0] == errno.ENAMETOOLONG
+    assert os.listdir(tmp_path) == []
+
+
+@posix_only
+def test_the_leftover_of_a_killed_save_of_a_long_name_is_cleaned_up(tmp_path):
+    name = "n" * 250
+    path = tmp_path / name
+    write_atomic(path, "old")
+    leftover = [p for p in os.listdir(tmp_path)]  # make one as a killed save would leave it
+    from autograd_mini.files import _stem
+    stale = tmp_path / f".{_stem(str(tmp_path), name)}.0123456789ab.tmp"
+    stale.write_text("half")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    write_atomic(path, "new")
+    assert os.listdir(tmp_path) == leftover and path.read_text() == "new"
+
+
+def test_the_cli_refuses_a_read_only_output_in_one_line_and_force_writes_it(tmp_path):
+    out = tmp_path / "e.dot"
+    out.write_text("mine")
+    os.chmod(out, 0o444)
+    command = [sys.executable, "-m", "autograd_mini", "graph", "a*b", "a=1", "b=2", "-o", str(out)]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and out.read_text() == "mine"
+    assert refused.stderr.count("\n") == 1 and "read-only (mode 444)" in refused.stderr
+    forced = subprocess.run(command + ["--force"], capture_output=True, text=True, timeout=120)
+    assert forced.returncode == 0, forced.stderr
+    assert out.read_text().startswith("digraph")

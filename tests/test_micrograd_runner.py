@@ -28,7 +28,8 @@ from micrograd.nn import MLP, Layer, Module, Neuron
 import micrograd, micrograd.engine, micrograd.nn
 import autograd_mini, nn
 assert Value is autograd_mini.Value and micrograd.engine.Value is Value
-assert (Module, Neuron, Layer, MLP) == (nn.Module, nn.Neuron, nn.Layer, nn.MLP)
+assert Module is nn.Module and issubclass(MLP, nn.MLP) and issubclass(Neuron, nn.Neuron)
+assert issubclass(Layer, nn.Layer)
 a = Value(2.0); b = Value(-3.0)
 c = a * b + b ** 2          # dc/da = b = -3, dc/db = a + 2b = -4
 c.backward()
@@ -39,13 +40,13 @@ print("path0", sys.path[0])
 """
 
 
-def run_cli(*argv, cwd=None, extra_path=None):
+def run_cli(*argv, cwd=None, extra_path=None, timeout=120):
     """`python -m autograd_mini ARGV` in a fresh process; returns (code, stdout, stderr)."""
     paths = ([str(extra_path)] if extra_path else []) + [str(ROOT)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     env.pop("AUTOGRAD_MINI_DEBUG", None)
     done = subprocess.run([sys.executable, "-m", "autograd_mini", *argv], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=timeout)
     return done.returncode, done.stdout, done.stderr
 
 
@@ -166,7 +167,7 @@ def test_ipython_extension_with_a_plain_call(capsys):
         assert capsys.readouterr().out.splitlines() == [ENGINE_LINE]
         from micrograd.engine import Value
         from micrograd.nn import MLP
-        assert Value is autograd_mini.Value and MLP is nn.MLP
+        assert Value is autograd_mini.Value and issubclass(MLP, nn.MLP)
         micrograd.load_ipython_extension(object())  # twice is harmless
         assert micrograd.installed()
     finally:
@@ -211,6 +212,11 @@ def test_in_process_run_restores_argv_path_and_modules(capsys, tmp_path):
     assert "grads -3.0 -4.0" in out and "argv ['x']" in out
     assert (sys.argv, sys.path) == (argv_before, path_before)
     assert not micrograd.installed() and "micrograd" not in sys.modules
+    import multiprocessing.spawn
+
+    from graphviz.backend import execute
+    for hooked in (multiprocessing.spawn.get_preparation_data, execute.run_check):
+        assert not hasattr(hooked, "__wrapped__")  # spawn and graphviz as they were
 
 
 def test_a_module_of_the_user_named_nn_is_refused_not_hidden(tmp_path):
@@ -227,3 +233,95 @@ def test_micrograd_nn_refuses_a_foreign_nn(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "nn", foreign)
     with micrograd.aliased(), pytest.raises(ImportError, match="the name nn is taken by"):
         importlib.import_module("micrograd.nn")
+
+
+SPAWNED = """\
+import multiprocessing
+from micrograd.engine import Value
+
+def square_grad(x):
+    v = Value(x); y = v * v; y.backward()
+    return v.grad                       # d(x^2)/dx = 2x
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        print(pool.map(square_grad, [1.0, 2.0, 3.0], chunksize=1))
+"""
+
+
+def test_spawned_children_import_micrograd(tmp_path):
+    """multiprocessing's spawn (the default on macOS and Windows) starts fresh interpreters that
+    re-import the script: they must get the aliases too, or a Pool waits forever."""
+    script = write(tmp_path / "pool.py", SPAWNED)
+    try:
+        code, out, err = run_cli("run", str(script), cwd=tmp_path, timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a spawn Pool under `autograd-mini run` hung (its children cannot import "
+                    "micrograd)")
+    assert code == 0, err
+    assert out == "[2.0, 4.0, 6.0]\n"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_a_linked_script_puts_its_targets_folder_first_as_python_does(tmp_path):
+    write(tmp_path / "real" / "helper.py", "WHERE = 'beside the target'\n")
+    write(tmp_path / "real" / "main.py", "import sys, helper\nprint(sys.path[0])\n"
+                                         "print(helper.WHERE)\n")
+    (tmp_path / "links").mkdir()
+    link = tmp_path / "links" / "main.py"
+    os.symlink(tmp_path / "real" / "main.py", link)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    plain = subprocess.run([sys.executable, str(link)], capture_output=True, text=True,
+                           timeout=60, env=env, cwd=tmp_path)  # the oracle: Python itself
+    assert plain.returncode == 0, plain.stderr
+    code, out, err = run_cli("run", str(link), cwd=tmp_path)
+    assert code == 0, err
+    assert out == plain.stdout == f"{tmp_path / 'real'}\nbeside the target\n"
+
+
+# -- micrograd's zip: a list of another length than the model was built for -----------------------
+
+def micrograd_neuron(neuron, x):
+    """micrograd's Neuron.__call__, written out: sum((wi*xi for wi,xi in zip(self.w, x)), self.b)
+    and its ReLU (the oracle)."""
+    act = sum((wi * xi for wi, xi in zip(neuron.w, x)), neuron.b)
+    return act.relu() if neuron.nonlin else act
+
+
+@pytest.mark.parametrize("inputs", [[0.5, -1.5, 2.0, 7.0], [0.5, -1.5], [0.5]])
+def test_the_micrograd_layer_zips_inputs_of_another_length(inputs):
+    with micrograd.aliased():
+        from micrograd.nn import MLP, Layer, Neuron
+    import random
+    random.seed(1337)
+    model = MLP(3, [4, 1])
+    with pytest.warns(UserWarning, match="was built for 3 inputs and got"):
+        out = model(inputs)
+    out.backward()
+    got = [p.grad for p in model.parameters()]
+    model.zero_grad()
+    hidden = [micrograd_neuron(n, inputs) for n in model.layers[0].neurons]
+    expected = micrograd_neuron(model.layers[1].neurons[0], hidden)
+    expected.backward()
+    assert out.data == pytest.approx(expected.data, rel=1e-12)
+    assert got == pytest.approx([p.grad for p in model.parameters()], rel=1e-12, abs=0)
+    layer, neuron = Layer(3, 2), Neuron(3)
+    for part in (layer, layer.neurons[0], neuron, model.layers[0]):
+        with pytest.warns(UserWarning, match="as micrograd does"):
+            part(inputs)
+    with pytest.raises(ValueError, match="takes 3 input"):  # the project's own nn stays strict
+        nn.MLP(3, [4, 1])(inputs)
+
+
+def test_a_micrograd_script_with_a_longer_row_runs_under_run(tmp_path):
+    script = write(tmp_path / "rows.py", """\
+        import random
+        from micrograd.nn import MLP
+        random.seed(1337)
+        model = MLP(2, [4, 1])
+        row = [1.0, -2.0, 0.5]              # a row with its label still in it
+        print(model(row).data == model(row[:2]).data)
+        """)
+    code, out, err = run_cli("run", str(script), cwd=tmp_path)
+    assert (code, out) == (0, "True\n"), err
+    assert "was built for 2 inputs and got 3" in err

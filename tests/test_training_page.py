@@ -11,6 +11,7 @@ temporary folder; with ``AUTOGRAD_MINI_SCREENSHOTS=docs/images`` they are writte
 """
 import base64
 import gzip
+import math
 import os
 import shutil
 import struct
@@ -27,6 +28,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 L2 = 1e-4
 EPOCHS = 40
+POSITIVE, NEGATIVE = "#762A83", "#1B7837"  # the page's colours for a sign (purple, green)
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +251,12 @@ def open_page(browser, path, width, height):
     return tab
 
 
+def shoot(tab, tmp_path, name, full_page=False):
+    """A screenshot, to AUTOGRAD_MINI_SCREENSHOTS when set (else the test's temporary folder)."""
+    folder = os.environ.get("AUTOGRAD_MINI_SCREENSHOTS") or str(tmp_path)
+    tab.screenshot(path=os.path.join(folder, name), full_page=full_page)
+
+
 def set_epoch(tab, snapshot):
     tab.eval_on_selector("#epoch", "(e, k) => { e.value = k; "
                          "e.dispatchEvent(new Event('input', {bubbles: true})); }", snapshot)
@@ -343,17 +351,16 @@ def test_training_page_in_a_browser(browser, run, page_path, size, tmp_path):
         # another epoch, same point: the numbers follow
         set_epoch(tab, 3)
         check_numbers(tab, run, 3, point)
-        # edges coloured by weight: as many as weights, blue for negative, vermillion positive
+        # edges coloured by weight: as many as weights, green for negative, purple positive
         edges = tab.eval_on_selector_all(
             "#network line", "ls => ls.map(l => [l.getAttribute('stroke'), +l.dataset.weight])")
         assert len(edges) == 2 * 16 + 16 * 16 + 16
-        assert all((color == "#D55E00") == (w >= 0) for color, w in edges)
+        assert all(color == (POSITIVE if w >= 0 else NEGATIVE) for color, w in edges)
         assert tab.errors == []
         set_epoch(tab, 20)
         tab.click(f"circle.point[data-index='{point}']")
-        shots = os.environ.get("AUTOGRAD_MINI_SCREENSHOTS") or str(tmp_path)
-        name = "training-page.png" if size == "desktop" else "training-page-phone.png"
-        tab.screenshot(path=os.path.join(shots, name), full_page=size == "phone")
+        shoot(tab, tmp_path, "training-page.png" if size == "desktop" else
+              "training-page-phone.png", full_page=size == "phone")
     finally:
         tab.close()
 
@@ -369,5 +376,214 @@ def test_play_button_runs_through_the_epochs(browser, page_path):
         tab.dispatch_event("#point-index", "change")
         assert tab.get_attribute("body", "data-point") == "7"
         assert tab.errors == []
+    finally:
+        tab.close()
+
+
+# -- hostile text, diverged runs, the legend, gradients, taps ------------------------------------
+
+HOSTILE = ["<!--<script>", "</script><script>window.hacked = 1</script>", "__DATA__ __TITLE__",
+           "<img src=x onerror='window.hacked=2'>", "&amp; &lt;b&gt; ]]> \u2028 \u2029 ' \" `"]
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    X, y = nn.datasets.make_moons(30, noise=0.1, seed=1)
+    model = nn.MLP(2, [4, 1], seed=0)
+    history = nn.fit(model, X, y, loss="hinge", epochs=6, record=True)
+    return model, X, y, history
+
+
+def test_hostile_text_stays_text_in_the_page_source(small_run, tmp_path):
+    """No user text can end the data's script, open a comment in it, or fill a placeholder."""
+    model, X, y, history = small_run
+    title = " ".join(HOSTILE)
+    page = nn.plot.training_page(model, X, y, history, title=title, class_names=HOSTILE[:2])
+    script = page.split('<script type="application/json" id="data">', 1)[1].split("</script>")[0]
+    assert "<" not in script and ">" not in script and "&" not in script
+    import json
+    assert json.loads(script)["title"] == title  # the same string, only escaped
+    assert page.split("<title>", 1)[1].split("</title>")[0] == __import__("html").escape(title)
+
+
+def test_a_diverged_run_gives_a_page_that_says_what_diverged(tmp_path):
+    X, y = nn.datasets.make_moons(20, seed=0)
+    model = nn.MLP(2, [4, 1], seed=0)
+    history = nn.fit(model, X, y, loss="hinge", epochs=8, record=True,
+                     optimizer=nn.SGD(model, lr=1e30))
+    assert not all(map(__import__("math").isfinite, history.loss))  # it did diverge
+    data = nn.plot.page_data(model, X, y, history, resolution=8)
+    said = " ".join(data["diverged"])
+    assert "the training diverged: the loss is" in said and "not finite" in said
+    assert None in data["history"]["loss"] and None in data["snapshot"]["loss"]
+    page = nn.plot.training_page(model, X, y, history, tmp_path / "diverged.html")
+    assert "NaN" not in page.split('id="data">', 1)[1].split("</script>")[0]
+
+
+def test_a_nan_input_and_target_are_named(tmp_path):
+    X, y = nn.datasets.make_moons(20, seed=0)
+    X = [list(row) for row in X]
+    X[3][0] = float("nan")
+    model = nn.MLP(2, [4, 1], seed=0)
+    history = nn.fit(model, X, y, loss="hinge", epochs=3, record=True)
+    data = nn.plot.page_data(model, X, y, history, resolution=8)
+    assert "point 3 has a value of X not finite: not drawn on the plane" in data["diverged"]
+    assert data["inputs"][3][0] is None
+    assert data["grid"] is not None and all(map(math.isfinite, data["grid"]["x"] + data["grid"]["y"]))
+    targets = [a + b for a, b in X]  # a regression whose target is NaN where X is
+    regression = nn.MLP(2, [4, 1], seed=0)
+    history = nn.fit(regression, X, targets, loss="mse", epochs=2, record=True)
+    said = nn.plot.page_data(regression, X, targets, history, resolution=8)["diverged"]
+    assert "the target of point 3 is not finite" in said
+    assert any(s.startswith("the training diverged: the loss is nan in epoch 1") for s in said)
+
+
+def test_class_names_must_name_each_class(small_run):
+    model, X, y, history = small_run
+    with pytest.raises(ValueError, match="class_names must name each of the 2 classes"):
+        nn.plot.page_data(model, X, y, history, class_names=["only one"])
+    data = nn.plot.page_data(model, X, y, history, resolution=8)
+    assert data["class_names"] == ["class 0", "class 1"]
+
+
+@browser_test
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_hostile_text_is_shown_as_written_in_a_browser(browser, small_run, tmp_path, size):
+    model, X, y, history = small_run
+    title = " ".join(HOSTILE)
+    labels = [p.label for p in model.parameters()]
+    try:
+        for p, text in zip(model.parameters(), HOSTILE):
+            p.label = text
+        hostile = nn.fit(model, X, y, loss="hinge", epochs=2, record=True)
+        path = tmp_path / "hostile.html"
+        nn.plot.training_page(model, X, y, hostile, path, title=title, class_names=HOSTILE[1:3])
+    finally:
+        for p, label in zip(model.parameters(), labels):
+            p.label = label
+    width, height = (1280, 900) if size == "desktop" else (390, 844)
+    tab = open_page(browser, path, width, height)
+    try:
+        assert tab.errors == []
+        assert tab.evaluate("window.hacked") is None
+        assert tab.text_content("#title") == title and tab.title() == title
+        names = tab.eval_on_selector_all("#parameters tbody tr td:first-child",
+                                         "cells => cells.map(c => c.textContent)")
+        assert names[:len(HOSTILE)] == HOSTILE
+        legend = tab.text_content("#classes")
+        assert HOSTILE[1] in legend and HOSTILE[2] in legend
+        assert tab.eval_on_selector_all("img", "images => images.length") == 0
+    finally:
+        tab.close()
+
+
+@browser_test
+def test_a_diverged_run_draws_and_says_what_diverged_in_a_browser(browser, tmp_path):
+    X, y = nn.datasets.make_moons(20, seed=0)
+    X = [list(row) for row in X]
+    X[2][1] = float("inf")
+    model = nn.MLP(2, [4, 1], seed=0)
+    history = nn.fit(model, X, y, loss="hinge", epochs=8, record=True,
+                     optimizer=nn.SGD(model, lr=1e30))
+    path = tmp_path / "diverged.html"
+    nn.plot.training_page(model, X, y, history, path, title="diverged")
+    for width, height, name in ((1280, 900, "diverged.png"), (390, 844, "diverged-phone.png")):
+        tab = open_page(browser, path, width, height)
+        try:
+            assert tab.errors == []
+            assert tab.is_visible("#diverged")
+            said = tab.text_content("#diverged")
+            assert "point 2 has a value of X not finite" in said and "diverged" in said
+            assert tab.eval_on_selector_all("circle.point", "c => c.length") == 19
+            set_epoch(tab, 8)
+            assert tab.errors == [] and "not finite" in tab.text_content("#stats")
+            shoot(tab, tmp_path, name, full_page=True)
+        finally:
+            tab.close()
+
+
+@browser_test
+def test_the_legend_the_axis_labels_and_one_meaning_per_colour(browser, run, page_path):
+    tab = open_page(browser, page_path, 1280, 900)
+    try:
+        assert tab.text_content("#classes").startswith("class 0class 1")
+        # every axis label of the curves lies inside the drawing
+        boxes = tab.eval_on_selector_all("#curves text", """ts => ts.map(t => {
+            const b = t.getBBox(); return [b.x, b.x + b.width]; })""")
+        width = float(tab.eval_on_selector("#curves", "s => s.viewBox.baseVal.width"))
+        assert all(0 <= left and right <= width for left, right in boxes), boxes
+        # classes, signs and sizes never share a colour
+        classes = set(tab.eval_on_selector_all("circle.point", "cs => cs.map(c => c.getAttribute('fill'))"))
+        signs = set(tab.eval_on_selector_all("#network line", "ls => ls.map(l => l.getAttribute('stroke'))"))
+        nodes = set(tab.eval_on_selector_all("#network .node circle", "cs => cs.map(c => c.getAttribute('fill'))"))
+        assert classes == {"#0072B2", "#E69F00"} and signs == {POSITIVE, NEGATIVE}
+        assert all(re_grey(fill) for fill in nodes), nodes
+    finally:
+        tab.close()
+
+
+def re_grey(fill):
+    """A grey (r = g = b) fill, as the page writes it: rgb(r,g,b) or #rrggbb."""
+    import re
+    found = re.fullmatch(r"rgb\((\d+),(\d+),(\d+)\)", fill)
+    if found:
+        return len(set(found.groups())) == 1
+    return fill.lower() in ("#fff", "#f4f4f4", "#ffffff")
+
+
+@browser_test
+def test_the_gradients_toggle_colours_edges_by_the_engines_gradients(browser, run, page_path,
+                                                                  tmp_path):
+    model, X, y, history = run
+    tab = open_page(browser, page_path, 1280, 900)
+    try:
+        set_epoch(tab, 12)
+        tab.click("#show-gradients")
+        assert tab.get_attribute("body", "data-showing") == "gradients"
+        kept = [p.data for p in model.parameters()]
+        try:
+            by_hand(model, history.recording.parameters[12], X, y)
+            grads = {p.label: p.grad for p in model.parameters()}
+        finally:
+            for p, value in zip(model.parameters(), kept):
+                p.data = value
+        weights = [w for layer in model.layers for n in layer.neurons for w in n.w]
+        edges = tab.eval_on_selector_all(
+            "#network line", "ls => ls.map(l => [l.getAttribute('stroke'), +l.getAttribute('stroke-width')])")
+        assert len(edges) == len(weights)
+        for (color, _), w in zip(edges, weights):  # the page draws them in this order
+            g = grads[w.label]
+            assert color == (POSITIVE if g >= 0 else NEGATIVE), (w.label, g)
+        biggest = max(range(len(weights)), key=lambda i: abs(grads[weights[i].label]))
+        assert edges[biggest][1] == max(width for _, width in edges)
+        assert "positive gradient" in tab.text_content("#point")
+        shoot(tab, tmp_path, "training-page-gradients.png")
+        tab.click("#show-weights")
+        assert "positive weight" in tab.text_content("#point") and tab.errors == []
+    finally:
+        tab.close()
+
+
+@browser_test
+def test_a_tap_near_a_point_chooses_it_on_a_phone(browser, page_path):
+    tab = open_page(browser, page_path, 390, 844)
+    try:
+        # the point farthest from the others: a tap 15 CSS px away from it (less than a
+        # fingertip) must choose it
+        centres = tab.eval_on_selector_all("circle.point", """cs => cs.map(c => {
+            const b = c.getBoundingClientRect();
+            return [+c.dataset.index, b.x + b.width / 2, b.y + b.height / 2, b.width / 2]; })""")
+        def alone(item):
+            return min(((item[1] - o[1]) ** 2 + (item[2] - o[2]) ** 2) ** 0.5
+                       for o in centres if o[0] != item[0])
+        index, x, y, radius = max(centres, key=alone)
+        assert alone((index, x, y, radius)) > 15
+        nearest = min((o for o in centres if o[0] != index),
+                      key=lambda o: (o[1] - x) ** 2 + (o[2] - y) ** 2)
+        away = ((x - nearest[1]), (y - nearest[2]))
+        norm = (away[0] ** 2 + away[1] ** 2) ** 0.5
+        tab.mouse.click(x + 15 * away[0] / norm, y + 15 * away[1] / norm)  # 15 px off, away
+        assert tab.get_attribute("body", "data-point") == str(index)
+        assert radius >= 3.5  # visible
     finally:
         tab.close()
