@@ -8,9 +8,9 @@
 (2.0, 5.0)
 """
 from .value import Value
-from . import ops as _ops  # fills Value's operators and methods from the op table
-from .ops import OPS, Op, defop
+from .ops import OPS, Op, defop  # the table gives Value its operators and methods
 from .context import AnomalyError, GraphCutError, detect_anomaly, enable_grad, no_grad
+# graph.py gives Value its backward()
 from .graph import (collector_paused, count_multiplications, forward_derivative, gradients,
                     tangents, topological_order)
 from .functional import grad, hessian, jacobian, jvp, value_and_grad, vjp
@@ -21,16 +21,14 @@ from .compile import compile  # eager for the same reason (stdlib only; NumPy lo
 
 __version__ = "0.1.0"
 
-# Rendering, tracing and compiling load on first use, so `import autograd_mini` stays light.
-_LAZY = {
-    "to_dot": "viz", "draw_dot": "viz", "to_svg": "viz", "save": "viz",
-}
+# Drawing loads on first use (it reaches for Graphviz), so `import autograd_mini` stays light.
+_DRAWING = ("to_dot", "draw_dot", "to_svg", "save")
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _DRAWING:
+        from . import viz
+        return getattr(viz, name)
     raise AttributeError(f"module 'autograd_mini' has no attribute {name!r}")
 
 __all__ = [
@@ -40,5 +38,5 @@ __all__ = [
     "collector_paused",
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hessian",
     "gradcheck", "GradcheckError",  # not "compile": a star import would hide the builtin
-    *_LAZY,
+    *_DRAWING,
 ]

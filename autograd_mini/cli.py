@@ -4,26 +4,28 @@
 draws the graph; ``--steps -o e.html`` writes the step-through player; ``--format dot`` prints
 DOT; without ``-o`` it prints the values and derivatives.
 
-Other packages add subcommands: each module named in ``PLUGINS`` that imports and has
-``register(subparsers)`` is called with the ``argparse`` subparsers; the parser it adds names the
-function to run with ``set_defaults(run=function)`` (``func=`` works too), which gets the parsed
-arguments and returns an exit code (``None`` counts as 0). A plugin that is not installed is
-skipped; one that fails to import is reported in one line, and the other commands still work.
+Other packages add subcommands through the entry-point group ``autograd_mini.commands``: each
+entry names a function ``register(subparsers)`` (in pyproject.toml:
+``[project.entry-points."autograd_mini.commands"] train = "nn.cli:register"``), called with the
+``argparse`` subparsers; the parser it adds names the function to run with
+``set_defaults(run=function)`` (``func=`` works too), which gets the parsed arguments and returns
+an exit code (``None`` counts as 0). An entry that fails to load or register is reported in one
+line, and the other commands still work.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import re
 import sys
 import textwrap
+from importlib.metadata import entry_points
 from typing import Sequence
 
 from .ops import OPS
 
 PROG = "autograd-mini"
-PLUGINS = ("nn.cli", "autograd_mini.runner")  # modules that add subcommands (train, run)
+COMMANDS = "autograd_mini.commands"  # the entry-point group of subcommands (train, run, ...)
 FORMATS = ("text", "svg", "png", "dot", "html")
 SUFFIXES = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".html": "html",
             ".htm": "html", ".txt": "text"}
@@ -157,24 +159,17 @@ def number_format(spec: str) -> str:
 
 
 def _add_plugins(commands) -> None:
-    for name in PLUGINS:
+    for entry in entry_points(group=COMMANDS):
         try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name is not None and name.startswith(error.name):  # not installed: fine
-                continue
-            _warn(f"{name} could not be imported ({error}); its commands are unavailable")
-            continue
+            register = entry.load()
         except Exception as error:  # a broken plugin must not take the other commands down
-            _warn(f"{name} could not be imported ({type(error).__name__}: {error}); its "
-                  f"commands are unavailable")
+            _warn(f"{entry.value} could not be loaded ({type(error).__name__}: {error}); the "
+                  f"{entry.name} command is unavailable")
             continue
-        register = getattr(module, "register", None)
-        if callable(register):
-            try:
-                register(commands)
-            except Exception as error:
-                _warn(f"{name}.register failed ({type(error).__name__}: {error})")
+        try:
+            register(commands)
+        except Exception as error:
+            _warn(f"{entry.value} failed ({type(error).__name__}: {error})")
 
 
 def _warn(message: str) -> None:

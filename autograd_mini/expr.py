@@ -43,11 +43,16 @@ MAX_LENGTH = 10_000   # characters of text accepted
 MAX_NESTING = 100     # levels of brackets, calls, unary signs and ** towers (a flat sum is 1)
 MAX_EXPONENT = 1024   # |y| of a number used as an exponent: beyond it x ** y is 0, 1 or inf
 
-BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
-UNARY = {ast.USub: "neg", ast.UAdd: "pos"}
-SYMBOLS = {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<",
-           ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&",
-           ast.Invert: "~", ast.Not: "not"}
+# Python's operators: how each is written and the method Python calls for it. One is allowed
+# when a row of the op table provides that method (``+ - * / **``, unary ``-`` and ``+`` today).
+OPERATORS = {
+    ast.Add: ("+", "__add__"), ast.Sub: ("-", "__sub__"), ast.Mult: ("*", "__mul__"),
+    ast.Div: ("/", "__truediv__"), ast.Pow: ("**", "__pow__"), ast.FloorDiv: ("//", "__floordiv__"),
+    ast.Mod: ("%", "__mod__"), ast.MatMult: ("@", "__matmul__"), ast.LShift: ("<<", "__lshift__"),
+    ast.RShift: (">>", "__rshift__"), ast.BitOr: ("|", "__or__"), ast.BitXor: ("^", "__xor__"),
+    ast.BitAnd: ("&", "__and__"), ast.USub: ("-", "__neg__"), ast.UAdd: ("+", "__pos__"),
+    ast.Invert: ("~", "__invert__"), ast.Not: ("not", None),
+}
 WHAT = {
     ast.Attribute: "attribute access", ast.Subscript: "indexing with [...]",
     ast.Lambda: "lambda", ast.Compare: "a comparison", ast.BoolOp: "and / or",
@@ -79,8 +84,16 @@ def _functions() -> dict:
     return dict(sorted(OPS.items()))
 
 
+def _operator_op(operator: ast.AST):
+    """The table's row that a Python operator (``ast.Add``, ``ast.USub``, ...) calls, or None."""
+    method = OPERATORS.get(type(operator), (None, None))[1]
+    return next((op for op in OPS.values() if method in op.methods), None)
+
+
 def _allowed() -> str:
-    return "use numbers, names, + - * / ** and the functions " + ", ".join(_functions())
+    binary = [symbol for kind, (symbol, _) in OPERATORS.items()
+              if issubclass(kind, ast.operator) and _operator_op(kind()) is not None]
+    return f"use numbers, names, {' '.join(binary)} and the functions " + ", ".join(_functions())
 
 
 @dataclass(frozen=True)
@@ -198,13 +211,9 @@ class Expression:
                 raise self._error(f"{node.id} is a function: call it, as in {node.id}(x)", node)
             if node.id not in assigned and node.id not in inputs:
                 inputs.append(node.id)
-        elif isinstance(node, ast.BinOp):
-            if type(node.op) not in BINARY:
-                symbol = SYMBOLS.get(type(node.op), type(node.op).__name__)
-                raise self._error(f"the operator {symbol} is not supported; {_allowed()}", node)
-        elif isinstance(node, ast.UnaryOp):
-            if type(node.op) not in UNARY:
-                symbol = SYMBOLS.get(type(node.op), type(node.op).__name__)
+        elif isinstance(node, (ast.BinOp, ast.UnaryOp)):
+            if _operator_op(node.op) is None:
+                symbol = OPERATORS.get(type(node.op), (type(node.op).__name__,))[0]
                 raise self._error(f"the operator {symbol} is not supported; {_allowed()}", node)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
@@ -284,16 +293,10 @@ class Expression:
                 results.append(float(node.value))
             elif isinstance(node, ast.Name):
                 results.append(named[node.id])
-            elif isinstance(node, ast.BinOp):
-                op = functions[BINARY[type(node.op)]]
-                if op.name == "pow":
-                    self._check_exponent(arguments[1], node)
-                results.append(_apply(op, arguments))
-            elif isinstance(node, ast.UnaryOp):
-                results.append(_apply(functions[UNARY[type(node.op)]], arguments))
-            else:  # ast.Call, checked in _check
-                op = functions[node.func.id]
-                if op.name == "pow":
+            else:  # an operator or a call of the table's functions, checked in _check
+                op = functions[node.func.id] if isinstance(node, ast.Call) else \
+                    _operator_op(node.op)
+                if "__pow__" in op.methods:
                     self._check_exponent(arguments[1], node)
                 results.append(_apply(op, arguments))
         return results[0]

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 
 from .graph import topological_order
+from .ops import OPS
 from .value import Value
 
 __all__ = ["find_groups", "Groups", "Layer", "Neuron", "topological_order"]
@@ -131,11 +132,6 @@ class Groups:
         return bool(self.layers)
 
 
-def _ops():
-    from .ops import OPS  # the table (imported here: ops imports value, which imports nothing)
-    return OPS
-
-
 def _children(nodes: list[Value]) -> dict[Value, list[Value]]:
     children: dict[Value, list[Value]] = {}
     for node in nodes:
@@ -208,8 +204,7 @@ def find_groups(nodes: list[Value]) -> Groups:
 
     See the module doc for what counts as a neuron and a layer.
     """
-    ops = _ops()
-    affine, total = ops.get("affine"), ops.get("sum")
+    affine, total = OPS.get("affine"), OPS.get("sum")
     children = _children(nodes)
     neurons = []
     for node in nodes:

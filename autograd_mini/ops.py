@@ -17,79 +17,35 @@ from . import floats
 from .context import ACTIVE
 from .value import Value, apply_slow, binary_methods, lift, make_node, nary_function, unary_method
 
-# -- functions that derivative rules may use: floats in, floats out; Values in, Values out --------
+# -- what derivative rules may call besides arithmetic -------------------------------------------
+# Each takes floats and gives a float, or takes Values and gives a Value (so second derivatives
+# see it): the table's rows marked ``rule_function=True`` (exp, log, tanh, div, ...; made by
+# ``_rule_function`` as the table is filled) and the indicators below (step, sign, ...).
+# ``math.exp(x)`` or ``float(x)`` inside a rule would turn a Value into a float: under
+# ``create_graph`` that raises GraphCutError, naming the op.
+RULE_FUNCTIONS: list[str] = []
 
 
-def div(a, b):
-    return a / b if isinstance(a, Value) or isinstance(b, Value) else floats.div(a, b)
-
-
-def log(x):
-    return x.log() if isinstance(x, Value) else floats.log(x)
-
-
-def sin(x):
-    return x.sin() if isinstance(x, Value) else floats.sin(x)
-
-
-def cos(x):
-    return x.cos() if isinstance(x, Value) else floats.cos(x)
-
-
-def pow(x, y):
-    return x ** y if isinstance(x, Value) or isinstance(y, Value) else floats.pow(x, y)
-
-
-def exp(x):
-    return x.exp() if isinstance(x, Value) else floats.exp(x)
-
-
-def sigmoid(x):
-    return x.sigmoid() if isinstance(x, Value) else floats.sigmoid(x)
-
-
-def tanh(x):
-    """A rule function: a float for a float, a Value for a Value (see ``RULE_FUNCTIONS``).
+def _rule_function(op: Op) -> Callable:
+    """``op`` as a derivative rule calls it: its float rule on floats, a node on Values.
 
     >>> from autograd_mini import Value, ops
     >>> ops.tanh(0.5) == Value(0.5).tanh().data, ops.tanh(Value(0.5)).op
     (True, 'tanh')
     """
-    return x.tanh() if isinstance(x, Value) else floats.tanh(x)
-
-
-def sqrt(x):
-    return x.sqrt() if isinstance(x, Value) else floats.sqrt(x)
-
-
-def log1p(x):
-    return x.log1p() if isinstance(x, Value) else floats.log1p(x)
-
-
-def softplus(x):
-    return x.softplus() if isinstance(x, Value) else floats.softplus(x)
-
-
-def relu(x):
-    return x.relu() if isinstance(x, Value) else floats.relu(x)
-
-
-def logsumexp(*xs):
-    if any(isinstance(x, Value) for x in xs):
-        return Value.logsumexp(xs)
-    return floats.logsumexp(*xs)
-
-
-# What a ``defop`` derivative rule may call besides arithmetic: each takes floats and gives a
-# float, or takes Values and gives a Value (so second derivatives see it). ``math.exp(x)`` or
-# ``float(x)`` inside a rule would turn a Value into a float: under ``create_graph`` that raises
-# GraphCutError, naming the op.
-RULE_FUNCTIONS = ("div", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh", "sigmoid",
-                  "softplus", "relu", "logsumexp", "step", "sign")
-
-
-def _number(x) -> float:
-    return x.data if isinstance(x, Value) else x
+    value, apply = op.value, op.apply
+    if op.arity == 1:
+        def function(x):
+            return apply((x,)) if isinstance(x, Value) else value(x)
+    elif op.arity == 2:
+        def function(a, b):
+            return apply((a, b)) if isinstance(a, Value) or isinstance(b, Value) else value(a, b)
+    else:
+        def function(*xs):
+            return apply(xs) if any(isinstance(x, Value) for x in xs) else value(*xs)
+    function.__name__ = function.__qualname__ = op.name
+    function.__doc__ = f"{op.name} on floats or Values: {op.doc}"
+    return function
 
 
 class _Indicator:
@@ -99,8 +55,9 @@ class _Indicator:
     the number it had when the graph was built."""
 
     def __init__(self, name, value, numpy, doc):
-        self.op = Op(name, name, _arity_of(value), value, lambda out, *xs: (0.0,) * len(xs),
-                     None, (), doc, numpy=numpy)
+        self.op = Op(name, symbol=name, arity=_arity_of(value), value=value,
+                     derivative=lambda out, *xs: (0.0,) * len(xs), doc=doc, numpy=numpy)
+        RULE_FUNCTIONS.append(name)
 
     def __call__(self, *xs):
         for x in xs:  # a plain loop: relu's derivative calls this once per node made
@@ -148,8 +105,9 @@ def power_rule(x, y):
     return 0.0 if y == 0.0 else y * floats.pow(x, y - 1.0)
 
 
-def xlogy(out, x):
-    """d(x**y)/dy = x**y * log(x), taken as 0 where x == 0 (the limit for y > 0, as PyTorch)."""
+def exponent_rule(out, x):
+    """d(x**y)/dy = x**y * log(x) (``out`` is x**y), taken as 0 where x == 0 (the limit for
+    y > 0, as PyTorch)."""
     if isinstance(x, Value):  # m = [x != 0]: m * (out * log(x + 1 - m)) is 0 at x = 0, as a graph
         m = nonzero(x)
         return m * (out * log(x + (1.0 - m)))
@@ -204,7 +162,7 @@ class Op:
     __slots__ = ("name", "symbol", "arity", "value", "derivative", "sympy", "methods", "doc",
                  "operands", "numpy", "code", "pairs", "shows")
 
-    def __init__(self, name, symbol, arity, value, derivative, sympy, methods, doc,
+    def __init__(self, name, *, symbol, arity, value, derivative, sympy=None, methods=(), doc="",
                  operands=None, numpy=None, code=None, pairs=False, shows=None):
         self.name, self.symbol, self.arity = name, symbol, arity
         self.value, self.derivative, self.sympy = value, derivative, sympy
@@ -284,13 +242,15 @@ def _elementwise(value: Callable) -> Callable:
     return apply
 
 
-def _register(name, symbol, value, derivative, sympy=None, methods=None, doc="", arity=None,
-              operands=None, numpy=None, code=None, pairs=False, shows=None) -> Op:
+def _register(name, *, symbol, value, derivative, sympy=None, methods=None, doc="",
+              arity=None, operands=None, numpy=None, code=None, pairs=False, shows=None,
+              rule_function=False) -> Op:
     if arity is None:
         arity = _arity_of(value)
     methods = (name,) if methods is None else methods
-    op = Op(name, symbol, arity, value, derivative, sympy, methods, doc or name, operands,
-            numpy, code, pairs, shows)
+    op = Op(name, symbol=symbol, arity=arity, value=value, derivative=derivative, sympy=sympy,
+            methods=methods, doc=doc or name, operands=operands, numpy=numpy, code=code,
+            pairs=pairs, shows=shows)
     for method in methods:
         if hasattr(Value, method):
             raise ValueError(f"defop: Value already has an attribute {method!r}; pick another name")
@@ -303,6 +263,9 @@ def _register(name, symbol, value, derivative, sympy=None, methods=None, doc="",
     for method, attribute in zip(methods, attributes):  # a binary user op gets x.name(y) only
         setattr(Value, method, attribute)
     OPS[name] = op
+    if rule_function:
+        globals()[name] = _rule_function(op)
+        RULE_FUNCTIONS.append(name)
     return op
 
 
@@ -351,8 +314,8 @@ def defop(name: str, value_fn: Callable, derivative_fn: Callable, *, symbol: str
                              f"for {len(xs)} input(s)")
         return tuple(float(d) if isinstance(d, int) else d for d in local)
 
-    return _register(name, symbol or name, value_fn, derivative, sympy, (method or name,), doc,
-                     arity, numpy=numpy)
+    return _register(name, symbol=symbol or name, value=value_fn, derivative=derivative,
+                     sympy=sympy, methods=(method or name,), doc=doc, arity=arity, numpy=numpy)
 
 
 # -- array rules (NumPy passed in, so the engine itself never imports it) ------------------------
@@ -388,82 +351,92 @@ nonzero = _Indicator("nonzero", lambda x: 1.0 if x != 0.0 else 0.0,
 first_max_at = _Indicator("first_max_at", _first_max_at, _first_max_at_array,
                           "1 if operand i + 1 is the first largest of the others, else 0")
 
-# name   symbol  value rule (floats)        local derivatives d out / d inputs        sympy oracle
-_register("add", "+", lambda a, b: a + b, lambda out, a, b: (1.0, 1.0),
-          lambda sp, a, b: a + b, ("__add__", "__radd__"), "a + b",
+# Each row: its name; the symbol a node shows as its op; the value rule on floats; the local
+# derivatives d out / d inputs; a sympy oracle (for the property tests); the Value methods it
+# becomes; a doc; the array rule (NumPy passed in); how generated code and drawings write it.
+_register("add", symbol="+", value=lambda a, b: a + b, derivative=lambda out, a, b: (1.0, 1.0),
+          sympy=lambda sp, a, b: a + b, methods=("__add__", "__radd__"), doc="a + b",
           numpy=lambda np, a, b: a + b, code="{0} + {1}", shows="{0} + {1}")
-_register("sub", "-", lambda a, b: a - b, lambda out, a, b: (1.0, -1.0),
-          lambda sp, a, b: a - b, ("__sub__", "__rsub__"), "a - b",
+_register("sub", symbol="-", value=lambda a, b: a - b, derivative=lambda out, a, b: (1.0, -1.0),
+          sympy=lambda sp, a, b: a - b, methods=("__sub__", "__rsub__"), doc="a - b",
           numpy=lambda np, a, b: a - b, code="{0} - {1}", shows="{0} - {1}")
-_register("mul", "*", lambda a, b: a * b, lambda out, a, b: (b, a),
-          lambda sp, a, b: a * b, ("__mul__", "__rmul__"), "a * b",
+_register("mul", symbol="*", value=lambda a, b: a * b, derivative=lambda out, a, b: (b, a),
+          sympy=lambda sp, a, b: a * b, methods=("__mul__", "__rmul__"), doc="a * b",
           numpy=lambda np, a, b: a * b, code="{0} * {1}", shows="{0} * {1}")
-_register("div", "/", floats.div, lambda out, a, b: (div(1.0, b), div(-out, b)),
-          lambda sp, a, b: a / b, ("__truediv__", "__rtruediv__"), "a / b",
-          numpy=lambda np, a, b: np.true_divide(a, b), shows="{0} / {1}")
-_register("pow", "**", floats.pow, lambda out, x, y: (power_rule(x, y), xlogy(out, x)),
-          lambda sp, x, y: x ** y, ("__pow__", "__rpow__"), "x ** y",
-          numpy=lambda np, x, y: np.power(x, y), shows="{0} ** {1}")
-_register("neg", "neg", lambda x: -x, lambda out, x: (-1.0,),
-          lambda sp, x: -x, ("__neg__",), "-x",
+_register("div", symbol="/", value=floats.div,
+          derivative=lambda out, a, b: (div(1.0, b), div(-out, b)),
+          sympy=lambda sp, a, b: a / b, methods=("__truediv__", "__rtruediv__"), doc="a / b",
+          numpy=lambda np, a, b: np.true_divide(a, b), shows="{0} / {1}", rule_function=True)
+_register("pow", symbol="**", value=floats.pow,
+          derivative=lambda out, x, y: (power_rule(x, y), exponent_rule(out, x)),
+          sympy=lambda sp, x, y: x ** y, methods=("__pow__", "__rpow__"), doc="x ** y",
+          numpy=lambda np, x, y: np.power(x, y), shows="{0} ** {1}", rule_function=True)
+_register("neg", symbol="neg", value=lambda x: -x, derivative=lambda out, x: (-1.0,),
+          sympy=lambda sp, x: -x, methods=("__neg__",), doc="-x",
           numpy=lambda np, x: -x, code="-{0}", shows="-{0}")
-_register("pos", "pos", lambda x: x, lambda out, x: (1.0,),
-          lambda sp, x: x, ("__pos__",), "+x (identity)",
+_register("pos", symbol="pos", value=lambda x: x, derivative=lambda out, x: (1.0,),
+          sympy=lambda sp, x: x, methods=("__pos__",), doc="+x (identity)",
           numpy=lambda np, x: x, code="{0}", shows="+{0}")
-_register("abs", "abs", abs, lambda out, x: (sign(x),),
-          lambda sp, x: sp.Abs(x), ("__abs__",), "|x|",
+_register("abs", symbol="abs", value=abs, derivative=lambda out, x: (sign(x),),
+          sympy=lambda sp, x: sp.Abs(x), methods=("__abs__",), doc="|x|",
           numpy=lambda np, x: np.abs(x))
-_register("exp", "exp", floats.exp, lambda out, x: (out,),
-          lambda sp, x: sp.exp(x), None, "e ** x",
-          numpy=lambda np, x: np.exp(x))
-_register("log", "log", floats.log, lambda out, x: (div(1.0, x),),
-          lambda sp, x: sp.log(x), None, "natural logarithm",
-          numpy=lambda np, x: np.log(x))
-_register("sqrt", "sqrt", floats.sqrt, lambda out, x: (div(0.5, out),),
-          lambda sp, x: sp.sqrt(x), None, "square root",
-          numpy=lambda np, x: np.sqrt(x))
-_register("sin", "sin", floats.sin, lambda out, x: (cos(x),),
-          lambda sp, x: sp.sin(x), None, "sine",
-          numpy=lambda np, x: np.sin(x))
-_register("cos", "cos", floats.cos, lambda out, x: (-sin(x),),
-          lambda sp, x: sp.cos(x), None, "cosine",
-          numpy=lambda np, x: np.cos(x))
-_register("tanh", "tanh", floats.tanh, lambda out, x: (1.0 - out * out,),
-          lambda sp, x: sp.tanh(x), None, "hyperbolic tangent",
-          numpy=lambda np, x: np.tanh(x))
-_register("sigmoid", "sigmoid", floats.sigmoid, lambda out, x: (out * (1.0 - out),),
-          lambda sp, x: 1 / (1 + sp.exp(-x)), None, "1 / (1 + e ** -x)",
-          numpy=_sigmoid_array)
-_register("relu", "relu", floats.relu, lambda out, x: (step(x),),
-          lambda sp, x: sp.Max(0, x), None, "max(0, x)",
-          numpy=lambda np, x: np.maximum(x, 0.0))
-_register("sum", "sum", lambda *xs: sum(xs, 0.0), lambda out, *xs: (1.0,) * len(xs),
-          lambda sp, *xs: sp.Add(*xs), None, "one node adding any number of terms",
+_register("exp", symbol="exp", value=floats.exp, derivative=lambda out, x: (out,),
+          sympy=lambda sp, x: sp.exp(x), doc="e ** x",
+          numpy=lambda np, x: np.exp(x), rule_function=True)
+_register("log", symbol="log", value=floats.log, derivative=lambda out, x: (div(1.0, x),),
+          sympy=lambda sp, x: sp.log(x), doc="natural logarithm",
+          numpy=lambda np, x: np.log(x), rule_function=True)
+_register("sqrt", symbol="sqrt", value=floats.sqrt, derivative=lambda out, x: (div(0.5, out),),
+          sympy=lambda sp, x: sp.sqrt(x), doc="square root",
+          numpy=lambda np, x: np.sqrt(x), rule_function=True)
+_register("sin", symbol="sin", value=floats.sin, derivative=lambda out, x: (cos(x),),
+          sympy=lambda sp, x: sp.sin(x), doc="sine",
+          numpy=lambda np, x: np.sin(x), rule_function=True)
+_register("cos", symbol="cos", value=floats.cos, derivative=lambda out, x: (-sin(x),),
+          sympy=lambda sp, x: sp.cos(x), doc="cosine",
+          numpy=lambda np, x: np.cos(x), rule_function=True)
+_register("tanh", symbol="tanh", value=floats.tanh, derivative=lambda out, x: (1.0 - out * out,),
+          sympy=lambda sp, x: sp.tanh(x), doc="hyperbolic tangent",
+          numpy=lambda np, x: np.tanh(x), rule_function=True)
+_register("sigmoid", symbol="sigmoid", value=floats.sigmoid,
+          derivative=lambda out, x: (out * (1.0 - out),),
+          sympy=lambda sp, x: 1 / (1 + sp.exp(-x)), doc="1 / (1 + e ** -x)",
+          numpy=_sigmoid_array, rule_function=True)
+_register("relu", symbol="relu", value=floats.relu, derivative=lambda out, x: (step(x),),
+          sympy=lambda sp, x: sp.Max(0, x), doc="max(0, x)",
+          numpy=lambda np, x: np.maximum(x, 0.0), rule_function=True)
+_register("sum", symbol="sum", value=lambda *xs: sum(xs, 0.0),
+          derivative=lambda out, *xs: (1.0,) * len(xs),
+          sympy=lambda sp, *xs: sp.Add(*xs), doc="one node adding any number of terms",
           numpy=_sum_array)
-_register("affine", "w·x+b", lambda *p: _affine(p), lambda out, *p: _affine_derivative(p),
-          lambda sp, *p: _affine(p), None,
-          "a neuron's input w1*x1 + ... + wn*xn + b as one node (operands w1, x1, ..., wn, xn, b)",
+_register("affine", symbol="w·x+b", value=lambda *p: _affine(p),
+          derivative=lambda out, *p: _affine_derivative(p), sympy=lambda sp, *p: _affine(p),
+          doc="a neuron's input w1*x1 + ... + wn*xn + b as one node (operands w1, x1, ..., wn, "
+              "xn, b)",
           operands=lambda weights, inputs, bias=None: _interleave(weights, inputs, bias),
-          numpy=lambda np, *p: _affine(p), pairs=True, shows=lambda names: _affine_shown(names))
-_register("max", "max", floats.maximum, lambda out, *xs: first_max(xs),
-          lambda sp, *xs: sp.Max(*xs), None, "the largest operand (its gradient goes to the first)",
+          numpy=lambda np, *p: _affine(p), pairs=True, shows=_affine_shown)
+_register("max", symbol="max", value=floats.maximum, derivative=lambda out, *xs: first_max(xs),
+          sympy=lambda sp, *xs: sp.Max(*xs),
+          doc="the largest operand (its gradient goes to the first)",
           numpy=lambda np, *xs: np.maximum.reduce(np.broadcast_arrays(*xs)))
-_register("leaky_relu", "leaky_relu", floats.leaky_relu,
-          lambda out, x, slope: (leaky_slope(x, slope), below_zero(x)),
-          lambda sp, x, slope: sp.Max(0, x) + slope * sp.Min(0, x), None,
-          "x where x > 0, else slope * x",
+_register("leaky_relu", symbol="leaky_relu", value=floats.leaky_relu,
+          derivative=lambda out, x, slope: (leaky_slope(x, slope), below_zero(x)),
+          sympy=lambda sp, x, slope: sp.Max(0, x) + slope * sp.Min(0, x),
+          doc="x where x > 0, else slope * x",
           numpy=lambda np, x, slope: _where_positive(np, x, x, slope * x))
-_register("softplus", "softplus", floats.softplus, lambda out, x: (sigmoid(x),),
-          lambda sp, x: sp.log(1 + sp.exp(x)), None, "log(1 + e ** x), a smooth relu",
-          numpy=lambda np, x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))))
-_register("log1p", "log1p", floats.log1p, lambda out, x: (div(1.0, 1.0 + x),),
-          lambda sp, x: sp.log(1 + x), None, "log(1 + x), exact near x = 0",
-          numpy=lambda np, x: np.log1p(x))
-_register("logsumexp", "logsumexp", floats.logsumexp,
-          lambda out, *xs: tuple(exp(x - out) for x in xs),
-          lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])), None,
-          "log(e ** x1 + ... + e ** xn), never overflowing",
-          numpy=_logsumexp_array)
+_register("softplus", symbol="softplus", value=floats.softplus,
+          derivative=lambda out, x: (sigmoid(x),),
+          sympy=lambda sp, x: sp.log(1 + sp.exp(x)), doc="log(1 + e ** x), a smooth relu",
+          numpy=lambda np, x: np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x))),
+          rule_function=True)
+_register("log1p", symbol="log1p", value=floats.log1p, derivative=lambda out, x: (div(1.0, 1.0 + x),),
+          sympy=lambda sp, x: sp.log(1 + x), doc="log(1 + x), exact near x = 0",
+          numpy=lambda np, x: np.log1p(x), rule_function=True)
+_register("logsumexp", symbol="logsumexp", value=floats.logsumexp,
+          derivative=lambda out, *xs: tuple(exp(x - out) for x in xs),
+          sympy=lambda sp, *xs: sp.log(sp.Add(*[sp.exp(x) for x in xs])),
+          doc="log(e ** x1 + ... + e ** xn), never overflowing",
+          numpy=_logsumexp_array, rule_function=True)
 
 
 def op_named(name: str) -> Op:

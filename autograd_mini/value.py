@@ -2,9 +2,10 @@
 
 A ``Value`` holds a number, the gradient piled up in it, its parents and the local derivative of
 itself with respect to each parent (the number written on each edge of Olah's figure of
-e = (a+b)(b+1)). The operations themselves live in one table, ``autograd_mini.ops``; this file
-only knows how to make a node from a table entry. Nodes hold no closures and point only at their parents, so a graph
-has no reference cycles and is freed by reference counting the moment it is dropped.
+e = (a+b)(b+1)). The operations themselves live in one table, ``autograd_mini.ops``, which gives
+this class its operators and methods (and graph.py its ``backward``); this file knows how to make
+a node from a table row. A node made from a row holds no closure and points only at its parents,
+so a graph has no reference cycles and is freed by reference counting the moment it is dropped.
 
 How a node is stored (it matters for speed and memory, see bench/): one or two parents and their
 local derivatives sit in the node itself (``_a``, ``_b``, ``_da``, ``_db``), so a binary node is
@@ -135,9 +136,7 @@ class Value:
             return (None,) * len(self._a)
         return (self._da, self._db)
 
-    # older spellings, still read by some modules
-    _parents = parents
-    _local = local_grads
+    _parents = parents  # the older spelling, which bench/worker.py reads (it measures old versions too)
 
     @property
     def op(self) -> str:
@@ -217,21 +216,7 @@ class Value:
         self._rule = user_op(self.op)
         self._a, self._b, self._da, self._db = children, CLOSURE, closure, None
 
-    # -- reverse and forward mode (implemented in graph.py) --------------------------------------
-    def backward(self, gradient: float = 1.0, *, create_graph: bool = False) -> None:
-        """Fill ``.grad`` of every node this one depends on, in one reverse topological pass.
-
-        Leaf grads accumulate across calls (as in PyTorch; zero them between steps); the grads of
-        intermediate nodes are recomputed on each call, never double counted. With
-        ``create_graph=True`` the grads are Values themselves, so they can be differentiated again.
-
-        >>> x = Value(3.0); y = x * x
-        >>> y.backward(); x.grad
-        6.0
-        >>> y.backward(); x.grad     # leaves accumulate
-        12.0
-        """
-        _graph_backward(self, gradient, create_graph)
+    # ``backward()`` is this class's method too: graph.py, where the walk is, attaches it.
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """Jupyter shows a Value as the SVG of its graph (see ``autograd_mini.viz``)."""
@@ -581,6 +566,3 @@ def _rebuild(data, grad, rule, parents, local, attributes) -> Value:
     if attributes:
         node.__dict__.update(attributes)
     return node
-
-
-from .graph import backward as _graph_backward  # noqa: E402  (graph.py imports this module)

@@ -19,7 +19,8 @@ from .module import Module
 from .optim import SGD, Adam, Optimizer, Schedule, cosine_decay, exponential_decay, linear_decay
 from .serialize import ModelFileError, load
 from .torch_bridge import TorchBridgeError, from_torch  # PyTorch loads on first use
-from .train import History, evaluate, fit
+from .history import History
+from .train import evaluate, fit
 
 
 def __getattr__(name: str):

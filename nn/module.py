@@ -63,25 +63,6 @@ class Module:
         out = self(x)
         return [o.data for o in out] if isinstance(out, list) else out.data
 
-    def to_torch(self, dtype=None):
-        """This model as a ``torch.nn.Sequential`` (float64 unless ``dtype`` says otherwise).
-
-        Linear layers and activations computing the same function, so outputs and gradients
-        match the engine's; ``nn.from_torch`` brings one back. Needs PyTorch (the ``torch``
-        extra); a Neuron, Layer or MLP converts, your own Module needs building by hand.
-
-        >>> import pytest; torch = pytest.importorskip("torch")  # (skipped without PyTorch)
-        >>> from nn import MLP
-        >>> MLP(2, [4, 1], activation="tanh", seed=0).to_torch()
-        Sequential(
-          (0): Linear(in_features=2, out_features=4, bias=True)
-          (1): Tanh()
-          (2): Linear(in_features=4, out_features=1, bias=True)
-        )
-        """
-        from .torch_bridge import to_torch
-        return to_torch(self, dtype)
-
     # -- the numbers, by name ------------------------------------------------------------------
     def _layout(self) -> dict[str, tuple[Shape, list[Value]]]:
         """name -> (shape, the parameters in row-major order). Subclasses name their parts."""
@@ -122,16 +103,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not describe its architecture; "
                                   "save its state_dict() instead")
 
-    # -- files ---------------------------------------------------------------------------------
-    def save(self, path) -> None:
-        """Write architecture and parameters to ``path`` as JSON, atomically; ``nn.load`` reads it."""
-        from .serialize import save
-        save(self, path)
-
-    def load(self, path, *, verify: bool = True) -> None:
-        """Set this model's parameters from a file ``save`` wrote for the same architecture."""
-        from .serialize import load_into
-        load_into(self, path, verify=verify)
+    # save(path) and load(path) come from nn/serialize.py, to_torch() from nn/torch_bridge.py:
+    # they rebuild layers, which are built on this class, so they attach the methods themselves.
 
 
 def _nest(flat: list[float], shape: Shape):

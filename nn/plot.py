@@ -281,7 +281,7 @@ def _engine_pass(model, rows, targets, loss_fn, l2: float, correct):
     from autograd_mini.graph import collector_paused
     from .layers import _lifted
     from .losses import l2_penalty
-    from .train import _outputs
+    from .history import _outputs
     model.zero_grad()
     outputs, nodes = [], []
     with collector_paused():
@@ -307,7 +307,7 @@ def _engine_pass(model, rows, targets, loss_fn, l2: float, correct):
 
 def _check_page_inputs(model, X, y, history):
     from .layers import MLP
-    from .train import History
+    from .history import History
     if not isinstance(model, MLP):
         raise TypeError(f"training_page draws an nn.MLP, got {type(model).__name__}")
     if not isinstance(history, History):
@@ -320,7 +320,7 @@ def _check_page_inputs(model, X, y, history):
         raise ValueError(f"the history's snapshots hold {len(history.recording.names)} "
                          f"parameters but the model has {model.num_parameters()}: is it the "
                          "model that was trained?")
-    from .train import _input_width, _rows
+    from .history import _input_width, _rows
     rows = [[c.data for c in row] for row in _rows(X, _input_width(model, X), "X")]
     targets = y.tolist() if hasattr(y, "tolist") else list(y)
     if len(rows) != len(targets):
@@ -364,7 +364,7 @@ def page_data(model, X, y, history, *, loss=None, l2: float | None = None,
     ([0, 4], [2, 3, 1], 8, True)
     """
     from .losses import get_loss
-    from .train import _correct_fn
+    from .history import _correct_fn
     rows, targets = _check_page_inputs(model, X, y, history)
     recording = history.recording
     loss = loss if loss is not None else recording.loss

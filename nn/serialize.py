@@ -405,3 +405,18 @@ class _only_model_file_errors:
             return False
         raise ModelFileError(f"{self.where}: not a usable saved model ({type(error).__name__}: "
                              f"{str(error)[:200]})") from None
+
+
+# Every model saves and loads itself (module.py cannot import this file: it sits below layers).
+def _save_method(self: Module, path) -> None:
+    """Write architecture and parameters to ``path`` as JSON, atomically; ``nn.load`` reads it."""
+    save(self, path)
+
+
+def _load_method(self: Module, path, *, verify: bool = True) -> None:
+    """Set this model's parameters from a file ``save`` wrote for the same architecture."""
+    load_into(self, path, verify=verify)
+
+
+_save_method.__name__, _load_method.__name__ = "save", "load"
+Module.save, Module.load = _save_method, _load_method

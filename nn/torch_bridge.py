@@ -37,6 +37,7 @@ import math
 from autograd_mini import OPS, Value
 
 from .layers import ACTIVATIONS, MLP, Layer, Neuron
+from .module import Module
 
 # numbers on which an activation and its torch module must agree (both signs, and 0)
 _PROBES = (-3.0, -1.25, -0.5, 0.0, 0.25, 1.0, 2.5)
@@ -244,3 +245,27 @@ def from_torch(module) -> MLP:
                 w.data = number
             neuron.b.data = b
     return model
+
+
+# Every model converts itself (module.py cannot import this file: it sits below layers).
+def _to_torch_method(self, dtype=None):
+    """This model as a ``torch.nn.Sequential`` (float64 unless ``dtype`` says otherwise).
+
+    Linear layers and activations computing the same function, so outputs and gradients
+    match the engine's; ``nn.from_torch`` brings one back. Needs PyTorch (the ``torch``
+    extra); a Neuron, Layer or MLP converts, your own Module needs building by hand.
+
+    >>> import pytest; torch = pytest.importorskip("torch")  # (skipped without PyTorch)
+    >>> from nn import MLP
+    >>> MLP(2, [4, 1], activation="tanh", seed=0).to_torch()
+    Sequential(
+      (0): Linear(in_features=2, out_features=4, bias=True)
+      (1): Tanh()
+      (2): Linear(in_features=4, out_features=1, bias=True)
+    )
+    """
+    return to_torch(self, dtype)
+
+
+_to_torch_method.__name__ = "to_torch"
+Module.to_torch = _to_torch_method

@@ -12,182 +12,18 @@ import math
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass, field
 from numbers import Integral, Real
 from typing import Callable
 
 from autograd_mini import Value
 from autograd_mini.graph import collector_paused
-from autograd_mini.value import constant
 
 from .datasets import batches
-from .losses import bce_with_logits, cross_entropy, get_loss, hinge_loss, l2_penalty
+from .history import History, _correct_fn, _input_width, _outputs, _recording, _rows
+from .history import argmax_correct, binary_correct, binary_correct_probability  # noqa: F401 (still nn.train.*)
+from .losses import get_loss, l2_penalty
 from .module import Module
 from .optim import SGD, Optimizer
-
-
-@dataclass
-class History:
-    """What ``fit`` returns: one entry per epoch trained, in order (plain floats, JSON-ready).
-
-    - ``loss[e]``: the mean training loss over epoch e's steps, each step's loss weighted by its
-      batch size; it includes the L2 penalty (full batch: exactly the loss of the step).
-    - ``accuracy[e]``: the fraction of training examples classified right in epoch e, read off
-      the same forward passes (before each step's update, as micrograd's demo prints it); an
-      empty list when the loss has no notion of accuracy (e.g. ``mse``).
-    - ``val_loss[e]``, ``val_accuracy[e]``: the same on ``validation_data`` after epoch e
-      (empty lists without it; ``val_loss`` without the penalty).
-    - ``lr[e]``: the learning rate of epoch e's first step; ``seconds``: the wall time of ``fit``.
-    - ``recording``: the snapshots of the parameters kept by ``fit(..., record=True)`` (a
-      ``Recording``), None otherwise; ``nn.plot.training_page`` draws them.
-    """
-
-    loss: list[float] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_accuracy: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    recording: Recording | None = None
-
-    @property
-    def epochs(self) -> int:
-        return len(self.loss)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def __repr__(self) -> str:
-        if not self.loss:
-            return "History(0 epochs)"
-        text = f"History({self.epochs} epochs, loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}"
-        if self.accuracy:
-            text += f", accuracy {self.accuracy[-1]:.1%}"
-        if self.val_accuracy:
-            text += f", validation accuracy {self.val_accuracy[-1]:.1%}"
-        return text + ")"
-
-
-@dataclass
-class Recording:
-    """The parameters as training went, kept by ``fit(..., record=True)`` (plain floats, JSON-ready).
-
-    - ``epochs[k]``: how many epochs had been trained when snapshot k was taken: 0 (the initial
-      parameters), then every ``stride``-th epoch, and always the end of training.
-    - ``parameters[k]``: every ``model.parameters()`` value at that moment, in that order. With a
-      full batch, snapshot k (k < the number of epochs) is what ``History.loss[k]`` measured.
-    - ``names``: the parameters' labels (``w0[3,1]``, ``b0[3]``, ...).
-    - ``loss``: the loss's name ("hinge", ...) when it is one of ``nn.losses.LOSSES``, else None;
-      ``l2``: the penalty's strength. Both let the page recompute the gradients at a snapshot.
-
-    >>> from nn import MLP, fit, datasets
-    >>> X, y = datasets.make_moons(10, seed=0)
-    >>> recording = fit(MLP(2, [3, 1], seed=0), X, y, loss="hinge", epochs=2, record=True).recording
-    >>> recording.epochs, recording.names[:3], len(recording.parameters[0]), recording.loss
-    ([0, 1, 2], ['w0[0,0]', 'w0[0,1]', 'b0[0]'], 13, 'hinge')
-    """
-
-    epochs: list[int] = field(default_factory=list)
-    parameters: list[list[float]] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    loss: str | None = None
-    l2: float = 0.0
-
-    def take(self, epoch: int, params) -> None:
-        self.epochs.append(epoch)
-        self.parameters.append([p.data for p in params])
-
-    def __repr__(self) -> str:
-        return (f"Recording({len(self.epochs)} snapshots of {len(self.names)} parameters, "
-                f"epochs {self.epochs[0] if self.epochs else '-'}..."
-                f"{self.epochs[-1] if self.epochs else '-'})")
-
-
-# most snapshots ``record=True`` keeps: for a longer run, every ``stride``-th epoch
-MAX_SNAPSHOTS = 201
-
-
-def _recording(record, model, loss_fn, l2, epochs: int) -> tuple[Recording | None, int]:
-    """(an empty Recording, the stride between snapshots), or (None, 0) when not recording."""
-    if record is False or record is None:
-        return None, 0
-    if record is True:
-        most = MAX_SNAPSHOTS
-    elif isinstance(record, Integral) and not isinstance(record, bool) and record >= 2:
-        most = int(record)
-    else:
-        raise ValueError(f"record must be True, False, or the most snapshots to keep (an integer "
-                         f">= 2), got {record!r}")
-    from .losses import LOSSES
-    names = [name for name, fn in LOSSES.items() if fn is loss_fn]
-    recording = Recording(names=[p.label or f"p{i}" for i, p in enumerate(model.parameters())],
-                          loss=names[0] if names else None, l2=float(l2))
-    # snapshots at 0, stride, 2 stride, ... (< epochs) and at the end: at most `most`
-    stride = max(1, -(-epochs // (most - 1)))
-    return recording, stride
-
-
-# -- accuracy: is one example's output right? -------------------------------------------------
-
-def binary_correct(output: float, target) -> bool:
-    """One output, the class by its sign; targets -1/+1 or 0/1."""
-    return (output > 0) == (target > 0)
-
-
-def binary_correct_probability(output: float, target) -> bool:
-    """One output (a logit), the class by its sign; targets 0/1 (or probabilities, cut at 1/2)."""
-    return (output > 0) == (target > 0.5)
-
-
-def argmax_correct(output: list[float], target) -> bool:
-    """One output per class, the class with the largest."""
-    return max(range(len(output)), key=output.__getitem__) == target
-
-
-# the same tests on a batch at once (outputs: an array with a row per example), for nn.compiled
-binary_correct.on_arrays = lambda np, outputs, targets: (outputs > 0) == (targets > 0)
-binary_correct_probability.on_arrays = lambda np, outputs, targets: (outputs > 0) == (targets > 0.5)
-argmax_correct.on_arrays = lambda np, outputs, targets: outputs.argmax(axis=1) == targets
-
-_ACCURACY = {hinge_loss: binary_correct, bce_with_logits: binary_correct_probability,
-             cross_entropy: argmax_correct}
-
-
-def _outputs(out):
-    return [o.data for o in out] if isinstance(out, list) else out.data
-
-
-def _rows(X, nin: int, name: str) -> list[list[Value]]:
-    """The inputs as constant nodes, made once: reused by every step, owed no gradient."""
-    if hasattr(X, "tolist"):
-        X = X.tolist()
-    rows = []
-    for i, row in enumerate(X):
-        if isinstance(row, Real) and nin == 1:
-            row = [row]
-        if not isinstance(row, (list, tuple)) or len(row) != nin:
-            got = f"{len(row)} numbers" if isinstance(row, (list, tuple)) else \
-                f"{type(row).__name__} {row!r:.30}"
-            raise ValueError(f"{name}[{i}] should be {nin} numbers (the model has {nin} "
-                             f"inputs), got {got}")
-        converted = []
-        for v in row:
-            if isinstance(v, Value):
-                v = v.data
-            if not isinstance(v, Real) or isinstance(v, bool):
-                raise TypeError(f"{name}[{i}] holds {type(v).__name__} {v!r:.30}, expected numbers")
-            converted.append(constant(float(v)))
-        rows.append(converted)
-    return rows
-
-
-def _input_width(model, X) -> int:
-    """The model's number of inputs (its ``nin``; for a model without one, the first row's)."""
-    nin = getattr(model, "nin", None)
-    if isinstance(nin, int):
-        return nin
-    first = X[0] if len(X) else []
-    return 1 if isinstance(first, Real) else len(first)
 
 
 def _positive_int(x, name: str, allow_none: bool = False) -> int | None:
@@ -218,39 +54,38 @@ def evaluate(model: Module, X, y, *, loss, accuracy: Callable | bool | None = No
     return EagerSteps(model, loss_fn, 0.0, None, correct).evaluate(inputs, targets)
 
 
-def _correct_fn(loss_fn, accuracy):
-    if accuracy is False:
-        return None
-    if accuracy is None or accuracy is True:
-        return _ACCURACY.get(loss_fn)
-    if not callable(accuracy):
-        raise TypeError("accuracy must be a function (output, target) -> bool, True, False or None")
-    return accuracy
-
-
-def fit(model: Module, X, y, *, loss, optimizer: Optimizer | None = None, epochs: int = 100,
-        batch_size: int | None = None, shuffle: bool = True, seed: int | None = 0,
-        l2: float = 0.0, accuracy: Callable | bool | None = None, validation_data=None,
-        progress: bool | None = None, callback: Callable | None = None,
-        compile: bool = False, record: bool | int = False, live: bool | None | Callable = None
-        ) -> History:
+def fit(model: Module, X, y, *,
+        loss, l2: float = 0.0, accuracy: Callable | bool | None = None,
+        optimizer: Optimizer | None = None, epochs: int = 100, batch_size: int | None = None,
+        shuffle: bool = True, seed: int | None = 0, compile: bool = False,
+        validation_data=None, progress: bool | None = None, callback: Callable | None = None,
+        record: bool | int = False, live: bool | None | Callable = None) -> History:
     """Train ``model`` on inputs ``X`` and targets ``y``; return the ``History`` of the epochs.
+
+    What is minimised and scored:
 
     - ``loss``: "mse", "hinge", "bce", "cross_entropy", or any function
       ``(predictions, targets) -> Value`` (see ``nn.losses``).
-    - ``optimizer``: e.g. ``nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, 100))``; default
-      ``nn.SGD(model, lr=0.1)``. Its schedule advances once per step (per batch).
-    - ``batch_size``: None for the whole set per step, 1 for one example at a time, or a size.
-    - ``shuffle``/``seed``: the order of the examples, shuffled each epoch by a private
-      ``random.Random(seed)`` (``seed=None``: a fresh random order each run).
     - ``l2``: adds ``nn.l2_penalty(model, l2)``, (l2/2) * sum of squared weights, to each step's loss.
     - ``accuracy``: None picks one from the loss (sign for hinge and bce, argmax for
       cross_entropy, none for mse); False for none; or a function ``(output, target) -> bool``.
+
+    How it trains:
+
+    - ``optimizer``: e.g. ``nn.SGD(model, lr=nn.linear_decay(1.0, 0.1, 100))``; default
+      ``nn.SGD(model, lr=0.1)``. Its schedule advances once per step (per batch).
+    - ``epochs``; ``batch_size``: None for the whole set per step, 1 for one example at a time,
+      or a size.
+    - ``shuffle``/``seed``: the order of the examples, shuffled each epoch by a private
+      ``random.Random(seed)`` (``seed=None``: a fresh random order each run).
+    - ``compile``: run each step as a compiled program over the whole batch
+      (``nn.compiled.CompiledSteps``); everything else, and the ``History``, is the same.
+
+    What it tells and keeps while it trains:
+
     - ``validation_data``: ``(X_val, y_val)``, evaluated after each epoch.
     - ``progress``: a tqdm bar with loss and accuracy; None shows it when stderr is a terminal.
     - ``callback(epoch, history)``: called after each epoch; returning True stops training.
-    - ``compile``: run each step as a compiled program over the whole batch
-      (``nn.compiled.CompiledSteps``); everything else, and the ``History``, is the same.
     - ``record``: True keeps snapshots of the parameters in ``history.recording`` (at most
       ``MAX_SNAPSHOTS``, evenly spaced; an integer sets that bound) for
       ``nn.plot.training_page``.

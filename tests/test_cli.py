@@ -7,6 +7,7 @@ import subprocess
 import sys
 import types
 import xml.etree.ElementTree as ET
+from importlib.metadata import EntryPoint
 
 import pytest
 
@@ -182,9 +183,12 @@ def test_help_shows_examples(capsys):
     assert "usage: autograd-mini" in capsys.readouterr().err
 
 
-def fake_plugin(monkeypatch, name, module):
-    monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(cli, "PLUGINS", (name,))
+def fake_plugin(monkeypatch, name, module=None):
+    """The entry-point group of subcommands holds only ``module``'s register function."""
+    if module is not None:
+        monkeypatch.setitem(sys.modules, name, module)
+    entry = EntryPoint(name=name, value=f"{name}:register", group=cli.COMMANDS)
+    monkeypatch.setattr(cli, "entry_points", lambda group: [entry] if group == cli.COMMANDS else [])
 
 
 def test_a_plugin_adds_a_subcommand(capsys, monkeypatch):
@@ -203,9 +207,13 @@ def test_a_plugin_adds_a_subcommand(capsys, monkeypatch):
     assert "hello" in capsys.readouterr().out
 
 
-def test_a_missing_plugin_is_skipped_and_a_broken_one_reported(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "PLUGINS", ("no_such_package.cli",))
-    assert run(capsys, "graph", "a", "a=1") == (0, "a = 1\n", "")
+def test_a_missing_plugin_and_a_broken_one_are_reported(capsys, monkeypatch):
+    fake_plugin(monkeypatch, "no_such_package.cli")
+    code, out, err = run(capsys, "graph", "a", "a=1")
+    assert (code, out) == (0, "a = 1\n")
+    assert err == ("autograd-mini: warning: no_such_package.cli:register could not be loaded "
+                   "(ModuleNotFoundError: No module named 'no_such_package'); the "
+                   "no_such_package.cli command is unavailable\n")
     broken = types.ModuleType("broken_plugin")
 
     def register(subparsers):
@@ -214,17 +222,14 @@ def test_a_missing_plugin_is_skipped_and_a_broken_one_reported(capsys, monkeypat
     broken.register = register
     fake_plugin(monkeypatch, "broken_plugin", broken)
     code, out, err = run(capsys, "graph", "a", "a=1")
-    assert code == 0 and "warning: broken_plugin.register failed (RuntimeError: oops)" in err
+    assert code == 0 and "warning: broken_plugin:register failed (RuntimeError: oops)" in err
 
 
-def test_train_is_there_when_nn_is(capsys):
-    try:
-        import nn.cli  # noqa: F401
-    except ImportError:
-        pytest.skip("the nn package has no cli module yet")
+def test_the_installed_entry_points_add_train_and_run(capsys):
     parser = cli.build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    assert "train" in commands.choices
+    assert {"graph", "train", "run"} <= set(commands.choices)
+    assert capsys.readouterr().err == ""  # every entry point loaded
 
 
 def test_module_and_console_script(tmp_path):

@@ -1,5 +1,9 @@
 """The README's demo command runs and tells the hand-derived numbers of e = (a+b)(b+1)."""
+import pytest
+
 from autograd_mini import demo
+
+pytestmark = pytest.mark.slow  # trains micrograd's demo network
 
 
 def test_demo_prints_the_figures_numbers_and_writes_its_files(tmp_path, capsys):

@@ -74,6 +74,18 @@ def test_functions_from_the_op_table():
         pytest.approx(8 - 2 + 0.5 - 1 + 1)
 
 
+def test_an_operator_is_allowed_when_a_row_of_the_table_provides_its_method(fresh_ops):
+    with pytest.raises(ExpressionError, match="the operator % is not supported; use numbers, "
+                                              "names, [+] - [*] / [*][*] and the functions"):
+        parse("a % b")
+    from autograd_mini import defop
+    defop("fmod", math.fmod, lambda out, a, b: (1.0, -float(int(a / b))), method="__mod__")
+    out = evaluate("a % b", a=7.5, b=2)  # fmod(7.5, 2) = 1.5; d/da = 1, d/db = -trunc(7.5/2) = -3
+    out.backward()
+    assert (out.op, out.data, out.parents[0].grad, out.parents[1].grad) == ("fmod", 1.5, 1.0, -3.0)
+    assert "% " in str(pytest.raises(ExpressionError, parse, "a @ b").value).split("use")[1]
+
+
 def test_numbers_alone_use_ieee_floats():
     assert evaluate("1/0").data == math.inf
     assert math.isnan(evaluate("(-8) ** 0.5").data)

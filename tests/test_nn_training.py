@@ -32,6 +32,7 @@ def micrograd_demo_data():
     return X.tolist(), [2 * int(label) - 1 for label in np.array(y)[order]]
 
 
+@pytest.mark.slow
 def test_micrograds_demo_reaches_100_percent_with_micrograds_numbers():
     X, y = micrograd_demo_data()
     random.seed(1337)  # the demo seeds Python's random, from which micrograd draws its weights

@@ -65,6 +65,7 @@ def test_the_lessons_are_numbered_from_01_without_gaps():
 @pytest.mark.skipif(shutil.which("dot") is None, reason="the stored pictures were drawn by "
                     "Graphviz's dot (apt-get install graphviz); without it drawings differ")
 @pytest.mark.parametrize("name", LESSONS)
+@pytest.mark.slow
 def test_a_fresh_run_gives_the_stored_outputs(name):
     before = sorted(os.listdir(NOTEBOOKS))
     fresh = regenerate.run(NOTEBOOKS / name)  # raises CellExecutionError, naming the cell

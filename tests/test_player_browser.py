@@ -26,9 +26,10 @@ PHONE = {"width": 390, "height": 844}
 # the player's colours (its legend): receiving, sending, input
 RECEIVING, SENDING, INPUT = "rgb(253, 186, 116)", "rgb(249, 168, 212)", "rgb(219, 234, 254)"
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason="Debian's chromium is not installed "
-                                       "(apt-get install chromium)")
+pytestmark = [pytest.mark.slow,  # a browser
+              pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                 reason="Debian's chromium is not installed "
+                                        "(apt-get install chromium)")]
 
 
 @pytest.fixture(scope="module")

@@ -80,6 +80,7 @@ def test_reverse_mode_equals_forward_mode(case):
         assert forward == pytest.approx(reverse[leaf], rel=1e-9, abs=1e-12, nan_ok=True)
 
 
+@pytest.mark.slow
 @GRAPHS
 @given(recipes())
 def test_both_modes_match_central_finite_differences(case):
@@ -94,6 +95,7 @@ def test_both_modes_match_central_finite_differences(case):
         assert forward_derivative(out, leaf) == pytest.approx(numeric, rel=1e-4, abs=1e-5)
 
 
+@pytest.mark.slow
 @settings(GRAPHS, max_examples=150)
 @given(recipes(max_steps=5))
 def test_first_derivatives_match_sympy(case):
@@ -108,6 +110,7 @@ def test_first_derivatives_match_sympy(case):
         assert leaf.grad == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.slow
 @settings(GRAPHS, max_examples=100)
 @given(recipes(max_inputs=2, max_steps=4))
 def test_second_derivatives_from_create_graph_match_sympy(case):
@@ -153,6 +156,7 @@ def check_second_derivatives(f, xs):
             assert engine[i][j] == pytest.approx(column[i], rel=1e-4, abs=1e-5)
 
 
+@pytest.mark.slow
 @settings(GRAPHS, max_examples=100)
 @given(recipes(max_inputs=2, max_steps=4))
 def test_second_derivatives_match_finite_differences_of_grad(case):
@@ -162,8 +166,9 @@ def test_second_derivatives_match_finite_differences_of_grad(case):
 
 
 # a user's op with no sympy form (an Op row not put in the table, so other tests never see it)
-SOFTSIGN = Op("softsign", "softsign", 1, lambda x: x / (1.0 + abs(x)),
-              lambda out, x: (1.0 / ((1.0 + abs(x)) * (1.0 + abs(x))),), None, (), "x / (1 + |x|)")
+SOFTSIGN = Op("softsign", symbol="softsign", arity=1, value=lambda x: x / (1.0 + abs(x)),
+              derivative=lambda out, x: (1.0 / ((1.0 + abs(x)) * (1.0 + abs(x))),),
+              doc="x / (1 + |x|)")
 
 
 @settings(max_examples=60, deadline=None)

