@@ -95,6 +95,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--page", metavar="HTML",
                      help="write a training page: the run epoch by epoch in a browser "
                           "(boundary, curves, parameters, the network for a point)")
+    out.add_argument("--force", action="store_true",
+                     help="write over --save, --plot and --page files even if read-only (as cp -f)")
     out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="show a progress bar (default: when the output is a terminal)")
     out.add_argument("--quiet", action="store_true", help="print only the final result")
@@ -114,11 +116,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _writable(path: str, what: str) -> None:
+def _writable(path: str, what: str, force: bool) -> None:
     """Fail now, not after training, if ``path`` cannot be written (kind, directory, rights)."""
     from autograd_mini.files import check_writable
     try:
-        check_writable(path)
+        check_writable(path, force=force)
     except OSError as error:
         detail = str(error).split(": ", 1)[-1]
         raise type(error)(f"cannot write the {what} to {path}: {detail}") from None
@@ -160,14 +162,14 @@ def _run(args) -> int:
     if args.plot:
         nn.plot._matplotlib()
         _plot_format(args.plot)
-        _writable(args.plot, "plot")
+        _writable(args.plot, "plot", args.force)
     if args.save:
-        _writable(args.save, "model")
+        _writable(args.save, "model", args.force)
     outputs = [os.path.abspath(p) for p in (args.plot, args.save, args.page) if p]
     if len(set(outputs)) < len(outputs):
         raise ValueError("--plot, --save and --page name the same file: give each its own")
     if args.page:
-        _writable(args.page, "training page")
+        _writable(args.page, "training page", args.force)
     spirals = args.dataset == "spirals"
     loss = args.loss or ("cross_entropy" if spirals else "hinge")
     n_classes = args.classes if spirals else 2
@@ -249,15 +251,15 @@ def _run(args) -> int:
         raise DivergedError(f"training diverged: the loss is {final_loss} and {weights}; try a "
                             f"smaller --lr" + (f" (nothing written: {skipped})" if skipped else ""))
     if args.save:  # first: a plot that fails must not lose the trained model
-        model.save(args.save)
+        model.save(args.save, force=args.force)
         say(f"saved  {args.save}")
     if args.plot:
         nn.plot.training_report(model, X, y, history, args.plot,
-                                title=f"{args.dataset}: {model!r}")
+                                title=f"{args.dataset}: {model!r}", force=args.force)
         say(f"plot   {args.plot}")
     if args.page:
         nn.plot.training_page(model, X, y, history, args.page,
-                              title=f"{args.dataset}: {model!r}")
+                              title=f"{args.dataset}: {model!r}", force=args.force)
         say(f"page   {args.page} (open it in a browser)")
     return 0
 

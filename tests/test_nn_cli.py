@@ -139,3 +139,25 @@ def test_argparse_errors_are_one_line_with_a_hint(capsys):
     assert exit.value.code == 2 and err.count("\n") == 1 and "usage:" not in err
     assert err.startswith("autograd-mini: error: argument --epochs: expected a positive integer")
     assert "autograd-mini train --help" in err
+
+
+def test_read_only_outputs_are_refused_before_training_and_force_writes_them(tmp_path, capsys):
+    import os
+    pytest.importorskip("matplotlib")
+    paths = {name: tmp_path / f"out.{suffix}" for name, suffix in
+             [("save", "json"), ("plot", "png"), ("page", "html")]}
+    for path in paths.values():
+        path.write_text("the user's")
+        os.chmod(path, 0o444)
+    base = ["moons", "--epochs", "2", "--samples", "20", "--hidden", "3", "--quiet"]
+    for name, path in paths.items():
+        code, out, err = run(capsys, *base, f"--{name}", str(path))
+        assert code == 1 and "read-only (mode 444)" in err and err.count("\n") == 1, err
+        assert "done" not in out  # refused before training
+        assert path.read_text() == "the user's"
+    outputs = [arg for name, path in paths.items() for arg in (f"--{name}", str(path))]
+    code, out, err = run(capsys, *base, *outputs, "--force")
+    assert code == 0, err
+    assert nn.load(paths["save"]).nouts == [3, 1]
+    assert paths["plot"].read_bytes()[:4] == b"\x89PNG"
+    assert paths["page"].read_text().startswith("<!DOCTYPE html>")
