@@ -62,29 +62,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--noise", type=_non_negative, default=None, metavar="X",
                       help="noise level (default: moons 0.1, circles 0.05, xor 0, spirals 0.2)")
     data.add_argument("--classes", type=positive_int, default=3, metavar="K",
-                      help="spirals: number of arms/classes (default 3)")
+                      help="spirals: number of arms/classes (default %(default)s)")
     data.add_argument("--seed", type=int, default=0,
-                      help="seed for the data, the weights and the shuffling (default 0)")
+                      help="seed for the data, the weights and the shuffling (default %(default)s)")
     model = parser.add_argument_group("model")
     model.add_argument("--hidden", type=_sizes, default=[16, 16], metavar="SIZES",
                        help="hidden layer sizes, comma-separated (default 16,16)")
     model.add_argument("--activation", choices=[a for a in ACTIVATIONS.names() if a != "linear"],
                        default="relu", metavar="NAME",
-                       help="hidden activation: any one-operand op of the table (default relu; "
+                       help="hidden activation: any one-operand op of the table (default %(default)s; "
                             "%(choices)s)")
     train = parser.add_argument_group("training")
     train.add_argument("--loss", choices=sorted(LOSSES), default=None,
-                       help="default: hinge; cross_entropy for spirals")
-    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+                       help="the loss to minimise (default: hinge; cross_entropy for spirals)")
+    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                       help="sgd (with --momentum) or adam (default %(default)s)")
     train.add_argument("--lr", type=_positive, default=None,
                        help="learning rate (default: sgd 1.0, adam 0.02)")
     train.add_argument("--schedule", choices=["linear", "constant", "cosine"], default=None,
                        help="learning-rate schedule over the run (default: linear for sgd, "
                             "constant for adam)")
-    train.add_argument("--momentum", type=_non_negative, default=0.0, help="sgd momentum")
+    train.add_argument("--momentum", type=_non_negative, default=0.0,
+                       help="sgd momentum (default %(default)g)")
     train.add_argument("--l2", type=_non_negative, default=1e-4, metavar="LAMBDA",
-                       help="weight decay: adds (lambda/2) * sum of squared weights (default 1e-4)")
-    train.add_argument("--epochs", type=positive_int, default=100)
+                       help="weight decay: adds (lambda/2) * sum of squared weights (default %(default)g)")
+    train.add_argument("--epochs", type=positive_int, default=100,
+                       help="passes over the data (default %(default)s)")
     train.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                        help="examples per step (default: all of them)")
     train.add_argument("--compile", action="store_true",

@@ -161,3 +161,31 @@ def test_read_only_outputs_are_refused_before_training_and_force_writes_them(tmp
     assert nn.load(paths["save"]).nouts == [3, 1]
     assert paths["plot"].read_bytes()[:4] == b"\x89PNG"
     assert paths["page"].read_text().startswith("<!DOCTYPE html>")
+
+
+def test_help_shows_every_default(capsys):
+    """Each option that takes a value says what it is when not given: the number itself where
+    there is one (read from the parser, so the help cannot drift from it)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="autograd-mini")
+    train = cli.register(parser.add_subparsers())
+    text = " ".join(train.format_help().split())
+    for action in train._actions:
+        if not action.option_strings or action.nargs == 0 or action.help == argparse.SUPPRESS:
+            continue  # positional, a flag (--force, --quiet, --compile) or --help
+        if action.dest in ("plot", "save", "page"):
+            continue  # files: not given, not written
+        if isinstance(action, argparse.BooleanOptionalAction):
+            assert "default" in action.help, action.dest
+            continue
+        shown = " ".join(((action.help or "") % {**vars(action), "default": action.default,
+                                          "choices": ", ".join(map(str, action.choices or []))}
+                          ).split())
+        assert "default" in shown and shown in text, (action.dest, shown)
+        if action.default is not None:
+            default = action.default
+            written = ",".join(map(str, default)) if isinstance(default, list) else f"{default:g}" \
+                if isinstance(default, float) else str(default)
+            assert f"default {written}" in shown, (action.dest, shown)
+    for option, default in [("--epochs", "100"), ("--optimizer", "sgd"), ("--momentum", "0"), ("--l2", "0.0001")]:
+        assert f"default {default}" in text, option
