@@ -18,6 +18,8 @@ from .check import GradcheckError, gradcheck
 # Eager (stdlib only): a lazy name would be shadowed by the submodule autograd_mini.trace.
 from .trace import Trace, trace
 from .compile import compile  # eager for the same reason (stdlib only; NumPy loads on first batch)
+from . import display as _display
+_display.register()  # inside Jupyter, a Value shows as its graph (drawn on first display)
 
 __version__ = "0.1.0"
 

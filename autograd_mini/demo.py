@@ -62,15 +62,29 @@ def moons(folder: Path, steps: int = 100) -> None:
         print(f"   step {epoch:3d}: loss {history.loss[epoch]:.4f}, accuracy {history.accuracy[epoch]:.0%}")
     print(f"   {seconds / steps * 1000:.0f} ms per step (forward, backward and update of "
           f"{len(model.parameters())} parameters over 100 examples)")
-    from autograd_mini import save
     drawing, page = folder / "network.svg", folder / "training.html"
     try:
-        save(model(X[0]), drawing, group="layer")
-        print(f"   drew {drawing}: the network on one point, layer by layer")
+        draw_one_point(model, X[0], y[0], drawing)
+        print(f"   drew {drawing}: the network on one point, each neuron's value and gradient")
     except Exception as error:  # rendering is a bonus here: say why, keep going
         print(f"   (could not draw the network: {error})")
     nn.plot.training_page(model, X, y, history, page)
     print(f"   wrote {page}: move the slider over the epochs, click a point to see its network")
+
+
+def draw_one_point(model, x, y, path: Path) -> None:
+    """The trained network on one point: its hinge loss, then backward, drawn layer by layer
+    with each neuron's value and gradient, and the size of each layer's weight gradients."""
+    from autograd_mini import save
+    target = 1.0 if y > 0 else -1.0
+    loss = (1.0 - target * model(x)).relu()
+    loss.label = "loss"
+    model.zero_grad()
+    loss.backward()
+    point = ", ".join(f"{v:.3g}" for v in x)
+    save(loss, path, group="layer",
+         title=f"the network on the point ({point}), class {target:+g}: hinge loss "
+               f"{loss.data:.4g}, after backward")
 
 
 def main(argv: list[str] | None = None) -> int:

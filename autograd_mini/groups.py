@@ -7,10 +7,9 @@ groups are read off the graph afterwards, from its structure.
   or a ``sum`` whose terms are products w_k * x_k (plus a bias), as ``nn`` builds with
   ``fused=False``. Its activation is its single consumer when that is a one-input op (such as
   relu or tanh; an extra constant operand, like leaky_relu's slope, is allowed).
-- Neurons reading the same inputs form a layer. When the weights carry ``nn``'s labels
-  ``w{layer}[{neuron},{k}]`` the numbers are read from them; otherwise layers are ordered by depth
-  and neurons by the order they were made. The same network run on several examples gives one
-  layer per set of weights, with one *instance* per example.
+- Neurons reading the same inputs form a layer. Layers are ordered by depth and neurons by the
+  order they were made (labels are not read: any naming scheme works). The same network run on
+  several examples gives one layer per set of weights, with one *instance* per example.
 
 >>> from autograd_mini import Value
 >>> x = [Value(1.0, label="x1"), Value(-2.0, label="x2")]
@@ -25,7 +24,7 @@ groups are read off the graph afterwards, from its structure.
 """
 from __future__ import annotations
 
-import re
+import os
 from dataclasses import dataclass, field
 
 from .graph import topological_order
@@ -33,9 +32,6 @@ from .ops import OPS
 from .value import Value
 
 __all__ = ["find_groups", "Groups", "Layer", "Neuron", "topological_order"]
-
-# nn's labels: w0[3,1] is layer 0, neuron 3, input 1 (a lone Neuron's weights are w[1]).
-WEIGHT_LABEL = re.compile(r"^w(\d*)\[(?:(\d+),)?(\d+)\]$")
 
 
 @dataclass(eq=False)
@@ -69,21 +65,25 @@ class Neuron:
         return self.weights + ([self.bias] if self.bias is not None else [])
 
     @property
-    def named_by_nn(self) -> bool:
-        """Its weights are named as nn names them (w0[3,1]: layer 0, neuron 3, input 1)."""
-        return bool(self.weights) and all(WEIGHT_LABEL.match(w.label) for w in self.weights)
+    def weights_row(self) -> str | None:
+        """The weights' labels as one row of a matrix, when they differ only in an index:
+        ``w0[3,·]`` for w0[3,0], w0[3,1], ... (None otherwise, as for Mazur's w1, w2: names)."""
+        labels = [w.label for w in self.weights]
+        if len(labels) < 2 or len(set(labels)) < len(labels) or not all(labels):
+            return None
+        start = len(os.path.commonprefix(labels))
+        end = len(os.path.commonprefix([label[::-1] for label in labels]))
+        while start and labels[0][start - 1].isdigit():  # w1, w12: the whole number differs
+            start -= 1
+        middles = [label[start:len(label) - end] for label in labels]
+        if not start or not end or not all(m.isdigit() for m in middles):
+            return None
+        return f"{labels[0][:start]}·{labels[0][len(labels[0]) - end:]}"
 
     def formula(self, source: str | None = None) -> str:
         """The input sum in vector notation: ``w0[3,·]·x + b0[3]`` (``w·x + b`` unnamed);
         ``source`` names the vector of inputs."""
-        places = {WEIGHT_LABEL.match(w.label) and WEIGHT_LABEL.match(w.label).groups()[:2]
-                  for w in self.weights}
-        place = places.pop() if len(places) == 1 else None
-        if place:
-            weights = f"w{place[0]}[{place[1]},·]" if place[1] is not None else f"w{place[0]}"
-        else:
-            weights = "w"
-        text = f"{weights}·{source or self.source}"
+        text = f"{self.weights_row or 'w'}·{source or self.source}"
         if self.bias is not None:
             text += f" + {self.bias.label or 'b'}"
         return text
@@ -182,21 +182,17 @@ def _as_neuron(node: Value, children, affine, total) -> Neuron | None:
         child = consumers[0]
         others = child.parents[1:]
         if child.parents and child.parents[0] is node and child._rule is not affine \
-                and child._rule is not total and child.op not in ("+", "-", "*", "/", "**") \
+                and child._rule is not total and _written_as_a_function(child) \
                 and all(p.is_constant for p in others):
             activation = child
     return Neuron(node, activation, products, weights, bias, inputs)
 
 
-def _labelled_position(neuron: Neuron) -> tuple[str, int] | None:
-    """(layer, row) from nn's weight labels, when every weight agrees."""
-    found = set()
-    for w in neuron.weights:
-        match = WEIGHT_LABEL.match(w.label)
-        if not match:
-            return None
-        found.add((match.group(1), int(match.group(2) or 0)))
-    return found.pop() if len(found) == 1 else None
+def _written_as_a_function(node: Value) -> bool:
+    """The op table writes ``node``'s op as a function, ``relu(z)``, not as an operator such as
+    ``z * w`` or a sum: what an activation looks like."""
+    rule = node._rule
+    return rule.written(["z"] * len(node.parents)).startswith(f"{rule.name}(")
 
 
 def find_groups(nodes: list[Value]) -> Groups:
@@ -214,12 +210,10 @@ def find_groups(nodes: list[Value]) -> Groups:
                 neurons.append(neuron)
     if not neurons:
         return Groups([], {}, {}, [])
-    # One layer instance per (weights' layer, inputs read): an example's pass through the layer.
+    # One layer instance per set of inputs read: an example's pass through the layer.
     instances: dict[tuple, list[Neuron]] = {}
     for neuron in neurons:
-        place = _labelled_position(neuron)
-        key = ("label", place[0]) if place else ("inputs",)
-        instances.setdefault((key, neuron.inputs), []).append(neuron)
+        instances.setdefault(("inputs", neuron.inputs), []).append(neuron)
     # Depth: an instance reading another instance's outputs comes after it.
     produced_by: dict[Value, tuple] = {}
     for key, members in instances.items():
@@ -230,16 +224,11 @@ def find_groups(nodes: list[Value]) -> Groups:
         depth[key] = 1 + max((depth.get(produced_by[x], 0) for x in key[1] if x in produced_by),
                              default=-1)
     # Instances sharing weights are the same layer (several examples through one network).
-    layers_by_key: dict[tuple, list[tuple]] = {}
+    layers_by_key: dict[frozenset, list[tuple]] = {}
     for key, members in instances.items():
-        if key[0][0] == "label":
-            layer_key = key[0]
-        else:
-            layer_key = ("weights", frozenset(p for n in members for p in n.parameters))
+        layer_key = frozenset(p for n in members for p in n.parameters)
         layers_by_key.setdefault(layer_key, []).append(key)
-    ordered = sorted(layers_by_key.items(), key=lambda item: (
-        int(item[0][1]) if item[0][0] == "label" and item[0][1] else min(depth[k] for k in item[1]),
-        min(depth[k] for k in item[1])))
+    ordered = sorted(layers_by_key.items(), key=lambda item: min(depth[k] for k in item[1]))
     layers, neuron_of, names = [], {}, {}
     layers_index = {}
     for index, (layer_key, keys) in enumerate(ordered):
@@ -249,9 +238,7 @@ def find_groups(nodes: list[Value]) -> Groups:
         for instance, key in enumerate(keys):
             members = instances[key]
             for position, neuron in enumerate(members):
-                place = _labelled_position(neuron)
-                neuron.layer, neuron.instance = index, instance
-                neuron.index = place[1] if place else position
+                neuron.layer, neuron.instance, neuron.index = index, instance, position
             layer.neurons.extend(sorted(members, key=lambda n: n.index))
         layer.neurons.sort(key=lambda n: (n.index, n.instance))
         layers.append(layer)

@@ -24,9 +24,11 @@ True
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import stat
 import subprocess
@@ -76,6 +78,16 @@ class SVG(str):
 
     def _repr_svg_(self) -> str:
         return str(self)
+
+    def __repr__(self) -> str:
+        """A short description (Jupyter's text/plain), not kilobytes of SVG source.
+
+        >>> SVG('<svg width="62pt" height="44pt"></svg>', "dot")
+        <SVG 62pt x 44pt, 38 characters, drawn by dot>
+        """
+        size = re.search(r'<svg\b[^>]*?\bwidth="([^"]*)"[^>]*?\bheight="([^"]*)"', self)
+        shape = f"{size.group(1)} x {size.group(2)}, " if size else ""
+        return f"<SVG {shape}{len(self):,} characters, drawn by {self.backend}>"
 
 
 def available_backends() -> list[str]:
@@ -199,6 +211,41 @@ def _with_graph_attributes(source: str, attributes: dict[str, str]) -> str:
     return f"{source[:opening.end()]}\n\t{settings}\n{source[opening.end():]}"
 
 
+def _at_true_size(source: str) -> str:
+    """``source`` drawn at 72 points per inch, SVG's own unit. A ``dpi`` meant for PNG makes
+    Graphviz scale an SVG's content without widening its viewBox, so browsers crop it; set last
+    in the graph, this overrides any ``dpi`` (or ``resolution``) set before."""
+    closing = source.rstrip().rfind("}")
+    if closing < 0 or not _GRAPH_OPENING.match(source):
+        return source
+    return f"{source[:closing]}\tdpi=72 resolution=72\n{source[closing:]}"
+
+
+_VIEW_BOX = re.compile(rb'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"')
+_SCALE = re.compile(rb'(<g id="graph0" class="graph" transform="scale\()([\d.]+) ([\d.]+)(\))')
+_BACKGROUND = re.compile(rb'<polygon fill="[^"]*" stroke="[^"]*" points="([^"]*)"')
+
+
+def _exact_scale(svg: bytes) -> bytes:
+    """``svg`` with its content scaled exactly into its viewBox. Graphviz 2.x writes the scale
+    of a drawing shrunk to fit ``size`` with two digits (0.12 for 0.1154), which pushes up to a
+    few percent of the drawing out of its frame, where browsers crop it."""
+    view_box, scale = _VIEW_BOX.search(svg), _SCALE.search(svg)
+    background = _BACKGROUND.search(svg, scale.end()) if scale else None
+    if not (view_box and scale and background):
+        return svg
+    numbers = [float(x) for x in re.findall(rb"-?[\d.]+", background.group(1))]
+    width = max(numbers[0::2]) - min(numbers[0::2])
+    height = max(numbers[1::2]) - min(numbers[1::2])
+    if width <= 0 or height <= 0:
+        return svg
+    exact = min(float(view_box.group(1)) / width, float(view_box.group(2)) / height)
+    if abs(exact - float(scale.group(2))) < 1e-4:
+        return svg
+    written = f"{exact:.6g} {exact:.6g}".encode()
+    return svg[:scale.start()] + scale.group(1) + written + scale.group(4) + svg[scale.end():]
+
+
 def render(source: str, format: str = "svg", backend: str = "auto") -> tuple[bytes, str]:
     """Lay out DOT ``source`` and draw it as ``format``; returns the bytes and the renderer used.
 
@@ -209,13 +256,17 @@ def render(source: str, format: str = "svg", backend: str = "auto") -> tuple[byt
     ...     data, used = render("digraph { a -> b }", "svg")
     ...     assert used in available_backends() and b"<svg" in data
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    cost = _check_cost(source)  # refused on every machine, whatever renderer it has
     backend = _choose(backend, format)
-    cost = _check_cost(source)
     if cost["bends"] > EASY_BENDS:
         source = _with_graph_attributes(source, EASY_LAYOUT)
-    if backend == "dot":
+    if format != "svg":
         return _render_with_dot(source, format), "dot"
-    return _render_with_wasm(source), "wasm"
+    source = _at_true_size(source)
+    svg = _render_with_dot(source, format) if backend == "dot" else _render_with_wasm(source)
+    return _exact_scale(svg), backend
 
 
 def _too_slow(backend: str) -> RenderError:
@@ -278,12 +329,29 @@ def _compiled_module(engine, wasm_path: str):
             pass
     module = wasmtime.Module.from_file(engine, wasm_path)
     try:
-        from .files import write_atomic
-        os.makedirs(os.path.dirname(cached), mode=0o700, exist_ok=True)
-        write_atomic(cached, module.serialize())
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        _store_privately(cached, module.serialize())
     except Exception:  # a read-only home, a full disk: no cache, still a drawing
         pass
     return module
+
+
+def _store_privately(path: str, data: bytes) -> None:
+    """Write ``path`` as a new file only we can write (mode 600 whatever the umask, so that
+    ``_trusted`` reads it back), never through a symlink or file someone planted there: a fresh
+    temporary name opened exclusively, then renamed over whatever ``path`` was."""
+    folder, name = os.path.split(path)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(temporary, flags, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)  # replaces a symlink itself, never its target
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def _trusted(path: str) -> bool:

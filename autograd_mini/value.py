@@ -218,11 +218,6 @@ class Value:
 
     # ``backward()`` is this class's method too: graph.py, where the walk is, attaches it.
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        """Jupyter shows a Value as the SVG of its graph (see ``autograd_mini.viz``)."""
-        from .viz import value_mimebundle
-        return value_mimebundle(self, include, exclude)
-
     # -- plain-number conveniences ----------------------------------------------------------
     def item(self) -> float:
         if _ACTIVE[0]:

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from collections import deque
+import dataclasses
 from typing import Callable, Iterable, Mapping
 
 import graphviz
@@ -46,12 +46,16 @@ import graphviz
 from .files import write_atomic
 from .graph import topological_order
 from .groups import Groups, find_groups
+from .labels import COLOR, FONT, TITLE_WIDTH, formula, number_formatter  # noqa: F401 (public)
+from .labels import as_float, header, plain, record, spread, title_label, visible
 from .render import BACKENDS, DOT_TIMEOUT, SVG, RenderError, available_backends  # noqa: F401
 from .render import render as _render
 from .value import Value
 
+_header, _visible = header, visible  # the names the step-through recording imports
+
 __all__ = ["to_dot", "draw_dot", "to_svg", "save", "available_backends", "RenderError", "SVG",
-           "Drawing", "DEFAULT_MAX_NODES", "value_mimebundle"]
+           "Drawing", "DrawingSettings", "draw_nodes", "DEFAULT_MAX_NODES", "value_mimebundle"]
 
 DEFAULT_MAX_NODES = 200
 """Nodes drawn by default. Graphviz lays out 200 nodes in about a second; 2,000 take a minute."""
@@ -59,18 +63,9 @@ DEFAULT_MAX_NODES = 200
 RANKDIRS = ("LR", "RL", "TB", "BT")
 GROUPINGS = (None, "neuron", "layer", "auto")
 CROWDED = 12  # a neuron with more operands than this has its edges drawn without numbers
+JUPYTER_WIDTH = 8.0  # inches: the text column of JupyterLab (768 pixels)
+LISTED_NEURONS = 16  # a layer view lists each neuron's numbers up to this many (more: their range)
 TAIL_LIMIT = 40  # nodes after the network a layer view draws one by one (more: one box)
-
-
-# Colours: inputs blue, the output(s) gold, a highlighted node orange, constants grey.
-FONT = "Helvetica,Arial,sans-serif"
-COLOR = {
-    "border": "#4a5568", "header": "#edf2f7", "leaf": "#dbeafe", "output": "#fef3c7",
-    "highlight": "#fdba74", "edge": "#4a5568", "edge_label": "#1d4ed8", "grad": "#b91c1c",
-    "constant": "#718096", "muted": "#a0aec0", "active_edge": "#dc2626",
-    "data": "#ede9fe", "layer": "#f8fafc", "layer_border": "#94a3b8", "neuron": "#ffffff",
-    "box": "#f1f5f9",
-}
 
 
 class Drawing(graphviz.Digraph):
@@ -83,6 +78,7 @@ class Drawing(graphviz.Digraph):
     nodes_drawn = 0
     nodes_total = 0
     backend: str | None = None
+    view = "node"  # or "neuron", "layer": how the nodes are grouped
 
     def svg(self, backend: str = "auto") -> SVG:
         """Render to SVG text with ``backend`` (``"auto"``, ``"dot"`` or ``"wasm"``)."""
@@ -105,53 +101,6 @@ class Drawing(graphviz.Digraph):
 
 
 # -- which nodes, named how --------------------------------------------------------------------
-
-
-def number_formatter(number_format: str | Callable[[float], str] = ".4g") -> Callable[[object], str]:
-    """A function that writes a number (or a Value's number) with ``number_format``.
-
-    ``number_format`` is a format spec such as ``".4g"`` or ``".3f"``, or a function.
-
-    >>> number_formatter(".3f")(2), number_formatter()(1 / 3)
-    ('2.000', '0.3333')
-    """
-    if callable(number_format):
-        write = number_format
-    else:
-        try:
-            format(1.5, number_format)
-        except (TypeError, ValueError):
-            raise ValueError(f"number_format must be a float format spec such as '.4g' or '.3f' "
-                             f"(or a function), got {number_format!r}") from None
-
-        def write(x: float) -> str:
-            return format(x, number_format)
-
-    def formatted(x) -> str:
-        if isinstance(x, Value):  # a grad after backward(create_graph=True)
-            x = x.data
-        x = float(x)
-        return write(0.0 if x == 0.0 else x)  # -0.0 reads as a stray minus sign
-
-    return formatted
-
-
-def formula(node: Value, name_of: Callable[[Value], str | None], neuron=None) -> str | None:
-    """The node's op written over its parents' names, as the op table's row writes it (e.g.
-    ``"a + b"``, ``"tanh(h)"``, ``"w1·i1 + w2·i2 + b1"``).
-
-    ``name_of(parent)`` gives a parent's name (None when it has none: then there is no formula).
-    A neuron's input sum (``neuron``, from ``autograd_mini.groups``) that nn named, or whose
-    operands have no names, reads as vectors: ``w0[3,·]·x + b0[3]``.
-    """
-    if not node.parents:
-        return None
-    if neuron is not None and neuron.net is node and neuron.named_by_nn:
-        return neuron.formula()
-    names = [name_of(p) for p in node.parents]
-    if any(name is None for name in names):
-        return neuron.formula() if neuron is not None and neuron.net is node else None
-    return node._rule.written(names)
 
 
 def _skipped(node: Value, hide_constants: bool) -> bool:
@@ -238,9 +187,13 @@ def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = "
     >>> hidden = [Value.affine([Value(0.1 * j), Value(-0.2)], xs, Value(0.0)).relu()
     ...           for j in range(3)]
     >>> out = Value.affine([Value(1.0), Value(2.0), Value(3.0)], hidden, Value(0.5))
-    >>> lines = to_dot(out, group="layer").source.splitlines()
-    >>> [line.split('"')[1] for line in lines if line.lstrip().startswith("layer")]
-    ['layer 0: 3 relu | 9 parameters', 'layer 1: 1 linear | 4 parameters', '3 values']
+    >>> lines = to_dot(out, group="layer").source.splitlines()  # a0[j] = 0.05 j + 0.2 by hand
+    >>> for line in lines:
+    ...     if line.lstrip().startswith("layer"):
+    ...         print(line.split('"')[1])
+    layer 0: 3 relu | 9 parameters | a0[0] 0.2 | a0[1] 0.25 | a0[2] 0.3
+    layer 1: 1 linear | 4 parameters | z1[0] 2.1
+    3 values
     """
     outputs = _outputs_of(output)
     if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 1):
@@ -274,11 +227,13 @@ def to_dot(output: Value | Iterable[Value], *, number_format: str | Callable = "
                      f"(max_nodes={max_nodes}; max_nodes=None draws all, slowly)")
     highlighted = set(highlight)
     fill = {node: COLOR["highlight"] for node in highlighted}
-    return draw_nodes(nodes, outputs=outputs, number_format=number_format, rankdir=rankdir,
+    drawing = draw_nodes(nodes, outputs=outputs, number_format=number_format, rankdir=rankdir,
                       hide_constants=hide_constants, fill=fill, bold=highlighted,
                       show_grad=show_grad, title=" · ".join(t for t in [title] + notes if t),
                       nodes_total=total, names=groups.names,
                       groups=groups, clusters=group == "neuron", folded=folded)
+    drawing.view = group or "node"
+    return drawing
 
 
 def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> Drawing:
@@ -299,31 +254,59 @@ def draw_dot(root: Value, format: str = "svg", rankdir: str = "LR") -> Drawing:
     return drawing
 
 
-def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
-               number_format: str | Callable = ".4g", rankdir: str = "LR",
-               hide_constants: bool = False, show_grad: bool = True,
-               grads: Mapping[Value, object] | None = None, grad_name: str = "grad",
-               names: Mapping[Value, str] | None = None, fill: Mapping[Value, str] | None = None,
-               bold: Iterable[Value] = (), hidden: Iterable[Value] = (),
-               faded: Iterable[Value] = (), edge_color: Mapping[tuple, str] | None = None,
-               min_chars: Mapping[Value, int] | None = None, title: str | None = None,
-               nodes_total: int | None = None, groups: Groups | None = None,
-               clusters: bool = False,
-               folded: Iterable[Value] = (), node_ids: Mapping[Value, str] | None = None,
-               classes: Mapping[Value, str] | None = None, tooltips: bool = True) -> Drawing:
+@dataclasses.dataclass
+class DrawingSettings:
+    """How ``draw_nodes`` draws: the look, what each node shows, and the grouping into boxes.
+
+    ``to_dot`` fills one from its options; the step-through frames set the per-node fields.
+
+    >>> DrawingSettings(rankdir="BT").rankdir
+    'BT'
+    """
+
+    # the look
+    number_format: str | Callable = ".4g"
+    rankdir: str = "LR"
+    title: str | None = None
+    tooltips: bool = True  # False: no hover texts (a smaller SVG)
+    # what the nodes show
+    hide_constants: bool = False
+    show_grad: bool = True
+    grads: Mapping[Value, object] | None = None  # numbers shown instead of .grad ...
+    grad_name: str = "grad"                      # ... under this row name
+    names: Mapping[Value, str] | None = None     # for unlabelled nodes
+    nodes_total: int | None = None               # nodes in the whole graph (for the repr)
+    # per node and edge (the player's frames): colours, emphasis, a steady layout
+    fill: Mapping[Value, str] | None = None
+    bold: Iterable[Value] = ()
+    hidden: Iterable[Value] = ()  # laid out but invisible: every frame keeps one layout
+    faded: Iterable[Value] = ()
+    edge_color: Mapping[tuple, str] | None = None  # keyed by (parent, child)
+    min_chars: Mapping[Value, int] | None = None   # room kept in the rows
+    node_ids: Mapping[Value, str] | None = None    # SVG ids (default n0, n1, ...; edge i is e{i})
+    classes: Mapping[Value, str] | None = None     # extra SVG classes per node
+    # neurons and layers
+    groups: Groups | None = None  # what find_groups found: input sums in vector notation
+    clusters: bool = False        # a box around each neuron inside a box per layer
+    folded: Iterable[Value] = ()  # parameters not drawn, named in their neuron's input sum
+
+
+def draw_nodes(nodes: list[Value], settings: DrawingSettings | None = None, *,
+               outputs: Iterable[Value] = (), **changes) -> Drawing:
     """Draw exactly ``nodes`` (parents before children); the engine room of ``to_dot``.
 
-    The step-through frames use the extra knobs: ``grads`` (the numbers to show instead of
-    ``.grad``, under the row name ``grad_name``), ``names`` (for unlabelled nodes), ``fill`` and
-    ``bold`` (per node), ``hidden`` (laid out but invisible, so every frame keeps one layout),
-    ``faded``, ``edge_color`` keyed by ``(parent, child)``, ``min_chars`` (room kept in the rows).
-    ``groups`` (what ``find_groups`` found) write neurons' input sums in vector notation, and with
-    ``clusters`` box each neuron inside a box per layer;
-    ``folded`` parameters are not drawn but named in their neuron's input sum. ``node_ids`` are
-    the nodes' ids in the SVG (default n0, n1, ...; edge i is e{i}) and ``classes`` extra SVG
-    classes per node: the player restyles the picture through them. ``tooltips=False`` leaves
-    out the hover texts (a smaller SVG).
+    ``settings`` (a ``DrawingSettings``) says how; keyword ``changes`` set its fields by name
+    (``draw_nodes(nodes, rankdir="BT")``). ``outputs`` are coloured as outputs.
     """
+    try:
+        settings = dataclasses.replace(settings or DrawingSettings(), **changes)
+    except TypeError:
+        known = ", ".join(f.name for f in dataclasses.fields(DrawingSettings))
+        raise TypeError(f"draw_nodes() takes the drawing settings {known}; got "
+                        f"{', '.join(sorted(set(changes) - set(known.split(', '))))}") from None
+    (number_format, rankdir, title, tooltips, hide_constants, show_grad, grads, grad_name, names,
+     nodes_total, fill, bold, hidden, faded, edge_color, min_chars, node_ids, classes, groups,
+     clusters, folded) = (getattr(settings, f.name) for f in dataclasses.fields(settings))
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
     write = number_formatter(number_format)
@@ -357,7 +340,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             attributes["class"] = classes[node]
         if node.is_constant and not node.label:
             attributes.setdefault("style", "")
-            target.node(ids[node], _plain(write(node.data)), shape="circle", fontsize="11",
+            target.node(ids[node], plain(write(node.data)), shape="circle", fontsize="11",
                         fontcolor=COLOR["constant"], color=COLOR["muted"], width="0.3",
                         margin="0.02", **attributes)
             continue
@@ -371,10 +354,10 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             rows.append(f"+{left_out} input{'s' if left_out > 1 else ''} not drawn")
         if folded and node in neuron_of and neuron_of[node].net is node:
             rows.append(_parameter_row(neuron_of[node]))
-        header = _header(node, name_of, neuron_of)
-        fields = [header] if header else []
+        heading = header(node, name_of, neuron_of)
+        fields = [heading] if heading else []
         fields += rows
-        label = _record(fields, rankdir)
+        label = record(fields, rankdir)
         background = fill.get(node) or (COLOR["output"] if node in outputs else
                                         COLOR["data"] if node.is_constant else
                                         COLOR["leaf"] if node.is_leaf else "white")
@@ -385,7 +368,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
         if min_chars.get(node):  # keeps the width a frame's numbers will need: a steady layout
             attributes["width"] = f"{0.1 * min_chars[node] + 0.2:.2f}"
         if tooltips:
-            attributes["tooltip"] = _plain(", ".join(fields))
+            attributes["tooltip"] = plain(", ".join(fields))
         target.node(ids[node], label, fillcolor=background, **attributes)
     for layer_box, neuron_boxes in boxes.get(_LAYERS, []):
         for neuron_box in neuron_boxes:  # each box whole before it is copied into its parent
@@ -398,7 +381,7 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
             if parent not in drawn or _skipped(parent, hide_constants):
                 continue
             known = local is not None  # None: a user's _backward closure, no derivative known
-            attributes = {"label": _plain(write(local) if known else "?")}
+            attributes = {"label": plain(write(local) if known else "?")}
             if clusters and len(node.parents) > CROWDED and node in neuron_of:
                 del attributes["label"]  # a dense layer's edges: the numbers stay in tooltips
             if node_ids is not None:
@@ -415,15 +398,29 @@ def draw_nodes(nodes: list[Value], *, outputs: Iterable[Value] = (),
                 attributes.update(color=COLOR["muted"], fontcolor=COLOR["muted"])
             if node in hidden or parent in hidden:
                 attributes["style"] = "invis"
+            if clusters and not folded and _enters_a_layer(parent, node, neuron_of):
+                attributes.update(minlen="2", weight="0")  # see _enters_a_layer
             child, above = name_of(node), name_of(parent)
             if child and above and not parent.is_constant and tooltips:
-                attributes["tooltip"] = _plain(f"∂{child}/∂{above} = {write(local)}" if known else
+                attributes["tooltip"] = plain(f"∂{child}/∂{above} = {write(local)}" if known else
                                                f"∂{child}/∂{above}: no edge derivative known "
                                                f"(a _backward closure)")
             dot.edge(ids[parent], ids[node], **attributes)
     dot.nodes_drawn = sum(not _skipped(node, hide_constants) for node in nodes)
     dot.nodes_total = dot.nodes_drawn if nodes_total is None else nodes_total
     return dot
+
+
+def _enters_a_layer(parent: Value, node: Value, neuron_of: Mapping) -> bool:
+    """An edge from a neuron's input into the neuron (from the network's inputs, or from the
+    previous layer).
+
+    Boxed layers stand side by side only if no two share a column (Graphviz's rank): a layer's
+    weights sit one column before its input sums, where the previous layer's outputs are, unless
+    the edges entering the layer are two columns long, leaving that column to the weights. Left
+    free to bend (weight 0), those many-to-many edges do not pull the layers into a staircase."""
+    neuron = neuron_of.get(node)
+    return neuron is not None and node in neuron.nodes and parent in neuron.inputs
 
 
 def _new_drawing(rankdir: str, title: str | None) -> Drawing:
@@ -434,14 +431,9 @@ def _new_drawing(rankdir: str, title: str | None) -> Drawing:
                   edge_attr={"fontname": FONT, "fontsize": "11", "color": COLOR["edge"],
                              "fontcolor": COLOR["edge_label"], "arrowsize": "0.7"})
     if title:
-        dot.attr(label=_plain(title), labelloc="t", fontsize="12",
+        dot.attr(label=title_label(title), labelloc="t", fontsize="12",
                  fontcolor=COLOR["constant"])
     return dot
-
-
-def _record(fields: list[str], rankdir: str) -> str:
-    label = " | ".join(_record_escape(field) for field in fields)
-    return _plain_record(label if rankdir in ("LR", "RL") else "{ " + label + " }")
 
 
 def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, write,
@@ -462,14 +454,18 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
     per_example = len(first.neurons[0].inputs)
     names = [x.label or groups.names.get(x, "") for x in groups.inputs[:per_example]]
     listed = f"{names[0]} … {names[-1]}" if per_example > 2 else ", ".join(names)
-    dot.node("inputs", _record([f"inputs: {per_example}", listed] + examples, rankdir),
+    backward_ran = any(as_float(output.grad) for output in outputs)
+    dot.node("inputs", record([f"inputs: {per_example}", listed,
+                                spread("x", [x.data for x in groups.inputs], write)] + examples,
+                               rankdir),
              fillcolor=COLOR["data"], id="inputs")
     for layer in groups.layers:
         rows = [f"layer {layer.index}: {layer.size} {layer.activation}",
                 f"{len(layer.parameters):,} parameters"]
+        rows += _layer_numbers(layer, groups.names, write, backward_ran)
         if layer.instances > 1:
             rows.append(f"× {layer.instances} examples")
-        dot.node(f"layer{layer.index}", _record(rows, rankdir), fillcolor=COLOR["box"],
+        dot.node(f"layer{layer.index}", record(rows, rankdir), fillcolor=COLOR["box"],
                  penwidth="1.5", id=f"layer{layer.index}")
     tail = [n for n in everything if n not in box_of and not (n.is_constant and not n.label)]
     if len(tail) > TAIL_LIMIT:  # keep the outputs, fold the rest into one box
@@ -480,7 +476,7 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
             ops[node.op or "leaf"] = ops.get(node.op or "leaf", 0) + 1
         common = ", ".join(f"{count} {op}" for op, count in
                            sorted(ops.items(), key=lambda item: -item[1])[:3])
-        dot.node("rest", _record([f"{len(rest):,} more nodes", common], rankdir),
+        dot.node("rest", record([f"{len(rest):,} more nodes", common], rankdir),
                  fillcolor=COLOR["box"], id="rest")
         for node in rest:
             box_of[node] = "rest"
@@ -493,10 +489,10 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
         return node.label or groups.names.get(node)
 
     for node in tail:
-        rows = [_header(node, name_of, groups.neuron_of), f"data {write(node.data)}"]
+        rows = [header(node, name_of, groups.neuron_of), f"data {write(node.data)}"]
         if not node.is_constant:
             rows.append(f"grad {write(node.grad)}")
-        dot.node(ids[node], _record([r for r in rows if r], rankdir), id=ids[node],
+        dot.node(ids[node], record([r for r in rows if r], rankdir), id=ids[node],
                  fillcolor=COLOR["output"] if node in outputs else "white")
     crossing: dict[tuple[str, str], dict[Value, object]] = {}
     for node in everything:
@@ -511,60 +507,30 @@ def _draw_layers(everything: list[Value], outputs: list[Value], groups: Groups, 
             label = write(local) if local is not None else "?"
         else:
             label = f"{len(parents):,} values"
-        dot.edge(above, child, label=_plain(label), penwidth="1.5" if len(parents) > 1 else "1")
+        dot.edge(above, child, label=plain(label), penwidth="1.5" if len(parents) > 1 else "1")
     dot.nodes_drawn = len(groups.layers) + 1 + len(tail) + ("rest" in box_of.values())
     dot.nodes_total = total
+    dot.view = "layer"
     return dot
 
 
-def _header(node: Value, name_of, neuron_of: Mapping | None = None) -> str:
-    """``c = a + b`` when the parents have names, else ``c (+)``; a leaf shows its name; a
-    neuron's input sum reads ``z0[3] = w0[3,·]·x + b0[3]``."""
-    name = node.label or name_of(node) or ""
-    if not node.parents:
-        return name
-    neuron = neuron_of.get(node) if neuron_of else None
-    text = formula(node, name_of, neuron)
-    if text is None:
-        return f"{name} ({node.op})" if name else node.op
-    return f"{name} = {text}" if name else text
-
-
-_RECORD_SPECIALS = {c: "\\" + c for c in '{}|<>"\\'}
-
-
-def _visible(text) -> str:
-    """One line of text that XML can carry: whitespace runs become one space, other control
-    characters their visible pictures (NUL is ␀), lone surrogates and non-characters U+FFFD."""
-    out = []
-    for c in " ".join(str(text).split()):
-        code = ord(c)
-        if code < 0x20:
-            out.append(chr(0x2400 + code))
-        elif code == 0x7F:
-            out.append("\u2421")
-        elif 0xD800 <= code <= 0xDFFF or code in (0xFFFE, 0xFFFF) or \
-                unicodedata.category(c) == "Cc":
-            out.append("\ufffd")
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def _record_escape(text: str) -> str:
-    """A field of a record label: Graphviz gives {, }, |, <, >, quotes and \\ a meaning there."""
-    return "".join(_RECORD_SPECIALS.get(c, c) for c in _visible(text))
-
-
-def _plain(text: str) -> str:
-    """One line of text for a quoted DOT string: never taken as an HTML-like label (a text in
-    <...> would be), with a backslash kept as a backslash."""
-    return graphviz.nohtml(_visible(text).replace("\\", "\\\\"))
-
-
-def _plain_record(label: str) -> str:
-    """A record label already escaped field by field: only kept from being read as HTML."""
-    return graphviz.nohtml(label)
+def _layer_numbers(layer, names: Mapping, write, backward_ran: bool) -> list[str]:
+    """A layer's numbers: each neuron's output and its gradient (as the range of them past
+    ``LISTED_NEURONS`` neurons or for several examples), and the size of its parameters'
+    gradient."""
+    outputs = [neuron.output for neuron in layer.neurons]
+    if layer.instances == 1 and len(outputs) <= LISTED_NEURONS:
+        rows = [f"{node.label or names.get(node, '')} {write(node.data)}"
+                + (f", grad {write(node.grad)}" if backward_ran else "") for node in outputs]
+    else:
+        name = "z" if layer.activation == "linear" else "a"
+        rows = [spread(name, [node.data for node in outputs], write)]
+        if backward_ran:
+            rows.append(spread(f"grad {name}", [node.grad for node in outputs], write))
+    if backward_ran:
+        size = sum(as_float(p.grad) ** 2 for p in layer.parameters) ** 0.5
+        rows.append(f"|grad| of its parameters {write(size)}")
+    return rows
 
 
 def _parameter_row(neuron) -> str:
@@ -594,7 +560,7 @@ def _cluster_boxes(nodes: list[Value], groups: Groups) -> dict:
     for layer in groups.layers:
         layer_box = graphviz.Digraph(name=f"cluster_l{layer.index}")
         examples = f" × {layer.instances} examples" if layer.instances > 1 else ""
-        layer_box.attr(label=_plain(f"layer {layer.index}: {layer.size} {layer.activation}"
+        layer_box.attr(label=plain(f"layer {layer.index}: {layer.size} {layer.activation}"
                                     f"{examples}"),
                        style="rounded,filled", fillcolor=COLOR["layer"],
                        color=COLOR["layer_border"], fontsize="12", fontcolor="#334155",
@@ -607,7 +573,7 @@ def _cluster_boxes(nodes: list[Value], groups: Groups) -> dict:
             suffix = f"_{neuron.instance}" if neuron.instance else ""
             box = graphviz.Digraph(name=f"cluster_l{layer.index}_n{neuron.index}{suffix}")
             example = f" · example {neuron.instance + 1}" if layer.instances > 1 else ""
-            box.attr(label=_plain(f"neuron {neuron.index}{example}"), style="rounded,filled",
+            box.attr(label=plain(f"neuron {neuron.index}{example}"), style="rounded,filled",
                      fillcolor=COLOR["neuron"], color="#cbd5e0", fontsize="10",
                      fontcolor="#64748b", id=f"layer{layer.index}_neuron{neuron.index}{suffix}")
             for node in members:
@@ -693,7 +659,11 @@ def value_mimebundle(value: Value, include=None, exclude=None) -> dict[str, str]
         not (exclude and "image/svg+xml" in exclude)
     if wanted:
         try:
-            bundle["image/svg+xml"] = str(to_svg(value, group="auto"))
+            drawing = to_dot(value, group="auto")
+            if drawing.view == "layer":  # capped: top to bottom, in the notebook's column
+                drawing = to_dot(value, group="auto", rankdir="TB")
+                drawing.graph_attr["size"] = f"{JUPYTER_WIDTH:g},1000"
+            bundle["image/svg+xml"] = str(drawing.svg())
         except RenderError as error:
             bundle["text/plain"] += f"\n(graph not drawn: {error})"
     return bundle

@@ -6,13 +6,18 @@ GitHub, nbviewer). So each drawing is shown as SVG *and* PNG (``show``), and nex
 goes a static strip of some of its frames as one PNG (``strip``). Drawings are scaled down to fit
 the width of a notebook (``MAX_WIDTH_INCHES``); they are never cut off.
 
-PNG needs the Graphviz program ``dot``; without it ``show`` gives the SVG alone.
+PNG needs the Graphviz program ``dot``; without it (the embedded WebAssembly Graphviz draws)
+``show`` gives the SVG alone and ``strip`` one SVG of the frames side by side.
 """
 from __future__ import annotations
 
 import base64
+import hashlib
+import html
 import io
+import re
 import shutil
+import textwrap
 
 MAX_WIDTH_INCHES = 8.0  # 768 pixels at 96 dpi: the text column of JupyterLab and of GitHub
 PNG_DPI = 96
@@ -31,15 +36,18 @@ def _drawing(thing, options: dict):
 
 def _fitted(drawing, max_width: float):
     drawing.graph_attr["size"] = f"{max_width:g},100"  # scale down if wider; never up
-    drawing.graph_attr["dpi"] = str(PNG_DPI)
     return drawing
 
 
-def _png(source: str) -> bytes | None:
+def _png(drawing) -> bytes | None:
+    """The drawing as PNG at ``PNG_DPI`` (a resolution for pixels only: an SVG keeps its own)."""
     if shutil.which("dot") is None:
         return None
-    import graphviz
-    return _small(graphviz.Source(source).pipe(format="png"))
+    from autograd_mini.render import render
+
+    drawing = drawing.copy()
+    drawing.graph_attr["dpi"] = str(PNG_DPI)
+    return _small(render(drawing.source, "png", "dot")[0])
 
 
 def _small(png: bytes, colors: int = 64) -> bytes:
@@ -81,17 +89,28 @@ def show(thing, *, max_width: float = MAX_WIDTH_INCHES, **options) -> Picture:
     drawing = _drawing(thing, options)
     text = repr(thing if hasattr(thing, "source") else drawing)  # a copy forgets its node count
     drawing = _fitted(drawing, max_width)
-    return Picture(str(to_svg(drawing)), _png(drawing.source), text)
+    return Picture(str(to_svg(drawing)), _png(drawing), text)
+
+
+FRAMES = "application/vnd.autograd-mini.frames+json"  # what a strip shows, whoever drew it
 
 
 class Strip:
-    """A PNG picture for Jupyter (``strip`` returns one); ``.png`` holds its bytes."""
+    """A picture for Jupyter (``strip`` returns one): ``.png`` holds its bytes, or, drawn without
+    the system Graphviz, ``.svg`` its text (the other is None). ``.shows`` says what it shows (the
+    captions and a digest of the drawings' DOT text), stored beside it as ``FRAMES``."""
 
-    def __init__(self, png: bytes, text: str) -> None:
-        self.png, self.text = png, text
+    def __init__(self, png: bytes | None, text: str, svg: str | None = None,
+                 shows: dict | None = None) -> None:
+        self.png, self.text, self.svg, self.shows = png, text, svg, shows or {}
 
-    def _repr_png_(self) -> bytes:
-        return self.png
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = {"text/plain": self.text, FRAMES: self.shows}
+        if self.png is not None:
+            bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
+        if self.svg is not None:
+            bundle["image/svg+xml"] = self.svg
+        return bundle
 
     def __repr__(self) -> str:
         return self.text
@@ -105,13 +124,16 @@ def strip(frames, *, columns: int = 3, title: str = "", width_inches: float = 11
     from matplotlib.figure import Figure
 
     frames = list(frames)
+    text = f"<{len(frames)} frames: steps {frames[0].index} to {frames[-1].index}>"
+    sources = "".join(_drawing(frame, options).source for frame in frames)
+    shows = {"title": title, "captions": [_caption(frame) for frame in frames],
+             "drawings": hashlib.sha256(sources.encode()).hexdigest()[:16]}
+    if shutil.which("dot") is None:
+        return Strip(None, text, _svg_strip(frames, columns, title, width_inches, options), shows)
     rows = -(-len(frames) // columns)
     pictures = []
     for frame in frames:
-        drawing = _fitted(_drawing(frame, options), 4.0)
-        png = _png(drawing.source)
-        if png is None:
-            raise RuntimeError("strip() needs the Graphviz program `dot` (apt-get install graphviz)")
+        png = _png(_fitted(_drawing(frame, options), 4.0))
         pictures.append(image.imread(io.BytesIO(png), format="png"))
     tallest = max(p.shape[0] / p.shape[1] for p in pictures)
     cell_width = width_inches / columns
@@ -122,10 +144,47 @@ def strip(frames, *, columns: int = 3, title: str = "", width_inches: float = 11
         ax.set_axis_off()
     for ax, frame, picture in zip(axes.flat, frames, pictures):
         ax.imshow(picture)
-        ax.set_title(f"step {frame.index}: {frame.caption}", fontsize=9, wrap=True)
+        ax.set_title(_caption(frame), fontsize=9, wrap=True)
     if title:
         figure.suptitle(title, fontsize=11)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=PNG_DPI, metadata={"Software": None})
-    return Strip(_small(buffer.getvalue()), f"<{len(frames)} frames: steps {frames[0].index} to "
-                                    f"{frames[-1].index}>")
+    return Strip(_small(buffer.getvalue()), text, shows=shows)
+
+
+def _caption(frame) -> str:
+    return f"step {frame.index}: {frame.caption}"
+
+
+def _svg_strip(frames, columns: int, title: str, width_inches: float, options: dict) -> str:
+    """The frames side by side as one SVG, each drawn (by any renderer) into its cell."""
+    from autograd_mini.viz import to_svg
+
+    cell = width_inches * 72 / columns  # points
+    captions = [textwrap.wrap(_caption(frame), int(cell / 5.5)) for frame in frames]  # 10 pt
+    caption_height, title_height = 8 + 12 * max(map(len, captions)), 24 if title else 0
+    drawn = []
+    for frame in frames:
+        svg = str(to_svg(_fitted(_drawing(frame, options), 4.0)))
+        opening = re.search(r"<svg\b[^>]*>", svg)
+        view_box = re.search(r'viewBox="([^"]*)"', opening.group(0)).group(1)
+        width, height = (float(x) for x in view_box.split()[2:])
+        drawn.append((view_box, width, height, svg[opening.end():svg.rindex("</svg>")]))
+    tallest = max(cell * h / w for _, w, h, _ in drawn)
+    row_height = tallest + caption_height
+    rows = -(-len(frames) // columns)
+    total_width, total_height = cell * columns, title_height + rows * row_height
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+             f'width="{total_width:.0f}pt" height="{total_height:.0f}pt" '
+             f'viewBox="0 0 {total_width:.2f} {total_height:.2f}" font-family="sans-serif">',
+             f'<rect width="100%" height="100%" fill="white"/>']
+    if title:
+        parts.append(f'<text x="{total_width / 2:.1f}" y="16" text-anchor="middle" '
+                     f'font-size="13">{html.escape(title)}</text>')
+    for k, (lines, (view_box, width, height, body)) in enumerate(zip(captions, drawn)):
+        x, y = (k % columns) * cell, title_height + (k // columns) * row_height
+        parts += [f'<text x="{x + cell / 2:.1f}" y="{y + 12 * (i + 1):.1f}" text-anchor="middle" '
+                  f'font-size="10">{html.escape(line)}</text>' for i, line in enumerate(lines)]
+        parts.append(f'<svg x="{x:.1f}" y="{y + caption_height:.1f}" width="{cell:.1f}" '
+                     f'height="{tallest:.1f}" viewBox="{view_box}">{body}</svg>')
+    return "\n".join(parts + ["</svg>"])

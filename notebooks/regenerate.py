@@ -4,8 +4,11 @@
 Python (so it imports this checkout), with notebooks/ as working directory, a fixed hash seed and
 a non-interactive matplotlib, and is written back only when every cell ran without an error.
 Nothing volatile is stored: no timings in the metadata, cell ids fixed by position, and the
-Graphviz version line removed from the SVGs (``normalise``), so two runs on the same machine store
-the same bytes and ``tests/test_notebooks.py`` can compare a fresh run with what is committed.
+Graphviz version line removed from the SVGs (``normalise``), so ``tests/test_notebooks.py`` can
+compare a fresh run with what is committed. Pictures are compared by what they show, never by
+their bytes (fonts, Graphviz and matplotlib builds move pixels and coordinates from machine to
+machine): an SVG by its texts, fills, nodes and edges (``svg_shows``), a matplotlib figure by its
+plotted data and texts (``PLOT``, stored beside its PNG), a PNG by the description beside it.
 
     python notebooks/regenerate.py                 # every lesson
     python notebooks/regenerate.py 07 08           # the lessons whose names start so
@@ -14,7 +17,6 @@ the same bytes and ``tests/test_notebooks.py`` can compare a fresh run with what
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import re
 import sys
@@ -49,7 +51,9 @@ def kernel_manager(scratch: Path):
     from jupyter_client.manager import AsyncKernelManager
 
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+    recording = f"import runpy; runpy.run_path({str(Path(__file__).resolve())!r})['record_plots']()"
+    spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                            f"--IPKernelApp.exec_lines={[recording]!r}"],
                       display_name="Python 3", language="python",
                       env={"MPLBACKEND": "Agg", "PYTHONPATH": path, "PYTHONHASHSEED": "0",
                            "PYTHONDONTWRITEBYTECODE": "1",
@@ -72,6 +76,7 @@ def normalise_text(text: str) -> str:
 def normalise(notebook) -> None:
     """Make ``notebook`` (run or stored) independent of when and where it ran, in place."""
     notebook.metadata.pop("widgets", None)
+    notebook.metadata.pop("pictures_made_with", None)  # pictures are compared by what they show
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
                                        "name": "python3"}
     notebook.metadata["language_info"] = {"name": "python"}
@@ -103,19 +108,75 @@ def merged_streams(outputs) -> list:
     return merged
 
 
-def picture_makers() -> dict[str, str]:
-    """The versions of what draws the pictures: another matplotlib or Graphviz draws the same
-    lesson with other pixels (fonts, margins, anti-aliasing), so pictures are compared only
-    between runs made with the same ones. Stored in each notebook's metadata."""
-    import shutil
-    import subprocess
+PLOT = "application/vnd.autograd-mini.plot+json"  # what a matplotlib figure shows
 
-    import matplotlib
 
-    dot = shutil.which("dot")
-    graphviz = (subprocess.run([dot, "-V"], capture_output=True, text=True).stderr.strip()
-                if dot else "none")
-    return {"matplotlib": matplotlib.__version__, "graphviz": graphviz}
+def record_plots() -> None:
+    """In the lesson's kernel: store beside each matplotlib figure's PNG what it shows (``PLOT``),
+    so a run on another machine, whose fonts move the pixels, can be compared with it."""
+    from IPython import get_ipython
+    from IPython.core.formatters import JSONFormatter
+    from matplotlib.figure import FigureBase
+
+    shell = get_ipython()
+    formatter = JSONFormatter(parent=shell.display_formatter)
+    formatter.format_type = PLOT
+    # on Figure's base class: `%matplotlib inline` removes every formatter's Figure entry
+    formatter.for_type(FigureBase, plot_shows)
+    shell.display_formatter.formatters[PLOT] = formatter
+    if PLOT not in shell.display_formatter.active_types:
+        shell.display_formatter.active_types.append(PLOT)
+
+
+def _digest(numbers) -> dict:
+    """A series of numbers in brief: how many, the first and last, and a hash of all (4 digits)."""
+    import hashlib
+
+    import numpy as np
+
+    values = np.asarray(numbers, dtype=float).ravel()
+    written = [f"{x:.4g}" for x in values]
+    return {"n": len(written), "ends": written[:2] + written[-2:],
+            "sha": hashlib.sha256(" ".join(written).encode()).hexdigest()[:12]}
+
+
+def _numbers(array):
+    import numpy as np
+    return np.asarray([] if array is None else array, dtype=float).ravel()
+
+
+def plot_shows(figure) -> dict:
+    """What a matplotlib figure shows (``figure_shows``); never an error in a lesson's cell."""
+    try:
+        return figure_shows(figure)
+    except Exception as error:  # a kind of plot not read here: say so rather than fail the cell
+        return {"unread": f"{type(error).__name__}: {error}"}
+
+
+def figure_shows(figure) -> dict:
+    """What a matplotlib figure shows: per axes, its title, labels, legend and texts, and the data
+    of its lines, point sets, contour levels, bars and images (numbers to 4 digits, in brief)."""
+    import numpy as np
+
+    shown = {"title": figure._suptitle.get_text() if figure._suptitle else "", "axes": []}
+    for ax in figure.axes:
+        legend = ax.get_legend()
+        shown["axes"].append({
+            "texts": [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+            + [t.get_text() for t in ax.texts]
+            + ([t.get_text() for t in legend.get_texts()] if legend else []),
+            "lines": [_digest(np.column_stack(line.get_data())) for line in ax.get_lines()],
+            # point sets by their points and colour values (a contour set by its levels): not
+            # by the paths a contouring algorithm of one version or another traced
+            "collections": [_digest(np.concatenate([_numbers(c.get_offsets()),
+                                                    _numbers(c.get_array())]))
+                            for c in ax.collections],
+            # bars and histograms: their outlines in data coordinates
+            "patches": [_digest(patch.get_patch_transform().transform(patch.get_path().vertices))
+                        for patch in ax.patches],
+            "images": [_digest(np.asarray(image.get_array())) for image in ax.get_images()],
+        })
+    return shown
 
 
 def run(path: Path):
@@ -130,7 +191,6 @@ def run(path: Path):
                                          resources={"metadata": {"path": str(path.parent)}})
         client.execute()
     normalise(notebook)
-    notebook.metadata["pictures_made_with"] = picture_makers()
     return notebook
 
 
@@ -161,10 +221,8 @@ def write(path: Path, data: bytes) -> None:
 
 def differences(stored, fresh) -> list[str]:
     """Where two normalised notebooks differ: cell by cell, output by output (empty if equal).
-    Pictures are compared only when both runs drew them with the same matplotlib and Graphviz
-    (``picture_makers``); otherwise only that each is there, of the same kinds."""
+    Text and numbers must be equal; pictures must show the same (``shows``)."""
     found = []
-    pictures = stored.metadata.get("pictures_made_with") == fresh.metadata.get("pictures_made_with")
     if len(stored.cells) != len(fresh.cells):
         return [f"{len(stored.cells)} cells stored, {len(fresh.cells)} after a run"]
     for index, (old, new) in enumerate(zip(stored.cells, fresh.cells)):
@@ -177,14 +235,13 @@ def differences(stored, fresh) -> list[str]:
         for k, (a, b) in enumerate(zip(old_outputs, new_outputs)):
             if a.get("output_type") != b.get("output_type") or a.get("text") != b.get("text"):
                 found.append(f"cell {index}, output {k}: the text differs")
-            elif set(a.get("data", {})) != set(b.get("data", {})):
+            elif described(a.get("data", {})) != described(b.get("data", {})):
                 found.append(f"cell {index}, output {k}: stored {sorted(a.get('data', {}))}, "
                              f"now {sorted(b.get('data', {}))}")
             else:
-                for mime in a.get("data", {}):
-                    if mime in PICTURES and not pictures:
-                        continue
-                    if not same_data(mime, a["data"][mime], b["data"][mime]):
+                old_data, new_data = a.get("data", {}), b.get("data", {})
+                for mime in set(old_data) & set(new_data):
+                    if shows(mime, old_data[mime]) != shows(mime, new_data[mime]):
                         found.append(f"cell {index}, output {k}: {mime} differs")
     return found
 
@@ -192,28 +249,55 @@ def differences(stored, fresh) -> list[str]:
 PICTURES = ("image/png", "image/svg+xml")
 
 
-def same_data(mime: str, stored, fresh) -> bool:
-    """Equal, except that two PNGs are equal when they decode to nearly the same pixels (a font
-    rasteriser or zlib of another version must not count as a stale lesson; a changed plot does)."""
-    if mime != "image/png" or stored == fresh:
-        return stored == fresh
-    return similar_png(stored, fresh)
+def described(bundle: dict) -> tuple:
+    """An output's kinds of data, a picture counted as one kind whatever its format: without the
+    system Graphviz a lesson's drawing is SVG only, its strip of frames an SVG, not a PNG."""
+    return tuple(sorted(set(bundle) - set(PICTURES))), bool(set(bundle) & set(PICTURES))
 
 
-def similar_png(a: str, b: str, tolerance: float = 0.002) -> bool:
-    """Same size, and at most ``tolerance`` of the pixels differ visibly (by more than 5% in
-    some channel): a moved curve or a changed label differs in more pixels than that."""
-    import base64
-    import io
+def shows(mime: str, data):
+    """What an output shows, comparable between machines: text as it is; an SVG by its texts,
+    fills, nodes and edges; an HTML page with its SVGs read so; a PNG not by itself but by the
+    description stored beside it (an SVG, ``PLOT`` for a matplotlib figure, ``FRAMES`` for a
+    strip of frames), so a PNG compares equal to any PNG."""
+    if isinstance(data, list):
+        data = "".join(data)
+    if mime == "image/svg+xml":
+        return svg_shows(data)
+    if mime == "text/html" and "svg" in data:
+        import html
+        page = html.unescape(data)  # a player in an <iframe srcdoc="...">
+        page = re.sub(r"\(Graphviz: \w+\)", "(Graphviz)", page)
+        return re.sub(r"<svg\b.*?</svg>", lambda m: repr(svg_shows(m.group(0))), page, flags=re.S)
+    if mime == "image/png":
+        return "a PNG"
+    return data
 
-    import numpy as np
-    from matplotlib import image
 
-    pictures = [image.imread(io.BytesIO(base64.b64decode(x)), format="png") for x in (a, b)]
-    if pictures[0].shape != pictures[1].shape:
-        return False
-    changed = (np.abs(pictures[0] - pictures[1]) > 0.05).any(axis=-1)
-    return float(changed.mean()) <= tolerance
+def svg_shows(svg: str) -> dict:
+    """What a Graphviz SVG shows, whatever fonts and layout engine placed it: its texts (titles
+    and labels, in order), the fills of its nodes and clusters, and how many nodes, edges and
+    clusters it has. A text's font or position is not part of it; an SVG that does not parse is
+    compared whole."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(svg.encode())
+    except ET.ParseError:
+        return {"unparsed": svg}
+    ns = "{http://www.w3.org/2000/svg}"
+    kinds: dict[str, int] = {}
+    fills: dict[str, int] = {}
+    for group in root.iter(f"{ns}g"):
+        kind = group.get("class", "")
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if kind in ("node", "cluster"):
+            shape = next((e for e in group if e.tag in (f"{ns}polygon", f"{ns}path",
+                                                        f"{ns}ellipse")), None)
+            fill = shape.get("fill", "") if shape is not None else ""
+            fills[fill] = fills.get(fill, 0) + 1
+    texts = [" ".join("".join(t.itertext()).split()) for t in root.iter(f"{ns}text")]
+    return {"texts": texts, "fills": dict(sorted(fills.items())), "groups": dict(sorted(kinds.items()))}
 
 
 def main(argv=None) -> int:

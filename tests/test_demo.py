@@ -1,4 +1,6 @@
 """The README's demo command runs and tells the hand-derived numbers of e = (a+b)(b+1)."""
+import re
+
 import pytest
 
 from autograd_mini import demo
@@ -17,7 +19,11 @@ def test_demo_prints_the_figures_numbers_and_writes_its_files(tmp_path, capsys):
     assert "step  99: loss" in out and "accuracy 100%" in out  # micrograd's demo learns the moons
     assert (tmp_path / "graph.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     assert "<html" in (tmp_path / "steps.html").read_text().lower()
-    assert "<svg" in (tmp_path / "network.svg").read_text()
-    assert "layer 0" in (tmp_path / "network.svg").read_text().lower()
+    network = (tmp_path / "network.svg").read_text()
+    assert "layer 0: 16 relu" in network and "loss (relu)" in network
+    assert re.search(r"hinge loss [\d.]+, after backward", network)
+    # every neuron's value and gradient
+    assert all(re.search(rf">a0\[{j}\] [-\d.e]+, grad [-\d.e]+<", network) for j in range(16))
+    assert re.search(r">z2\[0\] [-\d.e]+, grad [-\d.e]+<", network)
     page = (tmp_path / "training.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script src" not in page

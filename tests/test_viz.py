@@ -20,6 +20,8 @@ HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="system Graphviz `dot` is not installed "
                                                     "(apt-get install graphviz)")
 BACKENDS = [pytest.param("dot", marks=needs_dot), "wasm"]
+needs_a_renderer = pytest.mark.skipif(not render.available_backends(), reason="no Graphviz "
+                                      "renderer here (the WebAssembly one needs Python 3.11+)")
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 # by hand: edge (parent, child) -> local derivative d child / d parent
@@ -241,18 +243,28 @@ def test_wasm_renderer_recovers_after_a_failed_layout(seed_graph):
     assert to_svg(seed_graph[-1], backend="wasm").backend == "wasm"
 
 
+def jupyter_shows(thing, **options):
+    """What a Jupyter kernel's IPython shows for ``thing`` (a mime bundle)."""
+    interactiveshell = pytest.importorskip("IPython.core.interactiveshell")
+    from autograd_mini import display
+    shell = interactiveshell.InteractiveShell.instance()
+    assert display.register(shell)  # as `import autograd_mini` does inside a kernel
+    return shell.display_formatter.format(thing, **options)[0]
+
+
+@needs_a_renderer
 def test_jupyter_shows_a_value_as_its_graph(seed_graph, monkeypatch):
     e = seed_graph[-1]
-    bundle = e._repr_mimebundle_()
+    bundle = jupyter_shows(e)
     assert bundle["text/plain"] == repr(e)
     assert ET.fromstring(bundle["image/svg+xml"]).tag == f"{SVG_NS}svg"
-    assert "image/svg+xml" not in e._repr_mimebundle_(exclude=["image/svg+xml"])
+    assert "image/svg+xml" not in jupyter_shows(e, exclude=["image/svg+xml"])
 
     def broken(*args):
         raise RenderError("no Graphviz found")
 
     monkeypatch.setattr(viz, "_render", broken)
-    bundle = e._repr_mimebundle_()
+    bundle = jupyter_shows(e)
     assert list(bundle) == ["text/plain"] and "graph not drawn: no Graphviz found" in \
         bundle["text/plain"]
     bundle = to_dot(e)._repr_mimebundle_()
@@ -274,6 +286,7 @@ def test_options_are_refused_for_an_already_built_graph(seed_graph):
         to_svg(to_dot(seed_graph[-1]), rankdir="BT")
 
 
+@needs_a_renderer
 def test_ipython_displays_every_graph_object_as_svg(seed_graph):
     interactiveshell = pytest.importorskip("IPython.core.interactiveshell")
     from autograd_mini import trace
@@ -393,18 +406,25 @@ def test_a_hand_built_network_groups_by_structure():
     assert "no neurons found" in to_dot(Value(1.0) * 2, group="layer").source
 
 
+@needs_a_renderer
 def test_jupyter_shows_a_big_network_as_its_layers(monkeypatch):
     nn = pytest.importorskip("nn")
     model = nn.MLP(2, [16, 16, 1], seed=0)
     loss = sum((model([0.1 * i, 0.2]) - 1.0) ** 2 for i in range(3))
-    svg = loss._repr_mimebundle_()["image/svg+xml"]
+    svg = jupyter_shows(loss)["image/svg+xml"]
     nodes, _ = svg_nodes_and_edges(svg)
     assert {"inputs", "layer0", "layer1", "layer2"} <= set(nodes)
-    texts = {"".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")}
-    note = next(t for t in texts if t.startswith("layer view of"))
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")]
+    start = next(i for i, t in enumerate(texts) if t.startswith("layer view of"))
+    note = " ".join(texts[start:start + 2])  # wrapped to the notebook's column
     assert "group='neuron'" in note and "max_nodes=None" in note
+    assert all(len(line) <= viz.TITLE_WIDTH for line in texts[start:start + 2])
+    # in the column: drawn top to bottom, at most JUPYTER_WIDTH wide, inputs above the output
+    assert float(ET.fromstring(svg).get("width").removesuffix("pt")) <= 72 * viz.JUPYTER_WIDTH
+    tops = {name: _box(svg, name)[1] for name in ("inputs", "layer0", "layer1", "layer2")}
+    assert tops["inputs"] < tops["layer0"] < tops["layer1"] < tops["layer2"]
     small = nn.MLP(2, [2, 1], seed=0)([1.0, 2.0])  # small enough: drawn node by node
-    nodes, _ = svg_nodes_and_edges(small._repr_mimebundle_()["image/svg+xml"])
+    nodes, _ = svg_nodes_and_edges(jupyter_shows(small)["image/svg+xml"])
     assert "layer0" not in nodes
 
 
@@ -455,3 +475,169 @@ def test_micrograd_style_ops_are_written_by_their_op_strings():
     square.label = "y"
     total = Value(square.data + x.data, (square, x), "+")
     assert "y = x**2" in str(to_dot(square)) and "y + x" in str(to_dot(total))
+
+
+def _box(svg, element_id):
+    """(left, top, right, bottom) of the node or cluster with ``element_id``, in the SVG's
+    content coordinates (Graphviz's y grows upwards: negative, so top < bottom here)."""
+    root = ET.fromstring(svg)
+    group = next(g for g in root.iter(f"{SVG_NS}g") if g.get("id") == element_id)
+    shape = next(e for e in group.iter() if e.tag in (f"{SVG_NS}polygon", f"{SVG_NS}path"))
+    outline = shape.get("points") or shape.get("d")
+    numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", outline)]
+    xs, ys = numbers[0::2], numbers[1::2]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _relu_network_by_hand(model, x, target):
+    """Activations and their gradients of an nn.MLP of relu layers and a linear output, for the
+    loss (out - target)**2, computed with NumPy from the weights (independent of the engine)."""
+    import numpy as np
+    activations, a = [], np.array(x)
+    for k, layer in enumerate(model.layers):
+        W = np.array([[w.data for w in neuron.w] for neuron in layer.neurons])
+        b = np.array([neuron.b.data for neuron in layer.neurons])
+        z = W @ a + b
+        a = z if k == len(model.layers) - 1 else np.maximum(z, 0)
+        activations.append((W, z, a))
+    grads, g = [], 2 * (activations[-1][2] - target)
+    for k in reversed(range(len(activations))):
+        W, z, a = activations[k]
+        grads.insert(0, g)
+        g_z = g if k == len(activations) - 1 else g * (z > 0)
+        g = W.T @ g_z
+    return [a for _, _, a in activations], grads
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_neuron_view_is_one_column_per_layer_inputs_on_the_left(backend):
+    """A 2-4-3-1 network was a 1,383 x 2,982 pt diagonal staircase: layers side by side now."""
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [4, 3, 1], seed=0)
+    loss = (model([0.5, -1.0]) - 1.0) ** 2
+    loss.backward()
+    svg = to_svg(loss, group="neuron", backend=backend)
+    layers = [_box(svg, f"layer{k}") for k in range(3)]
+    for left, right in zip(layers, layers[1:]):
+        assert left[2] < right[0]  # no two layers share a column
+    nodes, _ = svg_nodes_and_edges(svg)
+    root = ET.fromstring(svg)
+    ids = {g.find(f"{SVG_NS}title").text: g.get("id") for g in root.iter(f"{SVG_NS}g")
+           if g.get("class") == "node"}
+    inputs = [title for title, texts in nodes.items() if texts[0] in ("x[0]", "x[1]")]
+    assert len(inputs) == 2
+    for title in inputs:
+        assert _box(svg, ids[title])[2] < layers[0][0]
+    output = next(title for title, texts in nodes.items() if texts[0] == "**")
+    assert _box(svg, ids[output])[0] > layers[2][2]
+
+
+def test_the_layer_view_shows_each_neurons_value_and_gradient():
+    nn = pytest.importorskip("nn")
+    model = nn.MLP(2, [4, 3, 1], seed=0)
+    loss = (model([0.5, -1.0]) - 1.0) ** 2
+    svg = to_svg(loss, group="layer", backend="wasm")
+    nodes, _ = svg_nodes_and_edges(svg)
+    assert not any("grad" in row for row in nodes["layer0"])  # before backward: values only
+    loss.backward()
+    svg = to_svg(loss, group="layer", backend="wasm")
+    nodes, _ = svg_nodes_and_edges(svg)
+    boxes = [_box(svg, name) for name in ("inputs", "layer0", "layer1", "layer2")]
+    assert all(left[2] < right[0] for left, right in zip(boxes, boxes[1:]))  # left to right
+    activations, grads = _relu_network_by_hand(model, [0.5, -1.0], 1.0)
+    for k, (values, gradients) in enumerate(zip(activations, grads)):
+        name = "z" if k == 2 else "a"
+        rows = [f"{name}{k}[{j}] {v:.4g}, grad {g:.4g}".replace("-0,", "0,")
+                for j, (v, g) in enumerate(zip(values, gradients))]
+        assert nodes[f"layer{k}"][2:2 + len(rows)] == [r.replace(" -0 ", " 0 ") for r in rows]
+    weights = [p.grad for p in model.layers[0].parameters()]
+    size = sum(g * g for g in weights) ** 0.5
+    assert nodes["layer0"][-1] == f"|grad| of its parameters {size:.4g}"
+    assert nodes["inputs"][-1] == "x 0.5, -1"
+
+
+def test_an_activation_is_an_op_written_as_a_function():
+    """After a neuron's input sum z, relu(z) is its activation; -z, z * 2, z ** 2 and micrograd's
+    z**2 are not (the old list of operator names missed -z and micrograd's "**2")."""
+    from autograd_mini.groups import find_groups, topological_order
+    after = {"neg": lambda z: -z, "mul": lambda z: z * 2, "pow": lambda z: z ** 2,
+             "relu": lambda z: z.relu(), "micrograd **2": lambda z: Value(z.data ** 2, (z,), "**2"),
+             "micrograd ReLU": lambda z: Value(max(z.data, 0.0), (z,), "ReLU")}
+    found = {}
+    for name, then in after.items():
+        z = Value.affine([Value(0.5)], [Value(1.0, label="x")], Value(0.1))
+        found[name] = find_groups(topological_order(then(z), forwards=True)).layers[0].activation
+    assert found == {"neg": "linear", "mul": "linear", "pow": "linear", "relu": "relu",
+                     "micrograd **2": "linear", "micrograd ReLU": "ReLU"}
+
+
+def test_an_svgs_text_is_a_short_description(seed_graph):
+    """to_svg(...) in Jupyter: the picture, and as text a line, not 8 KB of SVG source."""
+    svg = to_svg(seed_graph[-1], backend="wasm")
+    text = repr(svg)
+    width, height = re.search(r'<svg width="([^"]*)" height="([^"]*)"', svg).groups()
+    assert text == f"<SVG {width} x {height}, {len(svg):,} characters, drawn by wasm>"
+    assert len(text) < 80 and svg._repr_svg_() == str(svg) and str(svg).startswith("<?xml")
+
+
+@needs_a_renderer
+def test_the_node_imports_no_view_and_a_kernel_shows_values_as_graphs():
+    """value.py imports no view; `import autograd_mini` in a Jupyter kernel registers the
+    display (run in a fresh process: a kernel's IPython starts before the import)."""
+    import ast
+    import subprocess
+    import sys
+    tree = ast.parse(open(viz.__file__.replace("viz.py", "value.py"), encoding="utf-8").read())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+    assert not {m for m in imported if m and m.lstrip(".") in
+                ("viz", "render", "trace", "groups", "display", "labels")}
+    pytest.importorskip("IPython")
+    code = ("from IPython.core.interactiveshell import InteractiveShell\n"
+            "shell = InteractiveShell.instance()\n"
+            "import sys; import autograd_mini\n"
+            "x = autograd_mini.Value(2.0, label='x')\n"
+            "assert 'autograd_mini.viz' not in sys.modules  # not before a Value is shown\n"
+            "data, _ = shell.display_formatter.format(x * x)\n"
+            "print(sorted(data), 'autograd_mini.viz' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout == "['image/svg+xml', 'text/plain'] True\n", done.stderr[-800:]
+
+
+def test_groups_do_not_read_nns_label_format():
+    """Layers and neurons are found from the graph's structure: the same whatever the weights are
+    called (nn's w0[3,1], other names, none)."""
+    nn = pytest.importorskip("nn")
+    from autograd_mini.groups import find_groups, topological_order
+    model = nn.MLP(3, [5, 4, 1], seed=0)
+    for naming in ("nn", "other", "none"):
+        for k, p in enumerate(model.parameters()):
+            if naming != "nn":
+                p.label = {"other": f"param_{k}", "none": ""}[naming]
+        out = model([0.1, -0.2, 0.3])
+        groups = find_groups(topological_order(out, forwards=True))
+        assert [(layer.size, layer.activation) for layer in groups.layers] == \
+            [(5, "relu"), (4, "relu"), (1, "linear")], naming
+        for layer, made in zip(groups.layers, model.layers):
+            assert [n.weights for n in layer.neurons] == [neuron.w for neuron in made.neurons]
+        assert [x.data for x in groups.inputs] == [0.1, -0.2, 0.3]
+
+
+def test_draw_nodes_takes_a_settings_object_or_its_fields_by_name(seed_graph):
+    nodes = list(topological_order_of(seed_graph[-1]))
+    settings = viz.DrawingSettings(rankdir="BT", show_grad=False)
+    by_object = viz.draw_nodes(nodes, settings).source
+    by_name = viz.draw_nodes(nodes, rankdir="BT", show_grad=False).source
+    assert by_object == by_name and "rankdir=BT" in by_object and "grad" not in by_object
+    assert settings.title is None  # changes make a copy: the caller's settings stay
+    viz.draw_nodes(nodes, settings, title="t")
+    assert settings.title is None
+    with pytest.raises(TypeError, match=r"takes the drawing settings number_format, .*; got "
+                                        r"colour"):
+        viz.draw_nodes(nodes, colour="red")
+
+
+def topological_order_of(output):
+    from autograd_mini import topological_order
+    return topological_order(output, forwards=True)
