@@ -32,9 +32,9 @@ FLOORS = [
                "autograd_mini.playground", "nn.cli"]),
 ]
 
-# Imports being removed on a branch not merged yet (value.py's Jupyter display moves to the
-# views). Empty it when that lands; test_pending_imports_still_exist says when.
-PENDING = {("autograd_mini.value", "autograd_mini.viz")}
+# Imports being removed on a branch not merged yet (none now: value.py's Jupyter display moved to
+# the views); test_pending_imports_still_exist says when an entry here is gone.
+PENDING: set[tuple[str, str]] = set()
 
 
 def floor_of(module: str) -> int:
