@@ -90,17 +90,17 @@ def page(recorded, browser, tmp_path_factory):
 
 
 def state(page):
-    return {"frame": int(page.get_attribute("body", "data-frame")),
-            "step": int(page.get_attribute("body", "data-step")),
-            "caption": page.text_content("#caption"),
-            "counter": page.text_content("#counter"),
-            "svg": page.inner_html("#stage")}
+    return {"frame": int(page.get_attribute("#player", "data-frame")),
+            "step": int(page.get_attribute("#player", "data-step")),
+            "caption": page.text_content(".agm-caption"),
+            "counter": page.text_content(".agm-counter"),
+            "svg": page.inner_html(".agm-stage")}
 
 
 def fill_of(page, name):
     """The computed fill of the node whose first text is ``name`` (or starts ``name =``)."""
     return page.evaluate("""name => {
-        for (const g of document.querySelectorAll('#stage g.node')) {
+        for (const g of document.querySelectorAll('.agm-stage g.node')) {
             const first = g.querySelector('text');
             if (first && (first.textContent === name || first.textContent.startsWith(name + ' =')))
                 return getComputedStyle(g.querySelector('path, polygon, ellipse')).fill;
@@ -110,7 +110,7 @@ def fill_of(page, name):
 
 def grad_row(page, name):
     return page.evaluate("""name => {
-        for (const g of document.querySelectorAll('#stage g.node')) {
+        for (const g of document.querySelectorAll('.agm-stage g.node')) {
             const texts = Array.from(g.querySelectorAll('text')).map(t => t.textContent);
             if (texts[0] === name || texts[0].startsWith(name + ' ='))
                 return texts.find(t => t.startsWith('grad'));
@@ -119,15 +119,15 @@ def grad_row(page, name):
 
 
 def view_box(page):
-    return [float(x) for x in page.get_attribute("#stage svg", "viewBox").split()]
+    return [float(x) for x in page.get_attribute(".agm-stage svg", "viewBox").split()]
 
 
 def test_loads_offline_and_shows_the_first_step(page, recorded):
     first = state(page)
     assert first["frame"] == 0 and first["caption"] == "a = 2"
-    assert first["counter"] == f"1 / {len(recorded.frames) + 1}"  # the steps and the summary
+    assert first["counter"] == f"1 / {len(recorded.frames)}"  # the summary is the last step
     assert "<svg" in first["svg"]
-    assert page.is_disabled("#prev") and not page.is_disabled("#next")
+    assert page.is_disabled(".agm-prev") and not page.is_disabled(".agm-next")
     assert all(url.startswith("file://") for url in page.requests), page.requests
     assert page.errors == []
 
@@ -135,11 +135,11 @@ def test_loads_offline_and_shows_the_first_step(page, recorded):
 def test_next_and_previous_change_frame_and_caption(page, recorded):
     page.keyboard.press("Home")
     before = state(page)
-    page.click("#next")
+    page.click(".agm-next")
     after = state(page)
     assert after["frame"] == 1 and after["caption"] == recorded.frames[1].caption == "b = 1"
     assert after["counter"].startswith("2 / ") and after["svg"] != before["svg"]
-    page.click("#prev")
+    page.click(".agm-prev")
     assert state(page)["frame"] == 0
 
 
@@ -158,7 +158,7 @@ def test_the_story_colours_and_grads(page):
     assert fill_of(page, "e") == SENDING and fill_of(page, "d") == RECEIVING
     assert grad_row(page, "d") == "grad 3" and grad_row(page, "c") == "grad 2"
     assert grad_row(page, "a") == "grad –"
-    lit = page.eval_on_selector_all("#stage g.edge.on", "edges => edges.length")
+    lit = page.eval_on_selector_all(".agm-stage g.edge.on", "edges => edges.length")
     assert lit == 1
 
 
@@ -171,45 +171,46 @@ def test_keyboard_arrows_home_end_and_the_summary(page, recorded):
     assert state(page)["frame"] == 1
     page.keyboard.press("End")
     assert state(page)["caption"] == "every input's derivative: de/da = 2, de/db = 5"
-    assert page.is_visible("#summary table")
+    assert page.is_visible(".agm-summary table")
     assert grad_row(page, "a") == "grad 2" and grad_row(page, "b") == "grad 5"
     page.keyboard.press("ArrowLeft")
-    assert state(page)["caption"] == recorded.frames[-1].caption
+    assert state(page)["caption"] == recorded.frames[-2].caption
     page.keyboard.press("Home")
     assert state(page)["frame"] == 0 and grad_row(page, "a") == "grad –"
 
 
 def test_slider_and_step_list(page, recorded):
-    page.fill("#slider", "7")
+    page.fill(".agm-slider", "8")  # step 8 is frame 7
     assert state(page)["frame"] == 7
     assert state(page)["caption"] == recorded.frames[7].caption == "e sends 1 x 3 = 3 to d"
-    page.click('#steps li[data-frame="5"]')
+    page.click('.agm-steps li[data-frame="5"]')
     assert state(page)["caption"] == "start at e: de/de = 1"
 
 
 def test_play_reaches_the_last_step_and_stops(page, recorded):
-    last = len(recorded.frames)  # the summary
+    last = len(recorded.frames) - 1  # the summary
     page.keyboard.press("Home")
-    page.select_option("#speed", "4")
-    page.click("#play")
+    page.select_option(".agm-speed", "4")
+    page.click(".agm-play")
     page.wait_for_function(
-        f"document.body.dataset.frame === '{last}' && !document.body.hasAttribute('data-playing')",
+        f"document.getElementById('player').dataset.frame === '{last}' && !document.getElementById('player').hasAttribute('data-playing')",
         timeout=20_000)
     assert state(page)["caption"].startswith("every input's derivative")
-    assert page.is_disabled("#next") and "Play" in page.text_content("#play")
+    assert page.is_disabled(".agm-next") and "Play" in page.text_content(".agm-play")
     assert page.errors == []
 
 
 def test_zoom_and_pan(page):
+    page.click(".agm-fit")
     page.keyboard.press("Home")
     whole = view_box(page)
-    page.click("#zoomin")
+    page.click(".agm-zoomin")
     closer = view_box(page)
     assert closer[2] < whole[2] and closer[3] < whole[3]
     page.keyboard.press("-")
     page.keyboard.press("-")
     assert view_box(page)[2] > closer[2]
-    box = page.locator("#stage").bounding_box()
+    box = page.locator(".agm-stage").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, -400)  # wheel up: zoom in at the pointer
     zoomed = view_box(page)
@@ -219,7 +220,7 @@ def test_zoom_and_pan(page):
     page.mouse.up()
     panned = view_box(page)
     assert panned[0] < zoomed[0] and panned[2] == pytest.approx(zoomed[2])
-    page.click("#fit")
+    page.click(".agm-fit")
     assert view_box(page) == pytest.approx(whole)
 
 
@@ -227,7 +228,7 @@ def test_desktop_screenshot(page, screenshots):
     page.keyboard.press("Home")
     for _ in range(7):
         page.keyboard.press("ArrowRight")
-    page.click("#fit")
+    page.click(".agm-fit")
     page.screenshot(path=str(screenshots / "player-desktop.png"))
 
 
@@ -238,20 +239,20 @@ def test_phone_next_never_scrolls_and_keeps_the_active_node_in_view(browser, tmp
     t.to_html(path)
     tab = open_page(browser, path, PHONE)
     try:
-        caption_box = tab.locator("#captionbox").bounding_box()
-        stage = tab.locator("#stage").bounding_box()
-        captions = [tab.text_content("#caption")]
+        caption_box = tab.locator(".agm-captionbox").bounding_box()
+        stage = tab.locator(".agm-stage").bounding_box()
+        captions = [tab.text_content(".agm-caption")]
         for _ in range(10):
-            tab.click("#next")
+            tab.click(".agm-next")
             assert tab.evaluate("window.scrollY") == 0
             assert tab.evaluate("document.scrollingElement.scrollTop") == 0
-            assert tab.locator("#captionbox").bounding_box() == caption_box  # a fixed place
-            captions.append(tab.text_content("#caption"))
-            frame = int(tab.get_attribute("body", "data-frame"))
+            assert tab.locator(".agm-captionbox").bounding_box() == caption_box  # a fixed place
+            captions.append(tab.text_content(".agm-caption"))
+            frame = int(tab.get_attribute("#player", "data-frame"))
             for node in tab.evaluate(
                     f"JSON.parse(document.getElementById('player-data').textContent)"
                     f".frames[{frame}].f"):
-                r = tab.locator(f"#stage #n{node}").bounding_box()
+                r = tab.locator(f".agm-stage [id=\"n{node}\"]").bounding_box()
                 centre = (r["x"] + r["width"] / 2, r["y"] + r["height"] / 2)
                 assert stage["x"] <= centre[0] <= stage["x"] + stage["width"]
                 assert stage["y"] <= centre[1] <= stage["y"] + stage["height"]
@@ -274,21 +275,21 @@ def test_a_neurons_sends_are_one_step_that_opens(browser, tmp_path, screenshots)
     t.to_html(path)
     tab = open_page(browser, path, DESKTOP)
     try:
-        head = tab.locator("#steps li[data-group]").first
-        members = tab.locator("#steps li.member")
+        head = tab.locator(".agm-steps li[data-group]").first
+        members = tab.locator(".agm-steps li.member")
         assert members.count() > 0 and not members.first.is_visible()  # closed
         head.click()  # showing the group: all its edges lit at once
-        assert tab.text_content("#kind") == "backward"
-        assert "sends 1 x its edges' derivatives to its" in tab.text_content("#caption")
-        lit = tab.eval_on_selector_all("#stage g.edge.on", "edges => edges.length")
+        assert tab.text_content(".agm-kind") == "backward"
+        assert "sends 1 x its edges' derivatives to its" in tab.text_content(".agm-caption")
+        lit = tab.eval_on_selector_all(".agm-stage g.edge.on", "edges => edges.length")
         assert lit >= 3
         head.locator(".toggle").click()  # open: Next now walks the sends one by one
         assert members.first.is_visible()
-        first = int(tab.get_attribute("body", "data-frame"))
-        tab.click("#next")
-        frame = int(tab.get_attribute("body", "data-frame"))
+        first = int(tab.get_attribute("#player", "data-frame"))
+        tab.click(".agm-next")
+        frame = int(tab.get_attribute("#player", "data-frame"))
         assert frame > first - 10 and tab.eval_on_selector_all(
-            "#stage g.edge.on", "edges => edges.length") == 1
+            ".agm-stage g.edge.on", "edges => edges.length") == 1
         tab.keyboard.press("End")
         tab.screenshot(path=str(screenshots / "player-network.png"))
         assert tab.errors == []
@@ -310,12 +311,12 @@ def test_step_numbers_of_any_size_are_shown_whole(browser, tmp_path):
     tab = open_page(browser, path, PHONE)
     try:
         tab.keyboard.press("End")
-        item = tab.locator('#steps li[data-frame="230"] .n')
+        item = tab.locator('.agm-steps li[data-frame="230"] .n')
         assert item.text_content() == "231"
-        box, line = item.bounding_box(), tab.locator("#steps").bounding_box()
+        box, line = item.bounding_box(), tab.locator(".agm-steps").bounding_box()
         assert box["x"] >= line["x"] and box["width"] > 0
         assert tab.evaluate("""() => { const n = document.querySelector(
-            '#steps li[data-frame="230"] .n'); return n.scrollWidth <= n.clientWidth + 1; }""")
+            '.agm-steps li[data-frame="230"] .n'); return n.scrollWidth <= n.clientWidth + 1; }""")
     finally:
         tab.close()
 
@@ -328,14 +329,14 @@ def test_a_thousand_frame_trace_plays(browser, tmp_path):
     tab = open_page(browser, path, DESKTOP)
     try:
         tab.keyboard.press("End")
-        assert tab.text_content("#caption").startswith("every input's derivative")
+        assert tab.text_content(".agm-caption").startswith("every input's derivative")
         tab.keyboard.press("Home")
-        assert int(tab.get_attribute("body", "data-frame")) == 0
+        assert int(tab.get_attribute("#player", "data-frame")) == 0
         grouped = {f for first, last, *_ in _send_runs(t.frames) for f in range(first, last + 1)}
         target = next(f for f in range(900, len(t.frames)) if f not in grouped)
-        tab.click(f'#steps li[data-frame="{target}"]')
-        assert int(tab.get_attribute("body", "data-frame")) == target
-        assert tab.text_content("#caption") == t.frames[target].caption
+        tab.click(f'.agm-steps li[data-frame="{target}"]')
+        assert int(tab.get_attribute("#player", "data-frame")) == target
+        assert tab.text_content(".agm-caption") == t.frames[target].caption
         assert tab.errors == []
     finally:
         tab.close()
@@ -350,11 +351,11 @@ def test_without_scripts_the_page_shows_the_last_step(recorded, browser, tmp_pat
     try:
         tab = context.new_page()
         tab.goto(path.as_uri())
-        assert tab.locator("#stage svg").is_visible()
-        texts = tab.eval_on_selector_all("#stage text", "ts => ts.map(t => t.textContent)")
+        assert tab.locator(".agm-stage svg").is_visible()
+        texts = tab.eval_on_selector_all(".agm-stage text", "ts => ts.map(t => t.textContent)")
         assert {"grad 2", "grad 5", "grad 3", "grad 1"} <= set(texts)  # the piles, by hand
-        items = tab.locator("#steps li[data-frame]")
-        assert items.count() == len(recorded.frames) + 1
+        items = tab.locator(".agm-steps li[data-frame]")
+        assert items.count() == len(recorded.frames)
         assert items.last.text_content().endswith("de/da = 2, de/db = 5")
     finally:
         context.close()
