@@ -139,10 +139,10 @@ def _ops_in_order(root: Value) -> list[Value]:
                     stack.append(a)
             elif b is MANY or b is CLOSURE:
                 stack.extend(filter(_op_node, a))  # in C: an affine node's leaves cost ~nothing
-            else:
-                if a._a is not None and a.grad is not placed:
+            else:  # two parents; a number kept on an edge (a float) has nothing to order
+                if a.__class__ is not float and a._a is not None and a.grad is not placed:
                     stack.append(a)
-                if b._a is not None and b.grad is not placed:
+                if b.__class__ is not float and b._a is not None and b.grad is not placed:
                     stack.append(b)
             if stack[-1] is not node:
                 node.grad = opened
@@ -184,7 +184,7 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
                         parent.grad += d * g
             elif b is CLOSURE:
                 node._da()  # micrograd's way: the closure sends node.grad to the children
-            else:  # two parents
+            else:  # two parents (a number's edge has d None: it sends nothing)
                 d = node._da
                 if d and a._rule is not CONSTANT:
                     a.grad += d * g
@@ -381,28 +381,31 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
         for node, t in seeds.items():
             context.emit("tangent_seed", node, t)
     for node in order:
-        if node not in seeds and node._a is not None:
-            local = None
-            total = 0.0
-            for i, parent in enumerate(_parents(node)):
-                t = tangent.get(parent)
-                if t is None or _is_zero(t):
-                    continue
-                if local is None:
-                    local = _local_derivatives(node, create_graph, "forward mode")
-                if _carries_nothing(local[i], t):
-                    if listening:
-                        context.emit("tangent_nothing_sent", parent, node, local[i], t)
-                    continue
-                amount = local[i] * t
-                before = total
-                total = _pile(before, amount)
+        if node in seeds or node._a is None:
+            if listening and node in seeds:  # a tangent is final once the walk is past it
+                context.emit("final", node, tangent[node])
+            continue
+        local = None
+        total = 0.0
+        for i, parent in enumerate(_parents(node)):
+            t = tangent.get(parent)
+            if t is None or _is_zero(t):
+                continue
+            if local is None:
+                local = _local_derivatives(node, create_graph, "forward mode")
+            if _carries_nothing(local[i], t):
                 if listening:
-                    context.emit("tangent", parent, node, local[i], t, amount, before, total)
-            if local is not None:
-                tangent[node] = total
-        if listening and node in tangent:  # a node's tangent is final once the walk leaves it
-            context.emit("final", node, tangent[node])
+                    context.emit("tangent_nothing_sent", parent, node, local[i], t)
+                continue
+            amount = local[i] * t
+            before = total
+            total = _pile(before, amount)
+            if listening:
+                context.emit("tangent", parent, node, local[i], t, amount, before, total)
+        if local is not None:
+            tangent[node] = total
+            if listening:
+                context.emit("final", node, total)
     return tangent
 
 

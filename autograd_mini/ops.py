@@ -341,8 +341,8 @@ def _logsumexp_array(np, *xs):
     return np.where(finite, shift + np.log(total), top)
 
 
-def _sum_array(np, *xs):
-    return sum(xs[1:], xs[0])
+def _sum_array(np, *xs):  # from 0.0, as the float rule: a sum of -0.0 terms is 0.0
+    return sum(xs, 0.0)
 
 
 step = _Indicator("step", floats.step, lambda np, x: (x > 0.0).astype(float),

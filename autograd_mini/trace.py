@@ -285,22 +285,18 @@ class Trace:
             current = last_reverse
             caption, inputs, self._table = self._summary(last_reverse)
             add("summary", caption, inputs, (), len(last_reverse.updates))
-            for node in last_reverse.members:  # every derivative is final by now
-                if not node.is_constant:
-                    last_reverse.completed_at.setdefault(node, len(last_reverse.updates))
         else:
             self._table = None
         return frames
 
     def _why_zero(self, child: Value, parent: Value, local) -> str:
-        """Why an edge carried nothing: "relu is off" for an op written as a function of one
-        Value (its row has no written form), else the zero derivative."""
-        rule = child._rule
-        operands = [p for p in child.parents if not p.is_constant]
-        if _number(local) == 0.0 and len(operands) == 1 and getattr(rule, "shows", 0) is None:
-            return f"{rule.name} is off"
-        if _number(local) == 0.0:
-            return f"d{self._name(child)}/d{self._name(parent)} = 0"
+        """Why an edge carried nothing: "relu is off" for an op of one Value that its table row
+        writes as a function (``relu(z)``), else the edge's derivative."""
+        names = [self._name(p) for p in child.parents]
+        one = sum(not p.is_constant for p in child.parents) == 1
+        if _number(local) == 0.0 and one and \
+                child._rule.written(names) == f"{child._rule.name}({', '.join(names)})":
+            return f"{child._rule.name} is off"
         return f"d{self._name(child)}/d{self._name(parent)} = {self._write(_number(local))}"
 
     def _prepare(self) -> None:
@@ -638,7 +634,8 @@ def _width(text: str) -> int:
 
 
 def _number(x) -> float:
-    return x.data if isinstance(x, Value) else x
+    """The number in a derivative (a float, or a Value under create_graph); -0.0 reads 0."""
+    return (x.data if isinstance(x, Value) else x) + 0.0
 
 
 def _is_zero(x) -> bool:

@@ -25,6 +25,7 @@ DESKTOP = {"width": 1100, "height": 700}
 PHONE = {"width": 390, "height": 844}
 # the player's colours (its legend): receiving, sending, input
 RECEIVING, SENDING, INPUT = "rgb(253, 186, 116)", "rgb(249, 168, 212)", "rgb(219, 234, 254)"
+COMPLETE, COMPLETE_INK = "rgb(187, 247, 208)", "rgb(21, 128, 61)"  # final: green, an input's ring
 
 pytestmark = [pytest.mark.slow,  # a browser
               pytest.mark.skipif(not os.path.exists(CHROMIUM),
@@ -280,6 +281,11 @@ def test_a_neurons_sends_are_one_step_that_opens(browser, tmp_path, screenshots)
         assert members.count() > 0 and not members.first.is_visible()  # closed
         head.click()  # showing the group: all its edges lit at once
         assert tab.text_content(".agm-kind") == "backward"
+        numbers = head.locator(".n").text_content()  # "first–last", numbered as the steps
+        assert tab.text_content(".agm-counter") == f"{numbers} / {len(t.frames)}"
+        first, last = (int(x) for x in numbers.split("\u2013"))
+        assert tab.get_attribute("#player", "data-step") == str(last)
+        assert t.frames[first - 1].kind == "send" and t.frames[last - 1].kind == "send"
         assert "sends 1 x its edges' derivatives to its" in tab.text_content(".agm-caption")
         lit = tab.eval_on_selector_all(".agm-stage g.edge.on", "edges => edges.length")
         assert lit >= 3
@@ -359,3 +365,182 @@ def test_without_scripts_the_page_shows_the_last_step(recorded, browser, tmp_pat
         assert items.last.text_content().endswith("de/da = 2, de/db = 5")
     finally:
         context.close()
+
+
+HOSTILE = ["</script><script>document.title='pwned'</script>", "<!--<script>", "__DATA__",
+           "__SVG__", "__STEPS__", "\"quoted\" & 'single'"]
+
+
+def test_hostile_labels_and_title_are_shown_as_written(browser, tmp_path):
+    """Text a user wrote reaches the page as text: no placeholder, script or comment in it
+    changes the page (each label is a caption, each title the heading)."""
+    with trace() as t:
+        nodes = [Value(float(k), label=text) for k, text in enumerate(HOSTILE)]
+        total = nodes[0]
+        for node in nodes[1:]:
+            total = total + node
+        total.label = "__TITLE__"
+    t.backward(total)
+    for title in HOSTILE:
+        path = tmp_path / "hostile.html"
+        t.to_html(path, title=title, backend="wasm")
+        tab = open_page(browser, path, DESKTOP)
+        try:
+            assert tab.errors == []
+            assert tab.text_content("#player h1") == title
+            assert tab.title() == title
+            for k, text in enumerate(HOSTILE):
+                tab.click(f'.agm-steps li[data-frame="{k}"]')
+                assert tab.text_content(".agm-caption") == f"{text} = {k}"
+            assert tab.locator(".agm-steps li[data-frame]").count() == len(t.frames)
+            tab.keyboard.press("End")
+            assert tab.text_content(".agm-caption").startswith("every input's derivative")
+            cells = tab.eval_on_selector_all(".agm-summary tr td:first-child",
+                                             "cells => cells.map(c => c.textContent)")
+            assert sorted(cells) == sorted(f"d__TITLE__/d{text}" for text in HOSTILE)
+        finally:
+            tab.close()
+
+
+def focus_centre(tab):
+    """The screen centre of the current step's nodes."""
+    return tab.evaluate("""() => {
+        const root = document.getElementById('player');
+        const data = JSON.parse(document.getElementById('player-data').textContent);
+        const ids = data.frames[+root.dataset.frame].f;
+        let l = Infinity, t = Infinity, r = -Infinity, b = -Infinity;
+        for (const i of ids) {
+            const box = root.querySelector('[id="n' + i + '"]').getBoundingClientRect();
+            l = Math.min(l, box.left); t = Math.min(t, box.top);
+            r = Math.max(r, box.right); b = Math.max(b, box.bottom);
+        }
+        return [(l + r) / 2, (t + b) / 2]; }""")
+
+
+def test_phone_fits_a_small_graph_keeps_the_fit_and_zooms_about_the_step(recorded, browser,
+                                                                          tmp_path):
+    """e = (a+b)(b+1) fits a 390 x 844 phone whole: shown whole (⤢ on), and kept whole while
+    stepping; + zooms about the step's nodes (they stay where they were) and lets the fit go."""
+    path = tmp_path / "steps.html"
+    recorded.to_html(path)
+    tab = open_page(browser, path, PHONE)
+    try:
+        whole = view_box(tab)
+        picture = tab.evaluate("""() => { const b = document.querySelector('.agm-stage svg')
+            .getBBox(); return [b.x, b.y, b.width, b.height]; }""")
+        assert whole[2] >= picture[2] and whole[3] >= picture[3]  # everything in the view
+        assert tab.get_attribute("#player", "data-fitted") is not None
+        stage = tab.locator(".agm-stage").bounding_box()
+        for _ in range(len(recorded.frames) - 1):
+            tab.click(".agm-next")
+            assert view_box(tab) == whole  # the fit is kept
+        nodes = tab.locator(".agm-stage g.node")
+        assert nodes.count() == 6
+        for i in range(nodes.count()):  # every node on screen, whole
+            box = nodes.nth(i).bounding_box()
+            assert stage["x"] <= box["x"] and box["x"] + box["width"] <= stage["x"] + stage["width"]
+            assert stage["y"] <= box["y"] and box["y"] + box["height"] <= stage["y"] + stage["height"]
+        tab.keyboard.press("Home")
+        for _ in range(7):
+            tab.keyboard.press("ArrowRight")  # e sends 1 x 3 = 3 to d
+        tab.screenshot(path=str(tmp_path / "player-phone-small.png"))  # looked at, not shipped
+        before = focus_centre(tab)
+        tab.click(".agm-zoomin")
+        after = focus_centre(tab)
+        assert view_box(tab)[2] < whole[2]
+        assert after == pytest.approx(before, abs=1.5)  # zoomed about the step
+        assert tab.get_attribute("#player", "data-fitted") is None
+        tab.click(".agm-next")  # no longer fitted: stepping keeps what the user chose
+        assert view_box(tab)[2] < whole[2]
+        tab.click(".agm-fit")
+        assert view_box(tab) == whole and tab.get_attribute("#player", "data-fitted") == ""
+        assert tab.errors == []
+    finally:
+        tab.close()
+
+
+def test_the_legend_folds_on_a_phone_and_opens(recorded, browser, tmp_path):
+    path = tmp_path / "steps.html"
+    recorded.to_html(path)
+    for viewport, folded in ((PHONE, True), (DESKTOP, False)):
+        tab = open_page(browser, path, viewport)
+        try:
+            swatch = tab.locator(".agm-legend .agm-swatch.complete").first
+            assert swatch.is_visible() != folded
+            if folded:
+                tab.click(".agm-legend summary")
+                assert swatch.is_visible()
+                assert tab.evaluate("window.scrollY") == 0
+        finally:
+            tab.close()
+
+
+def test_the_summary_shows_every_node_final(recorded, page):
+    """The last step: every op node green, every input ringed green (the legend's colours),
+    whatever the step before it showed."""
+    page.keyboard.press("End")
+    colours = page.evaluate("""() => Array.from(document.querySelectorAll('.agm-stage g.node'))
+        .map(g => [g.querySelector('text').textContent, g.classList.contains('k-input'),
+                   getComputedStyle(g.querySelector('path, polygon, ellipse')).fill,
+                   getComputedStyle(g.querySelector('path, polygon, ellipse')).stroke])""")
+    shown = {name: (is_input, fill, stroke) for name, is_input, fill, stroke in colours}
+    for name in ("c = a + b", "d = b + 1", "e = c * d"):
+        assert shown[name][1] == COMPLETE, name
+    for name in ("a", "b"):
+        assert shown[name][1] == INPUT and shown[name][2] == COMPLETE_INK, name
+
+
+def test_one_step_numbering_everywhere(recorded, page):
+    """The counter, the list and the slider count the same steps as len(t.frames), the CLI's
+    "N steps" and a frame's "step N" in Jupyter."""
+    n = len(recorded.frames)
+    assert n == 12  # 5 made, the start, 5 sends, the summary (by hand)
+    page.keyboard.press("End")
+    assert page.text_content(".agm-counter") == f"{n} / {n}"
+    assert page.locator(".agm-steps li[data-frame] .n").last.text_content() == str(n)
+    assert page.get_attribute(".agm-slider", "max") == str(n)
+    page.fill(".agm-slider", "9")
+    assert page.text_content(".agm-counter") == f"9 / {n}"
+    assert page.text_content(".agm-steps li.current .n") == "9"
+    assert page.text_content(".agm-caption") == recorded.frames[8].caption
+    assert recorded.frames[8].number == 9 and repr(recorded.frames[8]).startswith("<step 9,")
+
+
+def test_mount_destroy_and_mount_again(recorded, page):
+    """A page of its own (the playground) mounts the player from the data, destroys it and
+    mounts another: one player's keys, not two, and its show() goes to a step."""
+    page.evaluate("""() => {
+        const root = document.getElementById('player');
+        const data = JSON.parse(document.getElementById('player-data').textContent);
+        data.svg = root.querySelector('.agm-stage svg').outerHTML;
+        window.first = AutogradMiniPlayer.mount(root, data);
+        window.first.destroy();
+        window.second = AutogradMiniPlayer.mount(root, data);
+        window.second.show(0); }""")
+    page.keyboard.press("ArrowRight")
+    assert state(page)["frame"] == 1 and state(page)["caption"] == recorded.frames[1].caption
+    assert page.locator(".agm-stage svg").count() == 1
+    page.evaluate("window.second.show(7)")
+    assert state(page)["caption"] == "e sends 1 x 3 = 3 to d"
+    assert page.errors == []
+
+
+def test_a_player_mounted_out_of_sight_frames_its_view_when_shown(recorded, page):
+    """Mounted in a hidden element (no size yet), the player shows the whole graph once the
+    element is shown, not a view computed from a zero-sized stage."""
+    box = page.evaluate("""() => {
+        const root = document.getElementById('player');
+        const data = JSON.parse(document.getElementById('player-data').textContent);
+        data.svg = root.querySelector('.agm-stage svg').outerHTML;
+        const hidden = document.createElement('div');
+        hidden.style.cssText = 'display: none; width: 900px; height: 600px';
+        document.body.append(hidden);
+        window.hiddenPlayer = AutogradMiniPlayer.mount(hidden, data);
+        window.hiddenRoot = hidden;
+        return hidden.querySelector('.agm-stage svg').getAttribute('viewBox'); }""")
+    page.evaluate("() => { window.hiddenRoot.style.display = 'block'; }")
+    page.wait_for_function("""() => window.hiddenRoot.hasAttribute('data-fitted')""")
+    shown = page.evaluate("window.hiddenRoot.querySelector('.agm-stage svg').getAttribute('viewBox')")
+    assert "NaN" not in box and "NaN" not in shown and "Infinity" not in shown
+    page.evaluate("() => { window.hiddenPlayer.destroy(); window.hiddenRoot.remove(); }")
+    assert page.errors == []

@@ -149,6 +149,8 @@ def test_html_player_is_one_self_contained_file(recorded, tmp_path):
     urls = set(re.findall(r"https?://[^\s\\\"'<>]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
     data = t.player_data(render=False)
+    assert json.loads(json.dumps(data)) == data and "svg" not in data  # JSON-able as it is
+    assert data["dot"].startswith("digraph") and 'id=n0' in data["dot"]  # a page may draw it
     captions = [frame["c"] for frame in data["frames"]]
     assert captions == [f.caption for f in t.frames]
     assert captions[-1] == "every input's derivative: de/da = 2, de/db = 5"  # by hand
@@ -485,3 +487,62 @@ def test_a_plain_backward_hears_nothing_and_listening_does_not_change_the_number
         e.backward()
     assert [n.grad for n in (a, b, c, d, e)] == eager == [2.0, 5.0, 2.0, 3.0, 1.0]
     assert kinds.count("final") == 6 and kinds.count("send") == 5
+
+
+@pytest.mark.parametrize("text", ["__DATA__", "__SVG__", "__STEPS__", "</script>", "<!--<script>",
+                                  "\"q\" 'q' & <b>"])
+def test_hostile_text_in_a_label_or_the_title_changes_nothing_else(text):
+    """A placeholder's name, a script end or a comment start, written by the user, stays their
+    text: the page's title, its one picture and its data are as they would be without it."""
+    import html as html_module
+    with trace() as t:
+        x = Value(2.0, label=text)
+        y = x * 3
+        y.label = text + "!"
+    t.backward(y)
+    page = t.to_html(backend="wasm", title=text)
+    assert re.search(r"<title>(.*?)</title>", page, re.S).group(1) == html_module.escape(text)
+    assert page.count("<svg") == 1 and page.count("</svg>") == 1
+    assert page.index("<svg") > page.index('class="agm-stage"')
+    data = player_data(page)
+    assert data["title"] == text
+    assert [f["c"] for f in data["frames"]][:2] == [f"{text} = 2", f"{text}! = {text} * 3 = 6"]
+    assert page.count("</script>") == 3
+
+
+def svg_headers(svg):
+    """Node index -> the first text of its box in the player's picture (its name, or
+    'name = formula')."""
+    heads = {}
+    for node_id, body in re.findall(r'<g id="n(\d+)" class="node[^"]*">(.*?)</g>', svg, re.S):
+        texts = re.findall(r">([^<]+)</text>", body)
+        heads[int(node_id)] = texts[0].replace("&#45;", "-")
+    return heads
+
+
+@pytest.mark.parametrize("build", ["unlabelled", "network"])
+def test_the_picture_and_the_captions_name_nodes_alike(build):
+    """Each step's sender and receiver, as its caption names them, head their boxes in the
+    picture: v1, v2, ... for unlabelled nodes, z0[1], a0[1], w0[1,0] in a network."""
+    with trace() as t:
+        if build == "unlabelled":
+            x1 = Value(2.0, label="x1"); w1 = Value(-3.0, label="w1"); b = Value(1.0, label="b")
+            out = (x1 * w1 + b).tanh()
+        else:
+            nn = pytest.importorskip("nn")
+            out = (nn.MLP(2, [3, 1], seed=0)([0.5, -1.0]) - 1) ** 2
+    t.backward(out)
+    data = t.player_data(backend="wasm")
+    heads = svg_headers(data["svg"])
+    told = 0
+    for frame, entry in zip(t.frames, data["frames"]):
+        if frame.kind != "send" or frame.nodes[1].is_constant:
+            continue
+        sender, receiver = re.match(r"(\S+) sends .*? to (\S+?)(?:[:;]|$| \()",
+                                    frame.caption).groups()
+        shown = [heads[i].split(" = ")[0] for i in entry["f"]]
+        assert shown == [sender, receiver], frame.caption
+        told += 1
+    assert told >= 5
+    if build == "unlabelled":
+        assert {"v1 = x1 * w1", "v2 = v1 + b", "v3 = tanh(v2)"} <= set(heads.values())

@@ -4,7 +4,8 @@
    (data.svg, Graphviz's SVG; or, when data.svg is absent, the svg element already inside rootElement)
    and, per step, only what changes: each node's state (a CSS class), its gradient row, the edges
    in use, the caption. Node i of the picture is the element id="n{i}", edge j id="e{j}".
-   mount() fills rootElement (styled by player.css) and returns {show(frame), destroy()}.
+   mount() fills rootElement (styled by player.css; give it a height: the player fills it) and
+   returns {show(frame), fit(), destroy()}; destroy() before mounting another in its place.
    Steps are numbered from 1 everywhere (the counter, the list): step k is data.frames[k - 1]. */
 (function () {
   "use strict";
@@ -81,7 +82,8 @@
     legend.append(element("summary", "", "Colours"));
     var swatches = element("span", "swatches");
     [["input", "input"], ["data", "data"], ["new", "just made"], ["sender", "sending"],
-     ["receiver", "receiving"], ["complete", "derivative final"], ["edge", "edge in use"]]
+     ["receiver", "receiving"], ["complete", "derivative final"],
+     ["complete-input", "input, final"], ["edge", "edge in use"]]
       .forEach(function (pair) {
         swatches.append(element("span", "agm-swatch " + pair[0]), document.createTextNode(pair[1]));
       });
@@ -191,7 +193,8 @@
     var whole = null, box = null, fitted = false;
     if (svg) {
       var vb = svg.viewBox.baseVal;
-      whole = {x: vb.x, y: vb.y, w: vb.width, h: vb.height};
+      var pad = 6;  // room for strokes that Graphviz's box leaves out (a bold node's outline)
+      whole = {x: vb.x - pad, y: vb.y - pad, w: vb.width + 2 * pad, h: vb.height + 2 * pad};
       svg.removeAttribute("width"); svg.removeAttribute("height");
       svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
       box = {x: whole.x, y: whole.y, w: whole.w, h: whole.h};
@@ -457,23 +460,30 @@
       }
     }
     document.addEventListener("keydown", onKey);
+    var sized = false;  // a player mounted out of sight (no size yet) frames its view later
+    function frameView() {  // the whole graph when it fits, else readable around the step
+      if (!svg || !stage.clientWidth || !stage.clientHeight) return;
+      sized = true;
+      box = {x: whole.x, y: whole.y, w: whole.w, h: whole.h};
+      if (scale() >= FITS) { fit(); return; }
+      setFitted(false);
+      zoom(READABLE / scale(), stage.clientWidth / 2, stage.clientHeight / 2);
+      keepInView(currentFocus());
+    }
     function layout() {  // the list under the picture when the player is narrow
-      var narrow = root.clientWidth < NARROW;
-      root.classList.toggle("narrow", narrow);
-      if (fitted) fit(); else keepInView(currentFocus());
+      root.classList.toggle("narrow", root.clientWidth < NARROW);
+      if (!sized) frameView();
+      else if (fitted) fit();
+      else keepInView(currentFocus());
     }
     var watcher = window.ResizeObserver ? new ResizeObserver(layout) : null;
     if (watcher) watcher.observe(root); else window.addEventListener("resize", layout);
 
-    // start: the whole graph when it fits, else readable around step 1
     root.classList.toggle("narrow", root.clientWidth < NARROW);
     legend.open = root.clientWidth >= NARROW;
     render();
     draw();
-    if (svg) {
-      if (scale() >= FITS) fit();
-      else zoom(READABLE / scale());
-    }
+    frameView();
     show(0);
 
     return {
