@@ -261,6 +261,8 @@ def _register(name, *, symbol, value, derivative, sympy=None, methods=None, doc=
     else:
         attributes = [nary_function(op)]
     for method, attribute in zip(methods, attributes):  # a binary user op gets x.name(y) only
+        # the name pickle finds it by (a model sent to a spawned process holds its activation)
+        getattr(attribute, "__func__", attribute).__qualname__ = f"Value.{method}"
         setattr(Value, method, attribute)
     OPS[name] = op
     if rule_function:
