@@ -117,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
                             "near the output")
     graph.set_defaults(run=run_graph)
 
+    site = commands.add_parser(
+        "site", help="write the static web site with the playground (the engine in a browser)",
+        description="Write a static web site into DIR: DIR/playground/index.html runs this "
+                    "engine in the browser (Pyodide), with everything it needs copied in.")
+    site.add_argument("directory", metavar="DIR", help="a new or empty directory (or a site "
+                                                        "written before, to update it)")
+    site.add_argument("--web", metavar="DIR", help="where package.json and its lock file are "
+                                                   "(default: the source checkout's web/)")
+    site.set_defaults(run=run_site)
+
     _add_plugins(commands)
     return parser
 
@@ -314,6 +324,17 @@ def _summary(text: str, built, write) -> str:
         left = f"{key} = {write(node.data)}"
         lines.append(f"{left.ljust(width)}   d{name}/d{key} = {write(node.grad)}")
     return "\n".join(lines) + "\n"
+
+
+def run_site(args) -> int:
+    from .site import SiteError, build
+    try:
+        written = build(args.directory, web=args.web)
+    except SiteError as error:
+        raise UsageError(str(error)) from None
+    print(f"wrote {len(written)} files; open {os.path.join(args.directory, 'playground', '')} "
+          f"through a web server, e.g. python -m http.server -d {args.directory}", file=sys.stderr)
+    return 0
 
 
 # -- main ------------------------------------------------------------------------------------------

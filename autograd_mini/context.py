@@ -74,9 +74,35 @@ def detect_anomaly():
 
 
 def listening(listener):
-    """Send engine events (node created, gradient sent, ...) to ``listener`` inside this block.
+    """Send the engine's events to ``listener`` inside this block: ``listener(kind, *details)``.
 
-    ``listener(kind, *details)`` is called; see ``autograd_mini.trace`` for the kinds.
+    The kinds, with their details (a pass's events come in the order the pass does things):
+
+    - ``create(node)``: an op or a leaf was made.
+    - ``seed(root, seed)``: a reverse pass starts at ``root`` with d root/d root = ``seed``.
+    - ``send(node, parent, local, incoming, amount, before, total)``: ``node`` sent
+      ``amount = incoming x local`` along its edge to ``parent``, whose pile went from
+      ``before`` to ``total``.
+    - ``closure_send(node, child, incoming, amount, before, total)``: the same for a node made
+      micrograd's way, whose ``_backward`` closure gives the amount but no edge derivative.
+    - ``nothing_sent(node, parent, local, incoming)``: the edge carried nothing: ``local`` or
+      ``incoming`` is an exact 0 (even against inf or nan), or ``parent`` is a constant
+      (``local`` is None for a closure that sent 0).
+    - ``final(node, value)``: the pass has reached ``node``: its derivative ``value`` is final.
+      Reverse mode: every node of the walk, leaves and constants included, root first;
+      forward mode: every node given a tangent.
+    - ``tangent_seed(node, tangent)``, ``tangent(parent, node, local, incoming, amount,
+      before, total)``, ``tangent_nothing_sent(parent, node, local, incoming)``: the same for
+      forward mode, along the arrows.
+    - ``read(node)``: a Value's number was read (while a compiler traces).
+
+    >>> from autograd_mini import Value
+    >>> heard = []
+    >>> x = Value(2.0, label="x")
+    >>> with listening(lambda kind, *details: heard.append(kind)):
+    ...     (x * x).backward()
+    >>> heard
+    ['create', 'seed', 'final', 'send', 'send', 'final']
     """
     return _switch(listeners, listeners.get() + (listener,))
 

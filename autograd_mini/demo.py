@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from pathlib import Path
 
@@ -33,7 +33,7 @@ def seed_graph(folder: Path) -> None:
     print(f"   reverse mode, one pass:    de/da = {a.grad:g}, de/db = {b.grad:g}")
     print(f"   forward mode, two passes:  de/da = {forward_derivative(e, a):g}, "
           f"de/db = {forward_derivative(e, b):g}")
-    for frame in recording.frames[5:]:
+    for frame in recording.frames[5:-1]:  # the reverse pass (its summary said just above)
         print(f"     {frame.caption}")
     folder.mkdir(parents=True, exist_ok=True)
     from autograd_mini import save
@@ -103,8 +103,12 @@ def draw_one_point(model, x, y, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    folder = Path(args[0] if args else "autograd_mini_demo")
+    parser = argparse.ArgumentParser(
+        prog="python -m autograd_mini.demo",
+        description="Draw e = (a+b)*(b+1) with its derivatives and train micrograd's demo network.")
+    parser.add_argument("folder", nargs="?", default="autograd_mini_demo",
+                        help="where the drawings and pages go (default: %(default)s)")
+    folder = Path(parser.parse_args(argv).folder)
     seed_graph(folder)
     moons(folder)
     return 0

@@ -139,10 +139,10 @@ def _ops_in_order(root: Value) -> list[Value]:
                     stack.append(a)
             elif b is MANY or b is CLOSURE:
                 stack.extend(filter(_op_node, a))  # in C: an affine node's leaves cost ~nothing
-            else:
-                if a._a is not None and a.grad is not placed:
+            else:  # two parents; a number kept on an edge (a float) has nothing to order
+                if a.__class__ is not float and a._a is not None and a.grad is not placed:
                     stack.append(a)
-                if b._a is not None and b.grad is not placed:
+                if b.__class__ is not float and b._a is not None and b.grad is not placed:
                     stack.append(b)
             if stack[-1] is not node:
                 node.grad = opened
@@ -159,22 +159,13 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
         raise TypeError(f"backward() needs a Value, got {type(root).__name__}")
     if gradient.__class__ is not float:
         gradient = _seed(gradient)
-    if root._a is not None:
-        order = _ops_in_order(root)
-    elif create_graph or _ACTIVE[0]:
-        order = [root]
-    else:  # a leaf: d root / d root = 1
+    if create_graph or _ACTIVE[0]:
+        return _backward_through_gradients(root, gradient, create_graph)
+    if root._a is None:  # a leaf: d root / d root = 1
         if root._rule is not CONSTANT:
             root.grad += gradient
         return
-    if create_graph or _ACTIVE[0]:
-        grads = gradients(root, None, gradient, create_graph=create_graph, order=order)
-        for node, g in grads.items():
-            if node._a is not None:
-                node.grad = g
-            elif node._rule is not CONSTANT:
-                node.grad = _pile(node.grad, g)
-        return
+    order = _ops_in_order(root)
     root.grad = gradient
     # The hot loop of training, written out: one branch per way a node keeps its parents.
     # An exact 0 (a local derivative or an incoming gradient) sends nothing, nan included.
@@ -193,13 +184,31 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
                         parent.grad += d * g
             elif b is CLOSURE:
                 node._da()  # micrograd's way: the closure sends node.grad to the children
-            else:  # two parents
+            else:  # two parents (a number's edge has d None: it sends nothing)
                 d = node._da
                 if d and a._rule is not CONSTANT:
                     a.grad += d * g
                 d = node._db
                 if d and b._rule is not CONSTANT:
                     b.grad += d * g
+
+
+def _backward_through_gradients(root: Value, gradient, create_graph: bool) -> None:
+    """``backward`` when more is asked than the hot loop does (create_graph, listeners, anomaly
+    checks): ``gradients`` over every node, leaves included (so a listener hears each one
+    become final), then the same ``.grad`` updates. Under ``create_graph`` every gradient is a
+    Value, a constant 0 where nothing arrived, so that it can be differentiated again."""
+    order = topological_order(root)
+    grads = gradients(root, None, gradient, create_graph=create_graph, order=order)
+    for node in order:
+        g = grads.get(node)
+        if node._a is not None:  # intermediate gradients are recomputed, never piled
+            node.grad = g if g is not None else constant(0.0) if create_graph else 0.0
+        elif node._rule is not CONSTANT:
+            if g is not None:
+                node.grad = _pile(node.grad, g)
+            if create_graph and not isinstance(node.grad, Value):
+                node.grad = constant(float(node.grad))
 
 
 def _seed(gradient) -> float:
@@ -306,11 +315,15 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
         context.emit("seed", root, seed)
     for node in reversed(order):
         g = grad.get(node, 0.0)
+        if listening:  # nothing reaches a node once the walk is at it: its gradient is final
+            context.emit("final", node, g)
         if _is_zero(g) or node._a is None or (node in stop and node is not root):
             continue
         if node._b is CLOSURE and not create_graph:
             for child, amount in _run_closure(node, _number(g)):
                 if child._rule is CONSTANT or amount == 0.0:
+                    if listening:
+                        context.emit("nothing_sent", node, child, None, g)
                     continue
                 _check_sent(checking, node, child, None, g, amount)
                 before = grad.get(child, 0.0)
@@ -321,6 +334,8 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
         local = _local_derivatives(node, create_graph, "backward(create_graph=True)")
         for parent, d in zip(_parents(node), local):
             if parent._rule is CONSTANT or _carries_nothing(d, g):
+                if listening:
+                    context.emit("nothing_sent", node, parent, d, g)
                 continue
             amount = d * g
             _check_sent(checking, node, parent, d, g, amount)
@@ -367,6 +382,8 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
             context.emit("tangent_seed", node, t)
     for node in order:
         if node in seeds or node._a is None:
+            if listening and node in seeds:  # a tangent is final once the walk is past it
+                context.emit("final", node, tangent[node])
             continue
         local = None
         total = 0.0
@@ -377,6 +394,8 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
             if local is None:
                 local = _local_derivatives(node, create_graph, "forward mode")
             if _carries_nothing(local[i], t):
+                if listening:
+                    context.emit("tangent_nothing_sent", parent, node, local[i], t)
                 continue
             amount = local[i] * t
             before = total
@@ -385,6 +404,8 @@ def tangents(root: Value, seeds: dict[Value, object], *, create_graph: bool = Fa
                 context.emit("tangent", parent, node, local[i], t, amount, before, total)
         if local is not None:
             tangent[node] = total
+            if listening:
+                context.emit("final", node, total)
     return tangent
 
 

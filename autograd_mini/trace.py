@@ -8,32 +8,34 @@
 ...     e = c * d; e.label = "e"
 >>> t.backward(e)
 >>> for frame in t.frames:
-...     print(frame.caption)
-a = 2
-b = 1
-c = a + b = 3
-d = b + 1 = 2
-e = c * d = 6
-start at e: de/de = 1
-e sends 1 x 2 = 2 to c
-e sends 1 x 3 = 3 to d
-c sends 2 x 1 = 2 to a
-c sends 2 x 1 = 2 to b
-d sends 3 x 1 = 3 to b; b now holds 2 + 3 = 5
+...     print(frame.number, frame.caption)
+1 a = 2
+2 b = 1
+3 c = a + b = 3
+4 d = b + 1 = 2
+5 e = c * d = 6
+6 start at e: de/de = 1
+7 e sends 1 x 2 = 2 to c
+8 e sends 1 x 3 = 3 to d
+9 c sends 2 x 1 = 2 to a
+10 c sends 2 x 1 = 2 to b
+11 d sends 3 x 1 = 3 to b; b now holds 2 + 3 = 5
+12 every input's derivative: de/da = 2, de/db = 5
 
-The events come from the engine (``autograd_mini.context.listening``): a node was created, the
-reverse pass started at a root, a node sent (its gradient) x (an edge's local derivative) to a
-parent, and the same two for forward mode. Labels are read when the frames are made, so a label
-given after the node was created (``c.label = "c"`` above) still names it. Unlabelled nodes are
-called v1, v2, ...
+The recording only listens: every step is an event the engine sent (see
+``autograd_mini.context`` for the kinds): a node made, a pass started, an edge's contribution
+sent, an edge that carried nothing (and why), a node's derivative final. After the last reverse
+pass, a summary step lists every input's derivative. Labels are read when the frames are made,
+so a label given after the node was created (``c.label = "c"`` above) still names it.
+Unlabelled nodes are called v1, v2, ...
 
 Each frame draws the whole traced graph, with the nodes not made yet hidden, so that every frame
-has the same layout and a player can step through them without the picture jumping about.
+has the same layout and a player (``autograd_mini.player``) can step through them without the
+picture jumping about. ``Trace.player_data()`` is everything the player takes.
 """
 from __future__ import annotations
 
-import html
-import json
+import math
 import os
 import re
 from contextlib import contextmanager
@@ -52,7 +54,6 @@ about 100 KB)."""
 PLAYER_MAX_NODES = 600
 """Nodes a player lays out by default (one Graphviz layout, a few seconds at most)."""
 
-KINDS = ("create", "seed", "send", "tangent_seed", "tangent")
 SENT = "#dc2626"        # the edge a derivative travels along
 RECEIVED = "#fdba74"    # the node whose pile just grew
 SENDER = "#f9a8d4"      # the node sending (not blue: blue is an input's colour)
@@ -77,12 +78,13 @@ def trace(number_format: str = ".4g") -> Iterator[Trace]:
 
 @dataclass(frozen=True, eq=False)
 class Frame:
-    """One step: ``kind`` (one of ``KINDS``), a one-line ``caption``, what to highlight.
+    """One step: ``kind`` (create, seed, send, tangent_seed, tangent or summary), a one-line
+    ``caption``, what to highlight; ``number`` is its step number (from 1), as players show it.
 
     ``nodes`` are the nodes the step is about (the new node; or the sender and the receiver),
     ``edges`` the ``(parent, child)`` edges it uses. ``values`` are the derivatives piled up so
     far in this pass, as they stood at this step (``grads`` in reverse mode, tangents in forward
-    mode); ``complete`` the nodes whose derivative is final by then (reverse mode).
+    mode); ``complete`` the nodes whose derivative is final by then.
     """
 
     index: int
@@ -94,6 +96,10 @@ class Frame:
     _pass: _Pass | None = field(default=None, repr=False)
     _step: int = field(default=0, repr=False)  # how many of the pass's updates have happened
     _created: int = field(default=0, repr=False)  # how many nodes have been made by now
+
+    @property
+    def number(self) -> int:
+        return self.index + 1
 
     @property
     def values(self) -> dict[Value, object]:
@@ -121,27 +127,27 @@ class Frame:
         return to_svg(self.to_dot(**options), backend=backend)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        """In Jupyter: the picture with the step's caption above it."""
+        """In Jupyter: the picture with the step's number and caption above it."""
         from .viz import RenderError
         try:
-            title = f"step {self.index + 1}: {self.caption}"
+            title = f"step {self.number}: {self.caption}"
             return {"image/svg+xml": str(self.to_svg(title=title)), "text/plain": repr(self)}
         except (RenderError, ValueError) as error:
             return {"text/plain": f"{self!r}\n(not drawn: {error})"}
 
     def __repr__(self) -> str:
-        return f"<Frame {self.index}, {self.kind}: {self.caption}>"
+        return f"<step {self.number}, {self.kind}: {self.caption}>"
 
 
 @dataclass(eq=False)
 class _Pass:
-    """One reverse or forward pass: the piles after each step, and when each node was done."""
+    """One reverse or forward pass: the piles after each step, and when each node was final."""
 
     mode: str  # "reverse" or "forward"
     root: Value
     updates: list = field(default_factory=list)  # (node, pile after the step), in order
     completed_at: dict = field(default_factory=dict)  # node -> first step it is final at
-    members: set = field(default_factory=set)  # the nodes of the root's graph
+    members: set = field(default_factory=set)  # the nodes the pass reached
 
 
 class Trace:
@@ -149,7 +155,8 @@ class Trace:
 
     ``t.backward(out)`` and ``t.forward(out, wrt)`` run and record reverse and forward mode (a
     ``backward()`` called inside the block is recorded too). ``t.to_html(path)`` writes a
-    step-through player; ``t.player()`` shows it in Jupyter.
+    step-through player; ``t.player()`` shows it in Jupyter; ``t.player_data()`` is what the
+    player takes, for a page of your own (``autograd_mini/templates/player.js``).
     """
 
     def __init__(self, number_format: str = ".4g") -> None:
@@ -192,7 +199,8 @@ class Trace:
     # -- frames ---------------------------------------------------------------------------------
     @property
     def frames(self) -> list[Frame]:
-        """The steps, in order: one per node made, one per start and send of each pass."""
+        """The steps, in order: one per node made, one per start, send and edge that carried
+        nothing in each pass, and a summary after the last reverse pass."""
         if self._frames is None:
             self._frames = self._make_frames()
         return self._frames
@@ -212,89 +220,84 @@ class Trace:
         frames: list[Frame] = []
         created = 0
         current: _Pass | None = None
-        closer = None
+        last_reverse: _Pass | None = None
 
         def add(kind, caption, nodes=(), edges=(), step=0):
             frames.append(Frame(len(frames), kind, caption, tuple(nodes), tuple(edges), self,
                                 current, step, created))
 
-        quiet = None  # in a reverse pass: the edges that carry nothing, to say why
+        def holds(receiver, before, amount, total):
+            if _is_zero(before):
+                return ""
+            return f"; {name(receiver)} now holds {write(before)} + {write(amount)} = {write(total)}"
 
         for kind, *details in self.events:
-            if kind not in ("send", "closure_send") and quiet is not None:
-                quiet.finish(add)
-                quiet = None
             if kind == "create":
                 node, = details
                 created += 1
                 text = _formula(node, name, self._groups)
-                if text is None:
-                    add(kind, f"{name(node)} = {write(node.data)}", [node])
-                else:
-                    add(kind, f"{name(node)} = {text} = {write(node.data)}", [node])
+                add(kind, f"{name(node)} = {write(node.data)}" if text is None else
+                    f"{name(node)} = {text} = {write(node.data)}", [node])
             elif kind in ("seed", "tangent_seed"):
                 node, seed = details
-                mode = "reverse" if kind == "seed" else "forward"
-                current = _Pass(mode, node)
+                current = _Pass("reverse" if kind == "seed" else "forward", node)
                 current.updates.append((node, seed))
-                if mode == "reverse":
-                    closer = _Completion(current)
-                    closer.seed()
-                    quiet = _Silence(current, closer, node, seed, name, write)
-                    caption = f"start at {name(node)}: d{name(node)}/d{name(node)} = {write(seed)}"
+                if kind == "seed":
+                    last_reverse = current
+                    start = f"start at {name(node)}"
                 else:
-                    current.members.update(self._downstream(node))
-                    caption = (f"forward mode from {name(node)}: "
-                               f"d{name(node)}/d{name(node)} = {write(seed)}")
-                add(kind, caption, [node], step=1)
-            elif kind == "closure_send" and current is not None:
-                # a node made micrograd's way: its _backward closure gives only the amounts
-                sender, receiver, incoming, amount, before, total = details
-                if quiet is not None:
-                    quiet.before_send(sender, add)
-                current.updates.append((receiver, total))
-                step = len(current.updates)
-                closer.sent(sender, receiver, step)
-                if quiet is not None:
-                    quiet.piles[receiver] = total
-                caption = (f"{name(sender)} sends {write(amount)} to {name(receiver)} (by its "
-                           f"_backward closure: no edge derivative known)")
-                if not _is_zero(before):
-                    caption += (f"; {name(receiver)} now holds {write(before)} + "
-                                f"{write(amount)} = {write(total)}")
-                add("send", caption, [sender, receiver], [(receiver, sender)], step)
-            elif kind in ("send", "tangent") and current is not None:
-                if kind == "send":
-                    sender, receiver, local, incoming, amount, before, total = details
-                    if quiet is not None:
-                        quiet.before_send(sender, add)
-                    edge = (receiver, sender)
-                    verb = f"sends {write(incoming)} x {write(local)} = {write(amount)} to"
+                    start = f"forward mode from {name(node)}"
+                add(kind, f"{start}: d{name(node)}/d{name(node)} = {write(seed)}", [node], step=1)
+            elif current is None:
+                continue  # a pass's event without its start: not recorded here
+            elif kind == "final":
+                node, _ = details
+                current.members.add(node)
+                if not node.is_constant:  # final from the step the pass is at
+                    current.completed_at.setdefault(node, len(current.updates))
+            elif kind in ("send", "tangent", "closure_send"):
+                if kind == "closure_send":  # micrograd's way: the closure gives only amounts
+                    sender, receiver, incoming, amount, before, total = details
+                    how = (f"sends {write(amount)} to {name(receiver)} (by its _backward "
+                           f"closure: no edge derivative known)")
                 else:
                     sender, receiver, local, incoming, amount, before, total = details
-                    edge = (sender, receiver)
-                    verb = (f"sends {write(incoming)} x {write(local)} = {write(amount)} "
-                            f"forward to")
+                    forward = " forward" if kind == "tangent" else ""
+                    how = (f"sends {write(incoming)} x {write(local)} = {write(amount)}{forward} "
+                           f"to {name(receiver)}")
                 current.updates.append((receiver, total))
-                step = len(current.updates)
-                if kind == "send":
-                    closer.sent(sender, receiver, step)
-                    if quiet is not None:
-                        quiet.piles[receiver] = total
-                caption = f"{name(sender)} {verb} {name(receiver)}"
-                if not _is_zero(before):
-                    caption += (f"; {name(receiver)} now holds {write(before)} + "
-                                f"{write(amount)} = {write(total)}")
-                add(kind, caption, [sender, receiver], [edge], step)
-        if quiet is not None:
-            quiet.finish(add)
-        for frame in frames:  # the last step of each reverse pass: every derivative is final
-            is_last = frame is frames[-1] or frames[frame.index + 1]._pass is not frame._pass
-            if frame._pass is not None and frame._pass.mode == "reverse" and is_last:
-                for node in frame._pass.members:
-                    if not node.is_constant:
-                        frame._pass.completed_at.setdefault(node, frame._step)
+                edge = (sender, receiver) if kind == "tangent" else (receiver, sender)
+                add("tangent" if kind == "tangent" else "send",
+                    f"{name(sender)} {how}{holds(receiver, before, amount, total)}",
+                    [sender, receiver], [edge], len(current.updates))
+            elif kind in ("nothing_sent", "tangent_nothing_sent"):
+                sender, receiver, local, incoming = details
+                if receiver.is_constant or local is None:
+                    continue  # a constant has no derivative to tell about
+                child, parent = (sender, receiver) if kind == "nothing_sent" else \
+                    (receiver, sender)
+                forward = "" if kind == "nothing_sent" else " forward"
+                add("send" if kind == "nothing_sent" else "tangent",
+                    f"{name(sender)} sends nothing{forward} to {name(receiver)}: "
+                    f"{self._why_zero(child, parent, local)}: {_nothing(write, incoming, local)}",
+                    [sender, receiver], [(parent, child)], len(current.updates))
+        if last_reverse is not None:
+            current = last_reverse
+            caption, inputs, self._table = self._summary(last_reverse)
+            add("summary", caption, inputs, (), len(last_reverse.updates))
+        else:
+            self._table = None
         return frames
+
+    def _why_zero(self, child: Value, parent: Value, local) -> str:
+        """Why an edge carried nothing: "relu is off" for an op of one Value that its table row
+        writes as a function (``relu(z)``), else the edge's derivative."""
+        names = [self._name(p) for p in child.parents]
+        one = sum(not p.is_constant for p in child.parents) == 1
+        if _number(local) == 0.0 and one and \
+                child._rule.written(names) == f"{child._rule.name}({', '.join(names)})":
+            return f"{child._rule.name} is off"
+        return f"d{self._name(child)}/d{self._name(parent)} = {self._write(_number(local))}"
 
     def _prepare(self) -> None:
         """The nodes every frame draws (parents first), and names for the unlabelled ones."""
@@ -363,7 +366,7 @@ class Trace:
             states[frame.nodes[0]] = "n"
         elif frame.kind in ("seed", "tangent_seed"):
             states[frame.nodes[0]] = "r"
-        elif frame.nodes:
+        elif frame.kind != "summary" and frame.nodes:
             states[frame.nodes[0]], states[frame.nodes[1]] = "s", "r"
         return states, texts, row
 
@@ -395,7 +398,7 @@ class Trace:
         write = number_formatter(number_format or self.number_format)
         states, texts, row = self._look(frame, write)
         fill = {node: FILL[code] for node, code in states.items() if code in FILL}
-        edge_color = {frame.edges[0]: SENT} if frame.kind == "send" else {}
+        edge_color = {frame.edges[0]: SENT} if frame.kind == "send" and frame.edges else {}
         widths = self._widths(write, frames)
         return draw_nodes(self._universe, outputs=[], number_format=write, rankdir=rankdir,
                           hide_constants=hide_constants, grads=texts, grad_name=row,
@@ -404,14 +407,6 @@ class Trace:
                           faded=[n for n, code in states.items() if code == "f"],
                           edge_color=edge_color, min_chars=widths, title=title,
                           groups=self._groups)
-
-    def _downstream(self, start: Value) -> set[Value]:
-        """``start`` and every traced node computed from it (what forward mode from it reaches)."""
-        reached = {start}
-        for node in self._universe:  # parents come first
-            if any(parent in reached for parent in node.parents):
-                reached.add(node)
-        return reached
 
     def _children(self, node: Value) -> list[Value]:
         if not hasattr(self, "_child_map"):
@@ -454,10 +449,11 @@ class Trace:
         made = kinds.count("create")
         passes = kinds.count("seed")
         forward = kinds.count("tangent_seed")
-        return (f"<Trace: {len(self.frames)} frames; {made} node{'s' * (made != 1)} made, "
+        steps = len(self.frames)
+        return (f"<Trace: {steps} step{'s' * (steps != 1)}; {made} node{'s' * (made != 1)} made, "
                 f"{passes} backward and {forward} forward pass{'es' * (forward != 1)}>")
 
-    # -- the player -----------------------------------------------------------------------------
+    # -- what a player takes ---------------------------------------------------------------------
     def to_html(self, path: str | os.PathLike | None = None, *, frames=None,
                 title: str = "autograd-mini: step by step", max_frames: int = DEFAULT_MAX_FRAMES,
                 backend: str = "auto", group: str | None = "auto", **options) -> str:
@@ -478,15 +474,17 @@ class Trace:
         ...     x = Value(3.0, label="x"); y = x * x; y.label = "y"
         >>> t.backward(y)
         >>> page = t.to_html(backend="wasm")
-        >>> page.count("<li data-frame="), "dy/dx = 6" in page    # 5 steps and the summary
+        >>> len(t.frames), "dy/dx = 6" in page    # 5 steps and the summary
         (6, True)
         """
         from .files import write_atomic
-        page = _player_page(*self._player_data(frames, max_frames, backend, group, options),
-                            title)
+        from .player import page
+        data = self.player_data(frames=frames, max_frames=max_frames, backend=backend,
+                                group=group, title=title, **options)
+        text = page(data)
         if path is not None:
-            write_atomic(path, page)
-        return page
+            write_atomic(path, text)
+        return text
 
     def player(self, *, widgets: bool | None = None, frames=None,
                max_frames: int = DEFAULT_MAX_FRAMES, backend: str = "auto",
@@ -497,13 +495,35 @@ class Trace:
         the picture of the last step instead. ``widgets`` is accepted for compatibility and
         ignored: the HTML player needs no widget library.
         """
-        data, used = self._player_data(frames, max_frames, backend, group, options)
-        picture = data["svg"]
-        return InlinePlayer(_player_page(data, used, "autograd-mini: step by step"), picture)
+        from .player import InlinePlayer, page
+        data = self.player_data(frames=frames, max_frames=max_frames, backend=backend,
+                                group=group, **options)
+        return InlinePlayer(page(data), data["svg"])
 
-    def _player_data(self, frames, max_frames, backend, group, options) -> tuple[dict, str]:
-        """The picture (final state), and per frame its caption and changes; the renderer."""
-        from .viz import number_formatter, to_svg
+    def player_data(self, *, frames=None, max_frames: int = DEFAULT_MAX_FRAMES,
+                    render: bool = True, backend: str = "auto", group: str | None = "auto",
+                    title: str = "autograd-mini: step by step", **options) -> dict:
+        """Everything the player (``templates/player.js``) takes, as JSON-able data.
+
+        ``dot``: the one picture (every node as the summary shows it) in Graphviz's language;
+        ``svg``: that picture drawn (left out with ``render=False``: a page may draw ``dot``
+        itself and put the SVG in before mounting); node ``i`` is the element ``id="n{i}"`` of
+        the picture, edge ``j`` (``edges[j] = [parent, child]``) is ``id="e{j}"``. ``frames``:
+        per step its caption ``c``, kind ``k``, changed node states ``s`` (``[node, state]``,
+        states h hidden, n new, s sending, r receiving, c final, f faded, "" plain), changed
+        gradient rows ``t`` (``[node, text]``), nodes to keep in view ``f``, edges in use ``e``,
+        its group ``g``. ``groups``: runs of sends from one node shown as one step. ``table``:
+        every input's derivative (with a summary step).
+
+        >>> from autograd_mini import Value, trace
+        >>> with trace() as t:
+        ...     x = Value(3.0, label="x"); y = x * x; y.label = "y"
+        >>> t.backward(y)
+        >>> data = t.player_data(render=False)
+        >>> [frame["c"] for frame in data["frames"]][-1], data["table"], "svg" in data
+        ("every input's derivative: dy/dx = 6", [['dy/dx', '6']], False)
+        """
+        from .viz import _visible, number_formatter, to_svg
         frames = self.frames if frames is None else list(frames)
         if not frames:
             raise ValueError("nothing to play: no steps were recorded (create Values or run "
@@ -525,23 +545,21 @@ class Trace:
                             f"rankdir, number_format, hide_constants, max_nodes, group)")
         write = number_formatter(options.pop("number_format", None) or self.number_format)
         looks = [self._look(frame, write) for frame in frames]
-        summary = self._summary(frames, write)
-        if summary is not None:
-            looks.append(looks[-1])
         drawing = self._picture(looks[-1], write, frames, group, options)
-        svg = to_svg(drawing, backend=backend)
         universe = self._universe
         index = {node: i for i, node in enumerate(universe)}
         edge_ids = {edge: j for j, edge in enumerate(drawing.edge_list)}
-        data = {"nodes": len(universe), "svg": _compact(_svg_body(str(svg))),
+        data = {"title": _visible(title), "nodes": len(universe),
                 "edges": [[index[parent], index[child]] for parent, child in drawing.edge_list],
-                "frames": [], "groups": []}
+                "frames": [], "groups": [], "dot": drawing.source}
+        if render:
+            svg = to_svg(drawing, backend=backend)
+            data["svg"], data["backend"] = _compact(_svg_body(str(svg))), svg.backend
         before_states: dict = {}
         before_texts: dict = {}
-        for number, frame in enumerate(frames):
-            states, texts, row = looks[number]
+        for frame, (states, texts, row) in zip(frames, looks):
             texts = {node: f"{row} {text}" for node, text in texts.items()}
-            entry = {"c": frame.caption, "k": frame.kind,
+            entry = {"c": _visible(frame.caption), "k": frame.kind,
                      "s": [[index[n], code] for n, code in states.items()
                            if before_states.get(n) != code],
                      "t": [[index[n], text] for n, text in texts.items()
@@ -552,24 +570,19 @@ class Trace:
                 entry["e"] = lit
             data["frames"].append(entry)
             before_states, before_texts = states, texts
-        if summary is not None:
-            caption, focus, table = summary
-            data["frames"].append({"c": caption, "k": "summary",
-                                   "s": [[index[n], "c"] for n in focus
-                                         if before_states.get(n) != "c"],
-                                   "f": [index[n] for n in focus]})
-            data["table"] = table
+        if frames[-1].kind == "summary" and self._table:
+            data["table"] = [[_visible(name), value] for name, value in self._table]
         for number, (first, last, sender, incoming) in enumerate(_send_runs(frames)):
-            receivers = len(frames[first:last + 1])
+            receivers = last - first + 1
             data["groups"].append({
                 "first": first, "last": last, "focus": [index[sender]],
-                "caption": f"{self._name(sender)} sends {write(incoming)} x its edges' "
-                           f"derivatives to its {receivers} inputs",
+                "caption": _visible(f"{self._name(sender)} sends {write(incoming)} x its edges' "
+                           f"derivatives to its {receivers} inputs"),
                 "edges": [edge_ids[e] for f in frames[first:last + 1] for e in f.edges
                           if e in edge_ids]})
             for f in range(first, last + 1):
                 data["frames"][f]["g"] = number
-        return data, svg.backend
+        return data
 
     def _picture(self, look, write, frames, group, options):
         """The one drawing a player restyles: every node, as the last step shows it."""
@@ -599,16 +612,14 @@ class Trace:
         name = self._name(node)
         return tuple(int(n) for n in re.findall(r"\d+", name)), name
 
-    def _summary(self, frames, write):
-        """The last step: every input's derivative after the last reverse pass, or None."""
-        passes = [f._pass for f in frames if f._pass is not None and f._pass.mode == "reverse"]
-        if not passes:
-            return None
-        record = passes[-1]
+    def _summary(self, record: _Pass):
+        """The summary step of a reverse pass: its caption, the inputs, the table of their
+        derivatives (as the pass left them)."""
         piles = dict(record.updates)
         root = self._name(record.root)
-        inputs = sorted((node for node in topological_order(record.root, forwards=True)
-                         if node.is_leaf and not node.is_constant), key=self._reading_order)
+        inputs = sorted((node for node in record.members if node.is_leaf and not node.is_constant),
+                        key=self._reading_order)
+        write = self._write
         table = [[f"d{root}/d{self._name(node)}", write(piles.get(node, 0.0))] for node in inputs]
         listed = ", ".join(f"{name} = {value}" for name, value in table[:6])
         more = f", … ({len(table)} inputs: the table lists them all)" if len(table) > 6 else ""
@@ -616,192 +627,33 @@ class Trace:
             f"{root} depends on no input"
         return caption, inputs, table
 
+
 def _width(text: str) -> int:
     """Room for ``text`` in character widths (Graphviz may take a symbol such as ∂ as wide)."""
     return sum(1 if ord(c) < 128 else 2 for c in text)
+
+
+def _number(x) -> float:
+    """The number in a derivative (a float, or a Value under create_graph); -0.0 reads 0."""
+    return (x.data if isinstance(x, Value) else x) + 0.0
 
 
 def _is_zero(x) -> bool:
     return not isinstance(x, Value) and x == 0.0
 
 
+def _nothing(write, incoming, local) -> str:
+    """The arithmetic of an edge that carried nothing: an exact 0 sends nothing, even times an
+    infinity or nan (the engine's rule)."""
+    g, d = _number(incoming), _number(local)
+    if math.isfinite(g) and math.isfinite(d):
+        return f"{write(g)} x {write(d)} = 0"
+    return f"{write(g)} x {write(d)}: an exact 0 sends nothing, even times {write(g if d == 0 else d)}"
+
+
 def _formula(node: Value, name, groups=None) -> str | None:
     from .viz import formula
     return formula(node, name, groups.neuron_of.get(node) if groups else None)
-
-
-class _Silence:
-    """The edges of a reverse pass that carry nothing, each told as a step that says why.
-
-    The engine sends nothing along an edge whose local derivative is 0 (relu off, a factor of 0),
-    so those steps are not among its events: they are found here, when the pass has moved past
-    the node that would have sent them, in the engine's order (reverse topological).
-    """
-
-    def __init__(self, record: _Pass, closer: _Completion, root: Value, seed, name, write):
-        self.record, self.order, self.position = record, closer.order, closer.position
-        self.piles = {root: seed}
-        self.name, self.write = name, write
-        self.sender: Value | None = None
-        self.next = len(self.order) - 1  # nodes at or below this position are still to come
-
-    def before_send(self, sender: Value, add) -> None:
-        if sender is self.sender:
-            return
-        position = self.position.get(sender)
-        if position is None:  # a pass over part of the graph (stop_at): leave it be
-            return
-        self._pass_by(position, add)  # the sender itself is closed after its own sends
-        self.sender = sender
-
-    def finish(self, add) -> None:
-        self._pass_by(-1, add)
-
-    def _pass_by(self, position: int, add) -> None:
-        """Close the nodes the engine is done with, those above ``position``: their zero edges."""
-        while self.next > position:
-            self._zero_edges(self.order[self.next], add)
-            self.next -= 1
-
-    def _zero_edges(self, node: Value, add) -> None:
-        incoming = self.piles.get(node, 0.0)
-        if _is_zero(incoming):
-            return
-        for parent, local in zip(node.parents, node.local_grads):
-            if parent.is_constant or local is None or not _is_zero(local):
-                continue
-            name, write = self.name, self.write
-            if len(node.parents) - sum(p.is_constant for p in node.parents) == 1 and \
-                    len(node.parents) <= 2 and node.op not in ("*", "/", "+", "-", "**"):
-                why = f"{node._rule.name} is off"
-            else:
-                why = f"d{name(node)}/d{name(parent)} = 0"
-            add("send", f"{name(node)} sends nothing to {name(parent)}: {why}: "
-                f"{write(incoming)} x 0 = 0", [node, parent], [(parent, node)],
-                len(self.record.updates))
-
-
-class _Completion:
-    """Which nodes have their final derivative, step by step, in one reverse pass.
-
-    The engine visits nodes in reverse topological order; a node that has a gradient sends to
-    all its parents, one with none sends nothing. So a node is complete once every edge to its
-    consumers has either carried its amount or belongs to a consumer that was passed by.
-    """
-
-    def __init__(self, record: _Pass) -> None:
-        self.record = record
-        self.order = topological_order(record.root)
-        record.members.update(self.order)
-        self.position = {node: i for i, node in enumerate(self.order)}
-        self.waiting: dict[Value, int] = {}
-        for node in self.order:
-            for parent in node.parents:
-                if not parent.is_constant:
-                    self.waiting[parent] = self.waiting.get(parent, 0) + 1
-        self.senders: set[Value] = set()
-        self.next_to_close = len(self.order) - 1
-
-    def seed(self) -> None:
-        self.record.completed_at[self.record.root] = 1
-
-    def sent(self, sender: Value, receiver: Value, step: int) -> None:
-        position = self.position.get(sender)
-        if position is None:  # a pass over part of the graph (stop_at): leave it be
-            return
-        while self.next_to_close > position:  # consumers that were passed by without sending
-            node = self.order[self.next_to_close]
-            if node not in self.senders:
-                for parent in node.parents:
-                    self._arrived(parent, step)
-            self.next_to_close -= 1
-        self.senders.add(sender)
-        self._arrived(receiver, step)
-
-    def _arrived(self, node: Value, step: int) -> None:
-        if node.is_constant or node not in self.waiting:
-            return
-        self.waiting[node] -= 1
-        if self.waiting[node] == 0:
-            self.record.completed_at.setdefault(node, step)
-
-
-# -- the HTML player -----------------------------------------------------------------------------
-
-
-def _svg_body(svg: str) -> str:
-    """The <svg> element alone: no XML declaration, doctype or comments before it."""
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
-
-
-_COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
-_TITLE = re.compile(r"<title>[^<]*</title>\s*")
-_FONT = re.compile(r' font-family="[^"]*"')
-_GEOMETRY = re.compile(r'\b(d|points|x|y|transform)="([^"]*)"')
-_DIGITS = re.compile(r"(\.\d)\d+")
-
-
-def _compact(svg: str) -> str:
-    """Graphviz's SVG, smaller for a player: no comments, no per-element titles (the player's
-    ids name things), one font for the whole picture, coordinates to 0.1 pt."""
-    svg = _COMMENT.sub("", svg)
-    svg = _TITLE.sub("", svg)
-    svg = _FONT.sub("", svg)
-    svg = svg.replace("<svg ", f'<svg font-family="{_font()}" ', 1)
-    return _GEOMETRY.sub(lambda m: m.group(1) + '="' + _DIGITS.sub(r"\1", m.group(2)) + '"', svg)
-
-
-def _font() -> str:
-    from .viz import FONT
-    return FONT
-
-
-def _script_json(data) -> str:
-    """JSON that can sit inside a <script> element: no "</script>" or "<!--" can end it early."""
-    return (json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def _player_page(data: dict, backend: str, title: str) -> str:
-    from .viz import _visible
-    svg = data.pop("svg")
-    table = data.pop("table", None)
-    lines = []
-    group_at = {group["first"]: (number, group) for number, group in enumerate(data["groups"])}
-    for number, frame in enumerate(data["frames"]):
-        if number in group_at:
-            g, group = group_at[number]
-            lines.append(f'<li data-group="{g}" class="group"><button class="toggle" '
-                         f'aria-label="show the steps">&#x25B8;</button><span class="n">'
-                         f'{group["first"] + 1}&ndash;{group["last"] + 1}</span><span class="t">'
-                         f'{html.escape(_visible(group["caption"]))}</span></li>')
-        member = ' class="member"' if "g" in frame else ""
-        lines.append(f'<li data-frame="{number}"{member}><span class="n">{number + 1}</span>'
-                     f'<span class="t">{html.escape(_visible(frame["c"]))}</span></li>')
-    summary = ""
-    if table:
-        rows = "".join(f"<tr><td>{html.escape(_visible(name))}</td><td>{html.escape(value)}</td></tr>"
-                       for name, value in table)
-        summary = f"<table><tbody>{rows}</tbody></table>"
-    page = _template()
-    for key, value in (("__TITLE__", html.escape(_visible(title))),
-                       ("__BACKEND__", html.escape(backend)),
-                       ("__COUNT__", str(len(data["frames"]))),
-                       ("__LAST__", str(len(data["frames"]) - 1)),
-                       ("__SUMMARY__", summary),
-                       ("__STEPS__", "\n".join(lines)),
-                       ("__SVG__", svg),
-                       ("__DATA__", _script_json(data))):
-        page = page.replace(key, value, 1) if key in ("__SVG__", "__DATA__") else \
-            page.replace(key, value)
-    return page
-
-
-def _template() -> str:
-    """The player page (HTML, CSS and script), shipped as package data."""
-    from importlib import resources
-    return resources.files(__package__).joinpath("templates", "player.html").read_text("utf-8")
 
 
 def _send_runs(frames: list[Frame]):
@@ -825,24 +677,28 @@ def _send_runs(frames: list[Frame]):
     yield from close()
 
 
-class InlinePlayer:
-    """The HTML player for a notebook cell, isolated in an iframe; ``.html`` is the page.
+# -- the picture, smaller for a player -------------------------------------------------------------
 
-    Where HTML with scripts is not shown (GitHub, an untrusted notebook), the picture of the
-    last step (``.svg``) stands in for it.
-    """
 
-    def __init__(self, page: str, svg: str = "") -> None:
-        self.html = page
-        self.svg = svg
+def _svg_body(svg: str) -> str:
+    """The <svg> element alone: no XML declaration, doctype or comments before it."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
 
-    def _repr_html_(self) -> str:
-        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
-                f'style="width:100%;height:640px;border:1px solid #ddd" '
-                f'sandbox="allow-scripts"></iframe>')
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        bundle = {"text/html": self._repr_html_(), "text/plain": "<step-through player>"}
-        if self.svg:
-            bundle["image/svg+xml"] = self.svg
-        return bundle
+_COMMENT = re.compile(r"<!--.*?-->\s*", re.S)
+_TITLE = re.compile(r"<title>[^<]*</title>\s*")
+_FONT = re.compile(r' font-family="[^"]*"')
+_GEOMETRY = re.compile(r'\b(d|points|x|y|transform)="([^"]*)"')
+_DIGITS = re.compile(r"(\.\d)\d+")
+
+
+def _compact(svg: str) -> str:
+    """Graphviz's SVG, smaller for a player: no comments, no per-element titles (the player's
+    ids name things), one font for the whole picture, coordinates to 0.1 pt."""
+    from .viz import FONT
+    svg = _COMMENT.sub("", svg)
+    svg = _TITLE.sub("", svg)
+    svg = _FONT.sub("", svg)
+    svg = svg.replace("<svg ", f'<svg font-family="{FONT}" ', 1)
+    return _GEOMETRY.sub(lambda m: m.group(1) + '="' + _DIGITS.sub(r"\1", m.group(2)) + '"', svg)

@@ -13,6 +13,13 @@ ONE object tracked by Python's cycle collector, not three (node, parents tuple, 
 With three or more parents, ``_a`` and ``_da`` hold tuples and ``_b`` is the marker ``MANY``.
 A node made in micrograd's way (``Value(data, children, op)`` and a ``_backward`` closure) keeps
 its children in ``_a``, its closure in ``_da`` and the marker ``CLOSURE`` in ``_b``.
+
+A number operand of a binary op (the 2 of ``x * 2``) stays a float in its parent slot, with
+``None`` for its derivative (reverse mode skips the edge): one object per op. ``parents`` makes
+its constant node on the first look and keeps it in the slot (the same node ever after), and
+``local_grads`` recomputes the edge's derivative from the rule, so every view sees the graph as
+if the constant had been a node all along. While a trace, listener or no_grad is on, numbers
+become constant nodes at once.
 """
 from __future__ import annotations
 
@@ -121,7 +128,12 @@ class Value:
             return () if a is None else (a,)
         if b is MANY or b is CLOSURE:
             return self._a
-        return (self._a, b)
+        a = self._a
+        if a.__class__ is float:  # a number kept on the edge: its constant node, made once
+            a = self._a = constant(a)
+        if b.__class__ is float:
+            b = self._b = constant(b)
+        return (a, b)
 
     @property
     def local_grads(self) -> tuple:
@@ -134,6 +146,8 @@ class Value:
             return self._da
         if b is CLOSURE:
             return (None,) * len(self._a)
+        if self._da is None or self._db is None:  # a number's edge: its derivative, as made
+            return self._rule.derivative(self.data, _edge_number(self._a), _edge_number(b))
         return (self._da, self._db)
 
     _parents = parents  # the older spelling, which bench/worker.py reads (it measures old versions too)
@@ -146,7 +160,7 @@ class Value:
 
     @property
     def is_leaf(self) -> bool:
-        return not self.parents
+        return self._a is None
 
     @property
     def is_constant(self) -> bool:
@@ -425,25 +439,31 @@ def constant(x: float) -> Value:
 
 def lift(x, op_symbol: str = "") -> Value:
     """A Value as is; a number as a constant leaf; anything else a clear TypeError."""
+    x = _operand(x, op_symbol)
+    return constant(x) if x.__class__ is float else x
+
+
+def _operand(x, op_symbol: str = ""):
+    """A Value as is; a number as a float (a binary op keeps it on its edge); else a TypeError."""
     cls = x.__class__
-    if cls is float or cls is int:
-        if cls is int:
-            try:
-                x = float(x)
-            except OverflowError:
-                _to_float(x, "operand")  # raises, saying what was wrong
-        node = _new(Value)  # constant(), inlined: `x * 2` makes one on every call
-        node.data = x
-        node.grad = 0.0
-        node._rule = CONSTANT
-        node._a = node._b = node._da = node._db = None
-        return node
+    if cls is float:
+        return x
+    if cls is int:
+        try:
+            return float(x)
+        except OverflowError:
+            _to_float(x, "operand")  # raises, saying what was wrong
     if isinstance(x, Value):
         return x
     if isinstance(x, Real):  # numbers.Real is a slow check, so the common types go first
-        return constant(_to_float(x, "operand"))
+        return _to_float(x, "operand")
     where = f"operand of {op_symbol!r}" if op_symbol else "operand"
     raise TypeError(f"unsupported {where}: {type(x).__name__} {x!r:.40}; expected {ACCEPTED}")
+
+
+def _edge_number(x) -> float:
+    """The number an operand slot stands for: a float kept on the edge, or a node's data."""
+    return x if x.__class__ is float else x.data
 
 
 def make_node(data: float, parents: tuple, local: tuple, rule) -> Value:
@@ -509,7 +529,9 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
 
     def forward(self: Value, other) -> Value:
         if other.__class__ is not Value:
-            other = lift(other, symbol)
+            other = other if other.__class__ is float else _operand(other, symbol)
+            if other.__class__ is float:
+                return reflected(self, other, False)
         if _ACTIVE[0]:
             return apply_slow(rule, (self, other))
         a = self.data
@@ -524,8 +546,25 @@ def binary_methods(rule) -> tuple[Callable, Callable]:
         node._da, node._db = derivative(out, a, b)
         return node
 
-    def reflected(self: Value, other) -> Value:  # other <op> self, with other a number
-        return forward(lift(other, symbol), self)
+    # other <op> self with other a number (self <op> other when number_first is False): the
+    # number stays a float on its edge, with no derivative (reverse mode skips the edge)
+    def reflected(self: Value, other, number_first: bool = True) -> Value:
+        c = other if other.__class__ is float else _operand(other, symbol)
+        if c.__class__ is not float:
+            return forward(c, self)
+        if _ACTIVE[0]:
+            return apply_slow(rule, (constant(c), self) if number_first else (self, constant(c)))
+        x = self.data
+        node = _new(Value)
+        node.grad = 0.0
+        node._rule = rule
+        if number_first:
+            node.data = out = value(c, x)
+            node._a, node._b, node._da, node._db = c, self, None, derivative(out, c, x)[1]
+        else:
+            node.data = out = value(x, c)
+            node._a, node._b, node._da, node._db = self, c, derivative(out, x, c)[0], None
+        return node
 
     forward.__doc__ = reflected.__doc__ = f"{rule.name}: {rule.doc}"
     return forward, reflected

@@ -124,7 +124,7 @@ def strip(frames, *, columns: int = 3, title: str = "", width_inches: float = 11
     from matplotlib.figure import Figure
 
     frames = list(frames)
-    text = f"<{len(frames)} frames: steps {frames[0].index + 1} to {frames[-1].index + 1}>"
+    text = f"<{len(frames)} frames: steps {frames[0].number} to {frames[-1].number}>"
     sources = "".join(_drawing(frame, options).source for frame in frames)
     shows = {"title": title, "captions": [_caption(frame) for frame in frames],
              "drawings": hashlib.sha256(sources.encode()).hexdigest()[:16]}
@@ -153,7 +153,7 @@ def strip(frames, *, columns: int = 3, title: str = "", width_inches: float = 11
 
 
 def _caption(frame) -> str:
-    return f"step {frame.index + 1}: {frame.caption}"  # numbered from 1, as the player's list
+    return f"step {frame.number}: {frame.caption}"
 
 
 def _svg_strip(frames, columns: int, title: str, width_inches: float, options: dict) -> str:

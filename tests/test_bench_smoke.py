@@ -123,3 +123,18 @@ def test_both_engines_in_one_run(tmp_path):
     engines = raw["engines"]
     assert engines["micrograd"]["version"] == "0.1.0"
     assert engines["micrograd"]["python"] == engines["autograd_mini"]["python"]
+
+
+def test_scaling_runs_and_draws(tmp_path):
+    """bench/scaling.py on tiny networks: its tables are well formed, one row per size, and the
+    plot is written (no time is checked)."""
+    pytest.importorskip("numpy")
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "scaling.png"
+    done = subprocess.run([sys.executable, os.path.join(BENCH, "scaling.py"), "--tiny", "--png", str(png)],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert check_tables(done.stdout) == 2
+    rows = [line for line in done.stdout.splitlines() if re.match(r"\| \d", line)]
+    assert [row.split(" | ")[:2] for row in rows] == [["| 2", "1"], ["| 4", "1"], ["| 2", "1"]]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -60,7 +60,8 @@ def test_steps_write_the_player(capsys, tmp_path):
     path = tmp_path / "steps.html"
     code, _, err = run(capsys, "graph", "c = a + b; d = b + 1; e = c * d", "a=2", "b=1",
                        "--steps", "-o", str(path), "--forward", "b", "--backend", "wasm")
-    assert code == 0 and "(16 steps)" in err
+    # 5 nodes made, the start and 5 sends back, the start and 4 sends forward, the summary
+    assert code == 0 and "(17 steps)" in err
     page = path.read_text(encoding="utf-8")
     data = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S)[1])
     captions = [frame["c"] for frame in data["frames"]]  # the player's compact frame format

@@ -31,3 +31,12 @@ def test_demo_prints_the_figures_numbers_and_writes_its_files(tmp_path, capsys):
     assert any(g != 0 for g in grads)  # the loss reaches the neurons
     page = (tmp_path / "training.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script src" not in page
+
+
+def test_help_prints_usage_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as done:
+        demo.main(["--help"])
+    assert done.value.code == 0
+    assert "usage: python -m autograd_mini.demo [-h] [folder]" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []  # no "--help" folder, nothing the user did not name

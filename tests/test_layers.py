@@ -32,11 +32,6 @@ FLOORS = [
                "autograd_mini.playground", "nn.cli"]),
 ]
 
-# Imports being removed on a branch not merged yet (value.py's Jupyter display moves to the
-# views). Empty it when that lands; test_pending_imports_still_exist says when.
-PENDING = {("autograd_mini.value", "autograd_mini.viz")}
-
-
 def floor_of(module: str) -> int:
     """The index in ``FLOORS`` of a module (an exact name wins over a ``package.*``)."""
     for exact in (True, False):
@@ -85,15 +80,7 @@ def imports_of(module: str, path: pathlib.Path, known) -> set[str]:
 @pytest.fixture(scope="module")
 def graph() -> dict[str, set[str]]:
     modules = project_modules()
-    return {module: imports_of(module, path, modules) - {target for source, target in PENDING
-                                                         if source == module}
-            for module, path in modules.items()}
-
-
-def test_pending_imports_still_exist():
-    modules = project_modules()
-    gone = [pair for pair in PENDING if pair[1] not in imports_of(pair[0], modules[pair[0]], modules)]
-    assert not gone, f"remove these from PENDING in tests/test_layers.py: {gone}"
+    return {module: imports_of(module, path, modules) for module, path in modules.items()}
 
 
 def test_every_module_is_on_a_floor(graph):

@@ -142,3 +142,22 @@ def test_one_class_palette_for_plots_and_the_training_page():
     page = (pathlib.Path(nn.plot.__file__).parent / "templates" / "training_page.html").read_text()
     listed = re.search(r"const COLORS = \[([^\]]*)\]", page).group(1)
     assert tuple(re.findall(r'"(#[0-9A-Fa-f]{6})"', listed)) == labels.CLASS_COLORS
+
+
+def test_force_writes_over_a_read_only_figure_and_page(tmp_path):
+    import os
+    X, y = nn.datasets.make_moons(12, seed=0)
+    model = nn.MLP(2, [3, 1], seed=0)
+    history = nn.fit(model, X, y, loss="hinge", epochs=2, record=True)
+    for name, draw in [("report.png", nn.plot.training_report),
+                       ("page.html", nn.plot.training_page)]:
+        kept = tmp_path / name
+        kept.write_bytes(b"the user's")
+        os.chmod(kept, 0o444)
+        with pytest.raises(PermissionError, match="read-only"):
+            draw(model, X, y, history, kept)
+        assert kept.read_bytes() == b"the user's"
+        draw(model, X, y, history, kept, force=True)
+        assert kept.read_bytes()[:8] in (b"\x89PNG\r\n\x1a\n", b"<!DOCTYP")
+    nn.plot.history(history, tmp_path / "report.png", force=True)
+    nn.plot.decision_boundary(model, X, y, tmp_path / "report.png", force=True)

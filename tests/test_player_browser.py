@@ -25,6 +25,7 @@ DESKTOP = {"width": 1100, "height": 700}
 PHONE = {"width": 390, "height": 844}
 # the player's colours (its legend): receiving, sending, input
 RECEIVING, SENDING, INPUT = "rgb(253, 186, 116)", "rgb(249, 168, 212)", "rgb(219, 234, 254)"
+COMPLETE, COMPLETE_INK = "rgb(187, 247, 208)", "rgb(21, 128, 61)"  # final: green, an input's ring
 
 pytestmark = [pytest.mark.slow,  # a browser
               pytest.mark.skipif(not os.path.exists(CHROMIUM),
@@ -90,17 +91,17 @@ def page(recorded, browser, tmp_path_factory):
 
 
 def state(page):
-    return {"frame": int(page.get_attribute("body", "data-frame")),
-            "step": int(page.get_attribute("body", "data-step")),
-            "caption": page.text_content("#caption"),
-            "counter": page.text_content("#counter"),
-            "svg": page.inner_html("#stage")}
+    return {"frame": int(page.get_attribute("#player", "data-frame")),
+            "step": int(page.get_attribute("#player", "data-step")),
+            "caption": page.text_content(".agm-caption"),
+            "counter": page.text_content(".agm-counter"),
+            "svg": page.inner_html(".agm-stage")}
 
 
 def fill_of(page, name):
     """The computed fill of the node whose first text is ``name`` (or starts ``name =``)."""
     return page.evaluate("""name => {
-        for (const g of document.querySelectorAll('#stage g.node')) {
+        for (const g of document.querySelectorAll('.agm-stage g.node')) {
             const first = g.querySelector('text');
             if (first && (first.textContent === name || first.textContent.startsWith(name + ' =')))
                 return getComputedStyle(g.querySelector('path, polygon, ellipse')).fill;
@@ -110,7 +111,7 @@ def fill_of(page, name):
 
 def grad_row(page, name):
     return page.evaluate("""name => {
-        for (const g of document.querySelectorAll('#stage g.node')) {
+        for (const g of document.querySelectorAll('.agm-stage g.node')) {
             const texts = Array.from(g.querySelectorAll('text')).map(t => t.textContent);
             if (texts[0] === name || texts[0].startsWith(name + ' ='))
                 return texts.find(t => t.startsWith('grad'));
@@ -119,15 +120,15 @@ def grad_row(page, name):
 
 
 def view_box(page):
-    return [float(x) for x in page.get_attribute("#stage svg", "viewBox").split()]
+    return [float(x) for x in page.get_attribute(".agm-stage svg", "viewBox").split()]
 
 
 def test_loads_offline_and_shows_the_first_step(page, recorded):
     first = state(page)
     assert first["frame"] == 0 and first["caption"] == "a = 2"
-    assert first["counter"] == f"1 / {len(recorded.frames) + 1}"  # the steps and the summary
+    assert first["counter"] == f"1 / {len(recorded.frames)}"  # the summary is the last step
     assert "<svg" in first["svg"]
-    assert page.is_disabled("#prev") and not page.is_disabled("#next")
+    assert page.is_disabled(".agm-prev") and not page.is_disabled(".agm-next")
     assert all(url.startswith("file://") for url in page.requests), page.requests
     assert page.errors == []
 
@@ -135,11 +136,11 @@ def test_loads_offline_and_shows_the_first_step(page, recorded):
 def test_next_and_previous_change_frame_and_caption(page, recorded):
     page.keyboard.press("Home")
     before = state(page)
-    page.click("#next")
+    page.click(".agm-next")
     after = state(page)
     assert after["frame"] == 1 and after["caption"] == recorded.frames[1].caption == "b = 1"
     assert after["counter"].startswith("2 / ") and after["svg"] != before["svg"]
-    page.click("#prev")
+    page.click(".agm-prev")
     assert state(page)["frame"] == 0
 
 
@@ -158,7 +159,7 @@ def test_the_story_colours_and_grads(page):
     assert fill_of(page, "e") == SENDING and fill_of(page, "d") == RECEIVING
     assert grad_row(page, "d") == "grad 3" and grad_row(page, "c") == "grad 2"
     assert grad_row(page, "a") == "grad –"
-    lit = page.eval_on_selector_all("#stage g.edge.on", "edges => edges.length")
+    lit = page.eval_on_selector_all(".agm-stage g.edge.on", "edges => edges.length")
     assert lit == 1
 
 
@@ -171,45 +172,46 @@ def test_keyboard_arrows_home_end_and_the_summary(page, recorded):
     assert state(page)["frame"] == 1
     page.keyboard.press("End")
     assert state(page)["caption"] == "every input's derivative: de/da = 2, de/db = 5"
-    assert page.is_visible("#summary table")
+    assert page.is_visible(".agm-summary table")
     assert grad_row(page, "a") == "grad 2" and grad_row(page, "b") == "grad 5"
     page.keyboard.press("ArrowLeft")
-    assert state(page)["caption"] == recorded.frames[-1].caption
+    assert state(page)["caption"] == recorded.frames[-2].caption
     page.keyboard.press("Home")
     assert state(page)["frame"] == 0 and grad_row(page, "a") == "grad –"
 
 
 def test_slider_and_step_list(page, recorded):
-    page.fill("#slider", "7")
+    page.fill(".agm-slider", "8")  # step 8 is frame 7
     assert state(page)["frame"] == 7
     assert state(page)["caption"] == recorded.frames[7].caption == "e sends 1 x 3 = 3 to d"
-    page.click('#steps li[data-frame="5"]')
+    page.click('.agm-steps li[data-frame="5"]')
     assert state(page)["caption"] == "start at e: de/de = 1"
 
 
 def test_play_reaches_the_last_step_and_stops(page, recorded):
-    last = len(recorded.frames)  # the summary
+    last = len(recorded.frames) - 1  # the summary
     page.keyboard.press("Home")
-    page.select_option("#speed", "4")
-    page.click("#play")
+    page.select_option(".agm-speed", "4")
+    page.click(".agm-play")
     page.wait_for_function(
-        f"document.body.dataset.frame === '{last}' && !document.body.hasAttribute('data-playing')",
+        f"document.getElementById('player').dataset.frame === '{last}' && !document.getElementById('player').hasAttribute('data-playing')",
         timeout=20_000)
     assert state(page)["caption"].startswith("every input's derivative")
-    assert page.is_disabled("#next") and "Play" in page.text_content("#play")
+    assert page.is_disabled(".agm-next") and "Play" in page.text_content(".agm-play")
     assert page.errors == []
 
 
 def test_zoom_and_pan(page):
+    page.click(".agm-fit")
     page.keyboard.press("Home")
     whole = view_box(page)
-    page.click("#zoomin")
+    page.click(".agm-zoomin")
     closer = view_box(page)
     assert closer[2] < whole[2] and closer[3] < whole[3]
     page.keyboard.press("-")
     page.keyboard.press("-")
     assert view_box(page)[2] > closer[2]
-    box = page.locator("#stage").bounding_box()
+    box = page.locator(".agm-stage").bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.wheel(0, -400)  # wheel up: zoom in at the pointer
     zoomed = view_box(page)
@@ -219,7 +221,7 @@ def test_zoom_and_pan(page):
     page.mouse.up()
     panned = view_box(page)
     assert panned[0] < zoomed[0] and panned[2] == pytest.approx(zoomed[2])
-    page.click("#fit")
+    page.click(".agm-fit")
     assert view_box(page) == pytest.approx(whole)
 
 
@@ -227,7 +229,7 @@ def test_desktop_screenshot(page, screenshots):
     page.keyboard.press("Home")
     for _ in range(7):
         page.keyboard.press("ArrowRight")
-    page.click("#fit")
+    page.click(".agm-fit")
     page.screenshot(path=str(screenshots / "player-desktop.png"))
 
 
@@ -238,20 +240,20 @@ def test_phone_next_never_scrolls_and_keeps_the_active_node_in_view(browser, tmp
     t.to_html(path)
     tab = open_page(browser, path, PHONE)
     try:
-        caption_box = tab.locator("#captionbox").bounding_box()
-        stage = tab.locator("#stage").bounding_box()
-        captions = [tab.text_content("#caption")]
+        caption_box = tab.locator(".agm-captionbox").bounding_box()
+        stage = tab.locator(".agm-stage").bounding_box()
+        captions = [tab.text_content(".agm-caption")]
         for _ in range(10):
-            tab.click("#next")
+            tab.click(".agm-next")
             assert tab.evaluate("window.scrollY") == 0
             assert tab.evaluate("document.scrollingElement.scrollTop") == 0
-            assert tab.locator("#captionbox").bounding_box() == caption_box  # a fixed place
-            captions.append(tab.text_content("#caption"))
-            frame = int(tab.get_attribute("body", "data-frame"))
+            assert tab.locator(".agm-captionbox").bounding_box() == caption_box  # a fixed place
+            captions.append(tab.text_content(".agm-caption"))
+            frame = int(tab.get_attribute("#player", "data-frame"))
             for node in tab.evaluate(
                     f"JSON.parse(document.getElementById('player-data').textContent)"
                     f".frames[{frame}].f"):
-                r = tab.locator(f"#stage #n{node}").bounding_box()
+                r = tab.locator(f".agm-stage [id=\"n{node}\"]").bounding_box()
                 centre = (r["x"] + r["width"] / 2, r["y"] + r["height"] / 2)
                 assert stage["x"] <= centre[0] <= stage["x"] + stage["width"]
                 assert stage["y"] <= centre[1] <= stage["y"] + stage["height"]
@@ -274,21 +276,26 @@ def test_a_neurons_sends_are_one_step_that_opens(browser, tmp_path, screenshots)
     t.to_html(path)
     tab = open_page(browser, path, DESKTOP)
     try:
-        head = tab.locator("#steps li[data-group]").first
-        members = tab.locator("#steps li.member")
+        head = tab.locator(".agm-steps li[data-group]").first
+        members = tab.locator(".agm-steps li.member")
         assert members.count() > 0 and not members.first.is_visible()  # closed
         head.click()  # showing the group: all its edges lit at once
-        assert tab.text_content("#kind") == "backward"
-        assert "sends 1 x its edges' derivatives to its" in tab.text_content("#caption")
-        lit = tab.eval_on_selector_all("#stage g.edge.on", "edges => edges.length")
+        assert tab.text_content(".agm-kind") == "backward"
+        numbers = head.locator(".n").text_content()  # "first–last", numbered as the steps
+        assert tab.text_content(".agm-counter") == f"{numbers} / {len(t.frames)}"
+        first, last = (int(x) for x in numbers.split("\u2013"))
+        assert tab.get_attribute("#player", "data-step") == str(last)
+        assert t.frames[first - 1].kind == "send" and t.frames[last - 1].kind == "send"
+        assert "sends 1 x its edges' derivatives to its" in tab.text_content(".agm-caption")
+        lit = tab.eval_on_selector_all(".agm-stage g.edge.on", "edges => edges.length")
         assert lit >= 3
         head.locator(".toggle").click()  # open: Next now walks the sends one by one
         assert members.first.is_visible()
-        first = int(tab.get_attribute("body", "data-frame"))
-        tab.click("#next")
-        frame = int(tab.get_attribute("body", "data-frame"))
+        first = int(tab.get_attribute("#player", "data-frame"))
+        tab.click(".agm-next")
+        frame = int(tab.get_attribute("#player", "data-frame"))
         assert frame > first - 10 and tab.eval_on_selector_all(
-            "#stage g.edge.on", "edges => edges.length") == 1
+            ".agm-stage g.edge.on", "edges => edges.length") == 1
         tab.keyboard.press("End")
         tab.screenshot(path=str(screenshots / "player-network.png"))
         assert tab.errors == []
@@ -310,12 +317,12 @@ def test_step_numbers_of_any_size_are_shown_whole(browser, tmp_path):
     tab = open_page(browser, path, PHONE)
     try:
         tab.keyboard.press("End")
-        item = tab.locator('#steps li[data-frame="230"] .n')
+        item = tab.locator('.agm-steps li[data-frame="230"] .n')
         assert item.text_content() == "231"
-        box, line = item.bounding_box(), tab.locator("#steps").bounding_box()
+        box, line = item.bounding_box(), tab.locator(".agm-steps").bounding_box()
         assert box["x"] >= line["x"] and box["width"] > 0
         assert tab.evaluate("""() => { const n = document.querySelector(
-            '#steps li[data-frame="230"] .n'); return n.scrollWidth <= n.clientWidth + 1; }""")
+            '.agm-steps li[data-frame="230"] .n'); return n.scrollWidth <= n.clientWidth + 1; }""")
     finally:
         tab.close()
 
@@ -328,14 +335,14 @@ def test_a_thousand_frame_trace_plays(browser, tmp_path):
     tab = open_page(browser, path, DESKTOP)
     try:
         tab.keyboard.press("End")
-        assert tab.text_content("#caption").startswith("every input's derivative")
+        assert tab.text_content(".agm-caption").startswith("every input's derivative")
         tab.keyboard.press("Home")
-        assert int(tab.get_attribute("body", "data-frame")) == 0
+        assert int(tab.get_attribute("#player", "data-frame")) == 0
         grouped = {f for first, last, *_ in _send_runs(t.frames) for f in range(first, last + 1)}
         target = next(f for f in range(900, len(t.frames)) if f not in grouped)
-        tab.click(f'#steps li[data-frame="{target}"]')
-        assert int(tab.get_attribute("body", "data-frame")) == target
-        assert tab.text_content("#caption") == t.frames[target].caption
+        tab.click(f'.agm-steps li[data-frame="{target}"]')
+        assert int(tab.get_attribute("#player", "data-frame")) == target
+        assert tab.text_content(".agm-caption") == t.frames[target].caption
         assert tab.errors == []
     finally:
         tab.close()
@@ -350,11 +357,190 @@ def test_without_scripts_the_page_shows_the_last_step(recorded, browser, tmp_pat
     try:
         tab = context.new_page()
         tab.goto(path.as_uri())
-        assert tab.locator("#stage svg").is_visible()
-        texts = tab.eval_on_selector_all("#stage text", "ts => ts.map(t => t.textContent)")
+        assert tab.locator(".agm-stage svg").is_visible()
+        texts = tab.eval_on_selector_all(".agm-stage text", "ts => ts.map(t => t.textContent)")
         assert {"grad 2", "grad 5", "grad 3", "grad 1"} <= set(texts)  # the piles, by hand
-        items = tab.locator("#steps li[data-frame]")
-        assert items.count() == len(recorded.frames) + 1
+        items = tab.locator(".agm-steps li[data-frame]")
+        assert items.count() == len(recorded.frames)
         assert items.last.text_content().endswith("de/da = 2, de/db = 5")
     finally:
         context.close()
+
+
+HOSTILE = ["</script><script>document.title='pwned'</script>", "<!--<script>", "__DATA__",
+           "__SVG__", "__STEPS__", "\"quoted\" & 'single'"]
+
+
+def test_hostile_labels_and_title_are_shown_as_written(browser, tmp_path):
+    """Text a user wrote reaches the page as text: no placeholder, script or comment in it
+    changes the page (each label is a caption, each title the heading)."""
+    with trace() as t:
+        nodes = [Value(float(k), label=text) for k, text in enumerate(HOSTILE)]
+        total = nodes[0]
+        for node in nodes[1:]:
+            total = total + node
+        total.label = "__TITLE__"
+    t.backward(total)
+    for title in HOSTILE:
+        path = tmp_path / "hostile.html"
+        t.to_html(path, title=title, backend="wasm")
+        tab = open_page(browser, path, DESKTOP)
+        try:
+            assert tab.errors == []
+            assert tab.text_content("#player h1") == title
+            assert tab.title() == title
+            for k, text in enumerate(HOSTILE):
+                tab.click(f'.agm-steps li[data-frame="{k}"]')
+                assert tab.text_content(".agm-caption") == f"{text} = {k}"
+            assert tab.locator(".agm-steps li[data-frame]").count() == len(t.frames)
+            tab.keyboard.press("End")
+            assert tab.text_content(".agm-caption").startswith("every input's derivative")
+            cells = tab.eval_on_selector_all(".agm-summary tr td:first-child",
+                                             "cells => cells.map(c => c.textContent)")
+            assert sorted(cells) == sorted(f"d__TITLE__/d{text}" for text in HOSTILE)
+        finally:
+            tab.close()
+
+
+def focus_centre(tab):
+    """The screen centre of the current step's nodes."""
+    return tab.evaluate("""() => {
+        const root = document.getElementById('player');
+        const data = JSON.parse(document.getElementById('player-data').textContent);
+        const ids = data.frames[+root.dataset.frame].f;
+        let l = Infinity, t = Infinity, r = -Infinity, b = -Infinity;
+        for (const i of ids) {
+            const box = root.querySelector('[id="n' + i + '"]').getBoundingClientRect();
+            l = Math.min(l, box.left); t = Math.min(t, box.top);
+            r = Math.max(r, box.right); b = Math.max(b, box.bottom);
+        }
+        return [(l + r) / 2, (t + b) / 2]; }""")
+
+
+def test_phone_fits_a_small_graph_keeps_the_fit_and_zooms_about_the_step(recorded, browser,
+                                                                          tmp_path):
+    """e = (a+b)(b+1) fits a 390 x 844 phone whole: shown whole (⤢ on), and kept whole while
+    stepping; + zooms about the step's nodes (they stay where they were) and lets the fit go."""
+    path = tmp_path / "steps.html"
+    recorded.to_html(path)
+    tab = open_page(browser, path, PHONE)
+    try:
+        whole = view_box(tab)
+        picture = tab.evaluate("""() => { const b = document.querySelector('.agm-stage svg')
+            .getBBox(); return [b.x, b.y, b.width, b.height]; }""")
+        assert whole[2] >= picture[2] and whole[3] >= picture[3]  # everything in the view
+        assert tab.get_attribute("#player", "data-fitted") is not None
+        stage = tab.locator(".agm-stage").bounding_box()
+        for _ in range(len(recorded.frames) - 1):
+            tab.click(".agm-next")
+            assert view_box(tab) == whole  # the fit is kept
+        nodes = tab.locator(".agm-stage g.node")
+        assert nodes.count() == 6
+        for i in range(nodes.count()):  # every node on screen, whole
+            box = nodes.nth(i).bounding_box()
+            assert stage["x"] <= box["x"] and box["x"] + box["width"] <= stage["x"] + stage["width"]
+            assert stage["y"] <= box["y"] and box["y"] + box["height"] <= stage["y"] + stage["height"]
+        tab.keyboard.press("Home")
+        for _ in range(7):
+            tab.keyboard.press("ArrowRight")  # e sends 1 x 3 = 3 to d
+        tab.screenshot(path=str(tmp_path / "player-phone-small.png"))  # looked at, not shipped
+        before = focus_centre(tab)
+        tab.click(".agm-zoomin")
+        after = focus_centre(tab)
+        assert view_box(tab)[2] < whole[2]
+        assert after == pytest.approx(before, abs=1.5)  # zoomed about the step
+        assert tab.get_attribute("#player", "data-fitted") is None
+        tab.click(".agm-next")  # no longer fitted: stepping keeps what the user chose
+        assert view_box(tab)[2] < whole[2]
+        tab.click(".agm-fit")
+        assert view_box(tab) == whole and tab.get_attribute("#player", "data-fitted") == ""
+        assert tab.errors == []
+    finally:
+        tab.close()
+
+
+def test_the_legend_folds_on_a_phone_and_opens(recorded, browser, tmp_path):
+    path = tmp_path / "steps.html"
+    recorded.to_html(path)
+    for viewport, folded in ((PHONE, True), (DESKTOP, False)):
+        tab = open_page(browser, path, viewport)
+        try:
+            swatch = tab.locator(".agm-legend .agm-swatch.complete").first
+            assert swatch.is_visible() != folded
+            if folded:
+                tab.click(".agm-legend summary")
+                assert swatch.is_visible()
+                assert tab.evaluate("window.scrollY") == 0
+        finally:
+            tab.close()
+
+
+def test_the_summary_shows_every_node_final(recorded, page):
+    """The last step: every op node green, every input ringed green (the legend's colours),
+    whatever the step before it showed."""
+    page.keyboard.press("End")
+    colours = page.evaluate("""() => Array.from(document.querySelectorAll('.agm-stage g.node'))
+        .map(g => [g.querySelector('text').textContent, g.classList.contains('k-input'),
+                   getComputedStyle(g.querySelector('path, polygon, ellipse')).fill,
+                   getComputedStyle(g.querySelector('path, polygon, ellipse')).stroke])""")
+    shown = {name: (is_input, fill, stroke) for name, is_input, fill, stroke in colours}
+    for name in ("c = a + b", "d = b + 1", "e = c * d"):
+        assert shown[name][1] == COMPLETE, name
+    for name in ("a", "b"):
+        assert shown[name][1] == INPUT and shown[name][2] == COMPLETE_INK, name
+
+
+def test_one_step_numbering_everywhere(recorded, page):
+    """The counter, the list and the slider count the same steps as len(t.frames), the CLI's
+    "N steps" and a frame's "step N" in Jupyter."""
+    n = len(recorded.frames)
+    assert n == 12  # 5 made, the start, 5 sends, the summary (by hand)
+    page.keyboard.press("End")
+    assert page.text_content(".agm-counter") == f"{n} / {n}"
+    assert page.locator(".agm-steps li[data-frame] .n").last.text_content() == str(n)
+    assert page.get_attribute(".agm-slider", "max") == str(n)
+    page.fill(".agm-slider", "9")
+    assert page.text_content(".agm-counter") == f"9 / {n}"
+    assert page.text_content(".agm-steps li.current .n") == "9"
+    assert page.text_content(".agm-caption") == recorded.frames[8].caption
+    assert recorded.frames[8].number == 9 and repr(recorded.frames[8]).startswith("<step 9,")
+
+
+def test_mount_destroy_and_mount_again(recorded, page):
+    """A page of its own (the playground) mounts the player from the data, destroys it and
+    mounts another: one player's keys, not two, and its show() goes to a step."""
+    page.evaluate("""() => {
+        const root = document.getElementById('player');
+        const data = JSON.parse(document.getElementById('player-data').textContent);
+        data.svg = root.querySelector('.agm-stage svg').outerHTML;
+        window.first = AutogradMiniPlayer.mount(root, data);
+        window.first.destroy();
+        window.second = AutogradMiniPlayer.mount(root, data);
+        window.second.show(0); }""")
+    page.keyboard.press("ArrowRight")
+    assert state(page)["frame"] == 1 and state(page)["caption"] == recorded.frames[1].caption
+    assert page.locator(".agm-stage svg").count() == 1
+    page.evaluate("window.second.show(7)")
+    assert state(page)["caption"] == "e sends 1 x 3 = 3 to d"
+    assert page.errors == []
+
+
+def test_a_player_mounted_out_of_sight_frames_its_view_when_shown(recorded, page):
+    """Mounted in a hidden element (no size yet), the player shows the whole graph once the
+    element is shown, not a view computed from a zero-sized stage."""
+    box = page.evaluate("""() => {
+        const root = document.getElementById('player');
+        const data = JSON.parse(document.getElementById('player-data').textContent);
+        data.svg = root.querySelector('.agm-stage svg').outerHTML;
+        const hidden = document.createElement('div');
+        hidden.style.cssText = 'display: none; width: 900px; height: 600px';
+        document.body.append(hidden);
+        window.hiddenPlayer = AutogradMiniPlayer.mount(hidden, data);
+        window.hiddenRoot = hidden;
+        return hidden.querySelector('.agm-stage svg').getAttribute('viewBox'); }""")
+    page.evaluate("() => { window.hiddenRoot.style.display = 'block'; }")
+    page.wait_for_function("""() => window.hiddenRoot.hasAttribute('data-fitted')""")
+    shown = page.evaluate("window.hiddenRoot.querySelector('.agm-stage svg').getAttribute('viewBox')")
+    assert "NaN" not in box and "NaN" not in shown and "Infinity" not in shown
+    page.evaluate("() => { window.hiddenPlayer.destroy(); window.hiddenRoot.remove(); }")
+    assert page.errors == []

@@ -48,8 +48,9 @@ def test_reverse_mode_pile_up_matches_the_text(recorded):
     backward = t.frames[5:]
     assert backward[0].kind == "seed" and backward[0].caption == "start at e: de/de = 1"
     assert labels(backward[0].grads) == {"e": 1.0}
-    sends = backward[1:]
+    sends = backward[1:-1]
     assert all(f.kind == "send" for f in sends) and len(sends) == 5
+    assert backward[-1].kind == "summary"
     seen = set()
     for frame in sends:
         sender, receiver = frame.nodes
@@ -78,17 +79,16 @@ def test_snapshots_do_not_change_afterwards(recorded):
     assert t.frames[0].grads == {}
 
 
-def test_a_node_is_complete_when_all_its_consumers_have_sent(recorded):
+def test_a_node_is_final_when_the_walk_reaches_it(recorded):
+    """Reverse topological order e, c, a, d, b (by hand, parents last-first): a node turns final
+    at the step the walk is at when it reaches the node; the summary shows every node final."""
     t, (a, b, c, d, e) = recorded
+    final = [sorted(n.label for n in f.complete) for f in t.frames[5:]]
+    assert final == [["e"], ["e"], ["c", "e"], ["c", "e"], ["a", "c", "d", "e"],
+                     ["a", "b", "c", "d", "e"], ["a", "b", "c", "d", "e"]]
     for frame in t.frames[5:]:
-        done = {node.label for node in frame.complete}
-        assert "e" in done
         if frame.kind == "send":
             assert frame.nodes[0] in frame.complete  # only finished nodes send
-        arrivals_at_b = sum(1 for f in t.frames[5:frame.index + 1]
-                            if f.kind == "send" and f.nodes[1] is b)
-        assert ("b" in done) == (arrivals_at_b == 2)
-    assert {n.label for n in t.frames[-1].complete} == set("abcde")
 
 
 def test_backward_inside_the_block_is_recorded_once():
@@ -97,14 +97,14 @@ def test_backward_inside_the_block_is_recorded_once():
         e.backward()
         t.backward(e)  # already listening: recorded once more, not twice
     kinds = [f.kind for f in t.frames]
-    assert kinds == ["create"] * 5 + (["seed"] + ["send"] * 5) * 2
+    assert kinds == ["create"] * 5 + (["seed"] + ["send"] * 5) * 2 + ["summary"]
 
 
 def test_forward_mode_from_b(recorded):
     t, (a, b, c, d, e) = recorded
     start = len(t.frames)
     assert t.forward(e, b) == 5.0
-    frames = t.frames[start:]
+    frames = t.frames[start - 1:-1]  # the summary stays last
     assert frames[0].kind == "tangent_seed" and frames[0].caption == \
         "forward mode from b: db/db = 1"
     steps = [(f.nodes[0].label, f.nodes[1].label) for f in frames[1:]]
@@ -148,16 +148,18 @@ def test_html_player_is_one_self_contained_file(recorded, tmp_path):
     assert "<link" not in page and "@import" not in page
     urls = set(re.findall(r"https?://[^\s\\\"'<>]+", page))
     assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
-    data = player_data(page)
+    data = t.player_data(render=False)
+    assert json.loads(json.dumps(data)) == data and "svg" not in data  # JSON-able as it is
+    assert data["dot"].startswith("digraph") and 'id=n0' in data["dot"]  # a page may draw it
     captions = [frame["c"] for frame in data["frames"]]
-    assert captions[:-1] == [f.caption for f in t.frames]
+    assert captions == [f.caption for f in t.frames]
     assert captions[-1] == "every input's derivative: de/da = 2, de/db = 5"  # by hand
     picture = ET.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))
     assert page.count("<svg") == 1  # one picture; the frames only restyle it
     ids = {g.get("id") for g in picture.iter(f"{SVG_NS}g")}
     assert {f"n{i}" for i in range(data["nodes"])} <= ids
     assert {f"e{j}" for j in range(len(data["edges"]))} <= ids
-    for control in ('id="prev"', 'id="next"', 'id="play"', 'id="slider"', 'id="caption"'):
+    for control in ("agm-prev", "agm-next", "agm-play", "agm-slider", "agm-caption"):
         assert control in page
 
 
@@ -192,7 +194,7 @@ def test_player_frames_tell_the_texts_story(recorded):
     states = replay(data)
     build_states, build_texts = states[4]
     assert all(build_texts[index[n]] == "grad –" for n in names)
-    final_states, final_texts = states[-2]
+    final_states, final_texts = states[-1]
     assert {n: final_texts[index[n]] for n in names} == {
         "a": "grad 2", "b": "grad 5", "c": "grad 2", "d": "grad 3", "e": "grad 1"}
     assert 'class="node k&#45;input"' in picture or 'class="node k-input"' in picture
@@ -242,7 +244,7 @@ def test_a_thousand_frames_fit_in_two_megabytes(tmp_path):
     t.to_html(path)
     size = path.stat().st_size
     assert size <= 2_000_000, size
-    assert len(player_data(path.read_text(encoding="utf-8"))["frames"]) == len(t.frames) + 1
+    assert len(player_data(path.read_text(encoding="utf-8"))["frames"]) == len(t.frames)
 
 
 def test_player_text_is_escaped():
@@ -250,7 +252,7 @@ def test_player_text_is_escaped():
         x = Value(1.0, label="</script><script>alert(1)</script>")
         y = x + 1
     page = t.to_html(backend="wasm")
-    assert page.count("</script>") == 2  # the frame data and the player's code, nothing more
+    assert page.count("</script>") == 3  # the frame data, the player's code, its mount
     assert "<script>alert(1)" not in page
 
 
@@ -258,7 +260,7 @@ def test_player_limits(recorded):
     t, _ = recorded
     with pytest.raises(ValueError, match="at most 3"):
         t.to_html(max_frames=3)
-    assert "frames" in repr(t) and len(t) == 11
+    assert "12 steps" in repr(t) and len(t) == 12
     with trace() as empty:
         pass
     with pytest.raises(ValueError, match="nothing to play"):
@@ -291,7 +293,7 @@ def test_steps_without_output_writes_steps_html_and_says_so(capsys, tmp_path, mo
     code = cli.main(["graph", "c = a + b; d = b + 1; e = c * d", "a=2", "b=1", "--steps",
                      "--backend", "wasm"])
     out, err = capsys.readouterr()
-    assert code == 0 and out == "" and "wrote steps.html (11 steps)" in err
+    assert code == 0 and out == "" and "wrote steps.html (12 steps)" in err
     assert (tmp_path / "steps.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     (tmp_path / "steps.html").write_text("the user's own page")
     code = cli.main(["graph", "a * b", "a=2", "b=1", "--steps", "--backend", "wasm"])
@@ -320,7 +322,7 @@ def test_a_micrograd_style_closure_node_is_a_step_without_an_edge_derivative():
     assert sends[0].caption == (f"out sends {expected:.4g} to x (by its _backward closure: "
                                 f"no edge derivative known)")
     assert sends[0].grads[x] == pytest.approx(expected)
-    source = t.frames[-1].to_dot().source
+    source = t.frames[-2].to_dot().source
     assert 'label="?"' in source and "no edge derivative known" in source
     assert "<svg" in t.to_html(backend="wasm")
 
@@ -335,8 +337,7 @@ def test_drawings_and_players_name_a_networks_nodes_alike():
     t.backward(out)
     captions = [f.caption for f in t.frames]
     assert captions[0].startswith("z0[0] = w0[0,·]·x + b0[0] = ")
-    made = [c.split(" = ")[0] for c in captions if " = " in c and "sends" not in c
-            and not c.startswith("start")]
+    made = [f.caption.split(" = ")[0] for f in t.frames if f.kind == "create"]
     assert made == ["z0[0]", "a0[0]", "z0[1]", "a0[1]", "z0[2]", "a0[2]", "z1[0]"]
     source = to_dot(out).source
     for name in made:
@@ -355,3 +356,193 @@ def test_control_characters_in_labels_stay_out_of_the_page():
     page = t.to_html(backend="wasm")
     assert "\x00" not in page and "nul␀here" in page
     ET.fromstring(re.search(r"<svg.*?</svg>", page, re.S).group(0))  # well-formed
+
+
+# -- the engine's events: what graph.gradients and graph.tangents say they do ---------------------
+
+
+def heard(events):
+    """Events with nodes written as their labels (a constant as its number)."""
+    def name(x):
+        return (x.label or x.data) if isinstance(x, Value) else x
+    return [(kind, *map(name, details)) for kind, *details in events if kind != "create"]
+
+
+def test_events_of_backward_on_the_seed_graph(recorded):
+    """Reverse topological order e, c, a, d, b, 1 (parents pushed last-first, so c before d);
+    each node is final when the walk reaches it; d's edge to the constant 1 carries nothing."""
+    t, _ = recorded
+    assert heard(t.events) == [
+        ("seed", "e", 1.0), ("final", "e", 1.0),
+        ("send", "e", "c", 2.0, 1.0, 2.0, 0.0, 2.0),   # de/dc = d = 2
+        ("send", "e", "d", 3.0, 1.0, 3.0, 0.0, 3.0),   # de/dd = c = 3
+        ("final", "c", 2.0),
+        ("send", "c", "a", 1.0, 2.0, 2.0, 0.0, 2.0),
+        ("send", "c", "b", 1.0, 2.0, 2.0, 0.0, 2.0),
+        ("final", "a", 2.0), ("final", "d", 3.0),
+        ("send", "d", "b", 1.0, 3.0, 3.0, 2.0, 5.0),   # b's pile: 2 + 3
+        ("nothing_sent", "d", 1.0, 1.0, 3.0),          # the constant 1 takes no derivative
+        ("final", "b", 5.0), ("final", 1.0, 0.0)]
+
+
+def test_a_zero_edge_is_an_event_and_a_step():
+    """x ** relu(x) at x = -1: r = relu(-1) = 0, y = (-1) ** 0 = 1. The base's edge is
+    r * x ** (r - 1) = 0: nothing; the exponent's is x ** r * log(x) = nan; relu's edge is 0 (off):
+    nothing, even times nan. So dy/dx = 0 (the engine's exact-zero rule), by hand."""
+    with trace() as t:
+        x = Value(-1.0, label="x"); r = x.relu(); r.label = "r"; y = x ** r; y.label = "y"
+    t.backward(y)
+    events = heard(t.events)
+    assert events[:3] == [("seed", "y", 1.0), ("final", "y", 1.0),
+                          ("nothing_sent", "y", "x", 0.0, 1.0)]
+    assert events[3][:4] == ("send", "y", "r", events[3][3]) and events[3][3] != events[3][3]
+    assert events[4][:2] == ("final", "r")
+    assert events[5][:4] == ("nothing_sent", "r", "x", 0.0) and events[5][4] != events[5][4]
+    assert events[6:] == [("final", "x", 0.0)] and x.grad == 0.0
+    captions = [f.caption for f in t.frames[4:]]
+    assert captions == ["y sends nothing to x: dy/dx = 0: 1 x 0 = 0",
+                        "y sends 1 x nan = nan to r",
+                        "r sends nothing to x: relu is off: nan x 0: an exact 0 sends nothing, "
+                        "even times nan",
+                        "every input's derivative: dy/dx = 0"]
+    silent = t.frames[4]
+    assert silent.kind == "send" and silent.edges == ((x, y),)
+
+
+def test_a_reused_node_receives_twice_and_is_final_once():
+    """y = c * c with c = a + b = 3: both edges carry dy/dc = c = 3, so c holds 3 + 3 = 6 and
+    sends 6 to a and to b (by hand)."""
+    with trace() as t:
+        a = Value(2.0, label="a"); b = Value(1.0, label="b")
+        c = a + b; c.label = "c"; y = c * c; y.label = "y"
+    t.backward(y)
+    assert heard(t.events) == [
+        ("seed", "y", 1.0), ("final", "y", 1.0),
+        ("send", "y", "c", 3.0, 1.0, 3.0, 0.0, 3.0), ("send", "y", "c", 3.0, 1.0, 3.0, 3.0, 6.0),
+        ("final", "c", 6.0),
+        ("send", "c", "a", 1.0, 6.0, 6.0, 0.0, 6.0), ("send", "c", "b", 1.0, 6.0, 6.0, 0.0, 6.0),
+        ("final", "a", 6.0), ("final", "b", 6.0)]
+    assert [f.caption for f in t.frames[4:]] == [
+        "start at y: dy/dy = 1", "y sends 1 x 3 = 3 to c", "y sends 1 x 3 = 3 to c; c now holds "
+        "3 + 3 = 6", "c sends 6 x 1 = 6 to a", "c sends 6 x 1 = 6 to b",
+        "every input's derivative: dy/da = 6, dy/db = 6"]
+    assert t.frames[5].complete == {y} and t.frames[6].complete == {y, c}
+
+
+def test_events_of_a_closure_node():
+    """A micrograd-style node: its closure gives the amount (1 - tanh(0.5)^2), no edge
+    derivative."""
+    import math
+    x = Value(0.5, label="x")
+    with trace() as t:
+        y = math.tanh(x.data)
+        out = Value(y, (x,), "tanh"); out.label = "out"
+
+        def _backward():
+            x.grad += (1 - y ** 2) * out.grad
+        out._backward = _backward
+    t.backward(out)
+    amount = 1 - math.tanh(0.5) ** 2
+    assert heard(t.events) == [("seed", "out", 1.0), ("final", "out", 1.0),
+                               ("closure_send", "out", "x", 1.0, amount, 0.0, amount),
+                               ("final", "x", amount)]
+
+
+def test_events_of_forward_mode(recorded):
+    """Forward from b, along the arrows in the order 1, b, d, a, c, e: d and c get 1 from b;
+    e gets dc x de/dc + dd x de/dd = 1 x 2 + 1 x 3 = 5; a and the constant get no tangent."""
+    t, (a, b, c, d, e) = recorded
+    start = len(t.events)
+    t.forward(e, b)
+    assert heard(t.events[start:]) == [
+        ("tangent_seed", "b", 1.0), ("final", "b", 1.0),
+        ("tangent", "b", "d", 1.0, 1.0, 1.0, 0.0, 1.0), ("final", "d", 1.0),
+        ("tangent", "b", "c", 1.0, 1.0, 1.0, 0.0, 1.0), ("final", "c", 1.0),
+        ("tangent", "c", "e", 2.0, 1.0, 2.0, 0.0, 2.0),
+        ("tangent", "d", "e", 3.0, 1.0, 3.0, 2.0, 5.0), ("final", "e", 5.0)]
+    forward = [f for f in t.frames if f._pass is not None and f._pass.mode == "forward"]
+    assert {n.label for n in forward[-1].complete} == {"b", "c", "d", "e"}
+    assert "a" not in {n.label for n in forward[-1]._pass.members}  # faded: not reached
+
+
+def test_forward_mode_tells_a_zero_edge():
+    with trace() as t:
+        x = Value(-1.0, label="x"); r = x.relu(); r.label = "r"
+    assert t.forward(r, x) == 0.0
+    assert heard(t.events) == [("tangent_seed", "x", 1.0), ("final", "x", 1.0),
+                               ("tangent_nothing_sent", "x", "r", 0.0, 1.0), ("final", "r", 0.0)]
+    assert t.frames[-1].caption == "x sends nothing forward to r: relu is off: 1 x 0 = 0"
+
+
+def test_a_plain_backward_hears_nothing_and_listening_does_not_change_the_numbers():
+    """The eager loop is not the listening one: the same graph gives the same grads both ways."""
+    from autograd_mini.context import listening
+    a, b, c, d, e = build_seed_graph()
+    e.backward()
+    eager = [n.grad for n in (a, b, c, d, e)]
+    for n in (a, b):
+        n.grad = 0.0
+    kinds = []
+    with listening(lambda kind, *details: kinds.append(kind)):
+        e.backward()
+    assert [n.grad for n in (a, b, c, d, e)] == eager == [2.0, 5.0, 2.0, 3.0, 1.0]
+    assert kinds.count("final") == 6 and kinds.count("send") == 5
+
+
+@pytest.mark.parametrize("text", ["__DATA__", "__SVG__", "__STEPS__", "</script>", "<!--<script>",
+                                  "\"q\" 'q' & <b>"])
+def test_hostile_text_in_a_label_or_the_title_changes_nothing_else(text):
+    """A placeholder's name, a script end or a comment start, written by the user, stays their
+    text: the page's title, its one picture and its data are as they would be without it."""
+    import html as html_module
+    with trace() as t:
+        x = Value(2.0, label=text)
+        y = x * 3
+        y.label = text + "!"
+    t.backward(y)
+    page = t.to_html(backend="wasm", title=text)
+    assert re.search(r"<title>(.*?)</title>", page, re.S).group(1) == html_module.escape(text)
+    assert page.count("<svg") == 1 and page.count("</svg>") == 1
+    assert page.index("<svg") > page.index('class="agm-stage"')
+    data = player_data(page)
+    assert data["title"] == text
+    assert [f["c"] for f in data["frames"]][:2] == [f"{text} = 2", f"{text}! = {text} * 3 = 6"]
+    assert page.count("</script>") == 3
+
+
+def svg_headers(svg):
+    """Node index -> the first text of its box in the player's picture (its name, or
+    'name = formula')."""
+    heads = {}
+    for node_id, body in re.findall(r'<g id="n(\d+)" class="node[^"]*">(.*?)</g>', svg, re.S):
+        texts = re.findall(r">([^<]+)</text>", body)
+        heads[int(node_id)] = texts[0].replace("&#45;", "-")
+    return heads
+
+
+@pytest.mark.parametrize("build", ["unlabelled", "network"])
+def test_the_picture_and_the_captions_name_nodes_alike(build):
+    """Each step's sender and receiver, as its caption names them, head their boxes in the
+    picture: v1, v2, ... for unlabelled nodes, z0[1], a0[1], w0[1,0] in a network."""
+    with trace() as t:
+        if build == "unlabelled":
+            x1 = Value(2.0, label="x1"); w1 = Value(-3.0, label="w1"); b = Value(1.0, label="b")
+            out = (x1 * w1 + b).tanh()
+        else:
+            nn = pytest.importorskip("nn")
+            out = (nn.MLP(2, [3, 1], seed=0)([0.5, -1.0]) - 1) ** 2
+    t.backward(out)
+    data = t.player_data(backend="wasm")
+    heads = svg_headers(data["svg"])
+    told = 0
+    for frame, entry in zip(t.frames, data["frames"]):
+        if frame.kind != "send" or frame.nodes[1].is_constant:
+            continue
+        sender, receiver = re.match(r"(\S+) sends .*? to (\S+?)(?:[:;]|$| \()",
+                                    frame.caption).groups()
+        shown = [heads[i].split(" = ")[0] for i in entry["f"]]
+        assert shown == [sender, receiver], frame.caption
+        told += 1
+    assert told >= 5
+    if build == "unlabelled":
+        assert {"v1 = x1 * w1", "v2 = v1 + b", "v3 = tanh(v2)"} <= set(heads.values())
