@@ -98,8 +98,9 @@ def draw_one_point(model, x, y, path: Path) -> None:
     loss.backward()
     point = ", ".join(f"{v:.3g}" for v in x)
     save(loss, path, group="layer",
-         title=f"the network on a new point ({point}), class {target:+g}: hinge loss "
-               f"{loss.data:.4g}, after backward")
+         title=f"the network on a new point ({point}), target {target:+g} (class "
+               f"{int(target > 0)}, as on the training page): hinge loss {loss.data:.4g}, "
+               f"after backward")
 
 
 def main(argv: list[str] | None = None) -> int:
