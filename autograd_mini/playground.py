@@ -117,7 +117,7 @@ def ledger(recording) -> list[dict]:
                                         and frames[at].nodes[0] is sender
                                         and frames[at].nodes[1] is receiver):
             at += 1
-        giver, taker = recording._name(sender), recording._name(receiver)
+        giver, taker = recording.name_of(sender), recording.name_of(receiver)
         pile = write(total) if before == 0 else f"{write(before)} + {write(amount)} = {write(total)}"
         rows.append({"frame": at, "term": f"{taker}.grad += {giver}.grad · ∂{giver}/∂{taker}",
                      "numbers": f"{write(incoming)} · {write(local)} = {write(amount)}",
