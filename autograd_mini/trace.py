@@ -96,6 +96,7 @@ class Frame:
     _pass: _Pass | None = field(default=None, repr=False)
     _step: int = field(default=0, repr=False)  # how many of the pass's updates have happened
     _created: int = field(default=0, repr=False)  # how many nodes have been made by now
+    carried_nothing: bool = field(default=False, repr=False)  # a send whose edge gave 0
 
     @property
     def number(self) -> int:
@@ -222,9 +223,9 @@ class Trace:
         current: _Pass | None = None
         last_reverse: _Pass | None = None
 
-        def add(kind, caption, nodes=(), edges=(), step=0):
+        def add(kind, caption, nodes=(), edges=(), step=0, nothing=False):
             frames.append(Frame(len(frames), kind, caption, tuple(nodes), tuple(edges), self,
-                                current, step, created))
+                                current, step, created, nothing))
 
         def holds(receiver, before, amount, total):
             if _is_zero(before):
@@ -280,7 +281,7 @@ class Trace:
                 add("send" if kind == "nothing_sent" else "tangent",
                     f"{name(sender)} sends nothing{forward} to {name(receiver)}: "
                     f"{self._why_zero(child, parent, local)}: {_nothing(write, incoming, local)}",
-                    [sender, receiver], [(parent, child)], len(current.updates))
+                    [sender, receiver], [(parent, child)], len(current.updates), nothing=True)
         if last_reverse is not None:
             current = last_reverse
             caption, inputs, self._table = self._summary(last_reverse)
@@ -523,8 +524,9 @@ class Trace:
         the picture, edge ``j`` (``edges[j] = [parent, child]``) is ``id="e{j}"``. ``frames``:
         per step its caption ``c``, kind ``k``, changed node states ``s`` (``[node, state]``,
         states h hidden, n new, s sending, r receiving, c final, f faded, "" plain), changed
-        gradient rows ``t`` (``[node, text]``), nodes to keep in view ``f``, edges in use ``e``,
-        its group ``g``. ``groups``: runs of sends from one node shown as one step. ``table``:
+        gradient rows ``t`` (``[node, text]``), nodes to keep in view ``f``, edges in use ``e``
+        (``z``: true when they carried nothing), its group ``g`` (a group's ``z``: its edges
+        that carried nothing). ``groups``: runs of sends from one node shown as one step. ``table``:
         every input's derivative (with a summary step).
 
         >>> from autograd_mini import Value, trace
@@ -580,6 +582,8 @@ class Trace:
             lit = [edge_ids[edge] for edge in frame.edges if edge in edge_ids]
             if lit:
                 entry["e"] = lit
+                if frame.carried_nothing:
+                    entry["z"] = True
             data["frames"].append(entry)
             before_states, before_texts = states, texts
         if frames[-1].kind == "summary" and self._table:
@@ -591,7 +595,9 @@ class Trace:
                 "caption": _visible(f"{self.name_of(sender)} sends {write(incoming)} x its edges' "
                            f"derivatives to its {receivers} inputs"),
                 "edges": [edge_ids[e] for f in frames[first:last + 1] for e in f.edges
-                          if e in edge_ids]})
+                          if e in edge_ids],
+                "z": [edge_ids[e] for f in frames[first:last + 1] if f.carried_nothing
+                      for e in f.edges if e in edge_ids]})
             for f in range(first, last + 1):
                 data["frames"][f]["g"] = number
         return data

@@ -190,6 +190,17 @@ def test_clicking_a_point_steps_through_its_passes(desktop):
     steps.locator("[data-testid=last]").click()
     assert "dloss/dw0" in steps.locator("[data-testid=caption]").inner_text()
     _shot(desktop, "point")
+    # both players stay mounted; the keys go to the one in the view shown
+    point_frame = steps.locator(".agm-player").get_attribute("data-frame")
+    desktop.click("[data-testid=mode-expression]")
+    expression = desktop.locator("#expression-player")
+    expression.locator(".agm-caption").click()
+    desktop.keyboard.press("Home")
+    desktop.keyboard.press("ArrowRight")
+    assert expression.get_attribute("data-frame") == "1"
+    assert steps.locator(".agm-player").get_attribute("data-frame") == point_frame
+    desktop.click("[data-testid=mode-network]")
+    assert steps.is_visible()
 
 
 def test_own_points_by_tapping_and_by_csv(desktop):

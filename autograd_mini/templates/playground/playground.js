@@ -58,13 +58,9 @@ function setMode(mode) {
   settings.mode = mode;
   writeUrl();
   showError("");
-  // one player at a time takes the keys: the one in the view shown
-  if (mode === "network") unmountPlayer($("#expression-player"));
-  else {
+  if (mode === "expression") {
     pause();
-    unmountPlayer($("#point-player"));
-    $("[data-testid=point-steps]").hidden = true;
-    if (ready) runExpression();
+    if (ready && !players.has($("#expression-player"))) runExpression();
   }
 }
 
