@@ -525,19 +525,25 @@ def test_mount_destroy_and_mount_again(recorded, page):
     assert page.errors == []
 
 
-def test_a_player_mounted_out_of_sight_frames_its_view_when_shown(recorded, page):
-    """Mounted in a hidden element (no size yet), the player shows the whole graph once the
-    element is shown, not a view computed from a zero-sized stage."""
-    box = page.evaluate("""() => {
+def _mount_hidden(page, name):
+    """A second player of the page's data in a hidden 900x600 element: window[name + 'Root'],
+    window[name + 'Player']."""
+    page.evaluate("""name => {
         const root = document.getElementById('player');
         const data = JSON.parse(document.getElementById('player-data').textContent);
         data.svg = root.querySelector('.agm-stage svg').outerHTML;
         const hidden = document.createElement('div');
         hidden.style.cssText = 'display: none; width: 900px; height: 600px';
         document.body.append(hidden);
-        window.hiddenPlayer = AutogradMiniPlayer.mount(hidden, data);
-        window.hiddenRoot = hidden;
-        return hidden.querySelector('.agm-stage svg').getAttribute('viewBox'); }""")
+        window[name + 'Player'] = AutogradMiniPlayer.mount(hidden, data);
+        window[name + 'Root'] = hidden; }""", name)
+
+
+def test_a_player_mounted_out_of_sight_frames_its_view_when_shown(recorded, page):
+    """Mounted in a hidden element (no size yet), the player shows the whole graph once the
+    element is shown, not a view computed from a zero-sized stage."""
+    _mount_hidden(page, "hidden")
+    box = page.evaluate("window.hiddenRoot.querySelector('.agm-stage svg').getAttribute('viewBox')")
     page.evaluate("() => { window.hiddenRoot.style.display = 'block'; }")
     page.wait_for_function("""() => window.hiddenRoot.hasAttribute('data-fitted')""")
     shown = page.evaluate("window.hiddenRoot.querySelector('.agm-stage svg').getAttribute('viewBox')")
@@ -549,15 +555,7 @@ def test_a_player_mounted_out_of_sight_frames_its_view_when_shown(recorded, page
 def test_a_hidden_player_takes_no_keys_and_the_one_last_used_does(recorded, page):
     """Two players on a page (the playground keeps one per view): keys go to the shown one
     last mounted or clicked, never to a hidden one."""
-    page.evaluate("""() => {
-        const root = document.getElementById('player');
-        const data = JSON.parse(document.getElementById('player-data').textContent);
-        data.svg = root.querySelector('.agm-stage svg').outerHTML;
-        const other = document.createElement('div');
-        other.style.cssText = 'display: none; width: 900px; height: 600px';
-        document.body.append(other);
-        window.otherPlayer = AutogradMiniPlayer.mount(other, data);
-        window.otherRoot = other; }""")
+    _mount_hidden(page, "other")
     frame_of = "root => Number(root.getAttribute('data-frame'))"
     other = page.locator("body > div").last
     page.keyboard.press("Home")
