@@ -117,7 +117,7 @@ def ledger(recording) -> list[dict]:
                                         and frames[at].nodes[0] is sender
                                         and frames[at].nodes[1] is receiver):
             at += 1
-        giver, taker = recording._name(sender), recording._name(receiver)
+        giver, taker = recording.name_of(sender), recording.name_of(receiver)
         pile = write(total) if before == 0 else f"{write(before)} + {write(amount)} = {write(total)}"
         rows.append({"frame": at, "term": f"{taker}.grad += {giver}.grad · ∂{giver}/∂{taker}",
                      "numbers": f"{write(incoming)} · {write(local)} = {write(amount)}",
@@ -170,7 +170,7 @@ class Network:
             raise PlaygroundError(f"hidden layers: at most {MAX_LAYERS} widths from 1 to "
                                   f"{MAX_WIDTH}, got {hidden!r}")
         self.hidden = list(hidden)
-        self.lr = _number(settings, "lr", 1e-5, 10.0)
+        self.lr = _number(settings, "lr", 1e-5, 100.0)
         self.l2 = _number(settings, "l2", 0.0, 1.0)
         self.seed = int(_number(settings, "seed", 0, 2**31))
         self.points = points = int(_number(settings, "points", 4, MAX_POINTS))
@@ -191,8 +191,9 @@ class Network:
                           else nn.SGD(self.model, lr=self.lr))
         self.epoch = 0
         self.history: list[tuple[float, float]] = []
-        self.diverged = ""  # once the loss is inf or NaN: where, in one paragraph
+        self.diverged: dict | None = None  # once the loss is inf or NaN: where (_divergence)
         self._starts: list[list[float]] = []  # the weights at the start of each epoch
+        self._initial = [p.data for p in self.model.parameters()]  # for rewind()
 
     def code(self) -> str:
         """Python that trains the same network in a notebook (the page also centres and scales
@@ -250,36 +251,78 @@ class Network:
                 self.diverged = self._divergence()
         return {**self.state(), "seconds": time.perf_counter() - started}
 
-    def _divergence(self) -> str:
-        """Where the loss blew up: the first epoch whose loss jumped to more than ten times the
-        lowest before it, and, at the weights it started from, the largest derivative of the
-        loss in each layer and the step the optimizer took with it. Each layer's derivatives are
-        the products of the local derivatives on the paths behind it, so a jump from layer to
-        layer is those products multiplying up."""
+    def rewind(self) -> dict:
+        """Back to the weights this run started from, restored exactly (not drawn again from
+        the seed), with a fresh optimizer and no epochs.
+
+        >>> network = Network({"hidden": [2], "seed": 0, "points": 20})
+        >>> first = [p.data for p in network.model.parameters()]
+        >>> _ = network.train(2)
+        >>> _ = network.rewind()
+        >>> [p.data for p in network.model.parameters()] == first, network.epoch
+        (True, 0)
+        """
+        import nn
+        for p, data in zip(self.model.parameters(), self._initial):
+            p.data, p.grad = data, 0.0
+        self.optimizer = (nn.Adam(self.model, lr=self.lr) if self.optimizer_name == "adam"
+                          else nn.SGD(self.model, lr=self.lr))
+        self.epoch, self.history, self.diverged, self._starts = 0, [], None, []
+        return self.state()
+
+    def _divergence(self) -> dict:
+        """Where the loss blew up, from the engine's graph of the loss at the last finite
+        weights (the start of the latest epoch whose loss there is finite): the parameter with
+        the largest derivative, and the path from the loss to it whose local derivatives
+        multiply up to the most. ∂loss/∂p is the sum of such products over every path."""
+        from .graph import topological_order
         from .viz import number_formatter
         write = number_formatter(".3g")
-        losses = [loss for loss, _ in self.history]
-        jump = next(e for e in range(len(losses)) if not math.isfinite(losses[e]) or
-                    (e and losses[e] > 10 * min(losses[:e])))
-        start = max(jump - 1, 0)  # the epoch whose steps made the jump
-        for p, data in zip(self.model.parameters(), self._starts[start]):
-            p.data = data
-        self.model.zero_grad()
-        loss = self._loss_value()
+        parameters = self.model.parameters()
+        for start in reversed(range(len(self._starts))):
+            for p, data in zip(parameters, self._starts[start]):
+                p.data = data
+            self.model.zero_grad()
+            loss = self._loss_value()
+            if math.isfinite(loss.data):
+                break
         loss.backward()
-        largest = [max(layer.parameters(), key=lambda p: abs(p.grad))
-                   for layer in self.model.layers]
-        worst = max(largest, key=lambda p: abs(p.grad))
-        per_layer = ", ".join(f"{p.label} {write(p.grad)}" for p in largest)
-        step = f"{worst.label} by lr × {write(worst.grad)} = {write(self.lr * worst.grad)}"
+        worst = max(parameters, key=lambda p: abs(p.grad) if math.isfinite(p.grad) else 0.0)
+        # the largest |product of local derivatives| from each node down to ``worst``
+        best: dict = {}
+        for node in topological_order(loss):  # parents first
+            if node is worst:
+                best[node] = (1.0, None)
+                continue
+            options = [(abs(local) * best[parent][0], parent, local)
+                       for parent, local in zip(node.parents, node.local_grads)
+                       if parent in best and local is not None]
+            if options:
+                size, parent, local = max(options, key=lambda option: option[0])
+                best[node] = (size, (parent, local))
+        path, node, product = [], loss, 1.0
+        while best.get(node, (0.0, None))[1] is not None:
+            parent, local = best[node][1]
+            path.append({"from": "loss" if node is loss else _called(node),
+                         "to": _called(parent), "local": _finite(local)})
+            product *= local
+            node = parent
+        weights = [p.data for p in parameters]
+        gradient = worst.grad
         self.model.zero_grad()
-        before = f" (lowest before: {write(min(losses[:jump]))})" if jump else ""
-        return (f"epoch {self.epoch}: the loss became inf or NaN, so training stopped. It "
-                f"first jumped in epoch {jump + 1}, to {write(losses[jump])}{before}; the "
-                f"weights drawn are the ones epoch {start + 1} started from (loss "
-                f"{write(loss.data)}). There, the largest ∂loss/∂p of each layer, input to "
-                f"output: {per_layer}; a step moves {step}. Lower the learning rate and press "
-                f"Reset (the same seed gives the same initial weights).")
+        chain = " × ".join(write(edge["local"]) for edge in path)
+        text = (f"epoch {self.epoch}: the loss became inf or NaN, so training paused. At the "
+                f"last finite weights (the ones epoch {start + 1} started from, loss "
+                f"{write(loss.data)}) the largest derivative is ∂loss/∂{worst.label} = "
+                f"{write(gradient)}, and a step moves {worst.label} by lr × that = "
+                f"{write(self.lr * gradient)}. The path from the loss to it whose local "
+                f"derivatives multiply up the most ({len(path)} edges): {chain} = "
+                f"{write(product)}, {write(100 * product / gradient)}% of ∂loss/∂{worst.label} (the sum "
+                f"over every path from the loss to {worst.label}). Lower "
+                f"the learning rate, or rewind to the weights this run started from.")
+        return {"text": text, "epoch": start + 1, "loss": loss.data, "parameter": worst.label,
+                "gradient": _finite(gradient), "path": path, "product": _finite(product),
+                "weights": weights}
 
     def _layers_over(self, point: list[float]) -> list[list[float]]:
         """Every layer's outputs at ``point``, by the model's own float path."""
@@ -408,6 +451,11 @@ class Network:
                 "player": player, "ledger": ledger(recording)}
 
 
+def _called(node) -> str:
+    """A node of the loss's graph by its label, else its op (``tanh``, ``*``)."""
+    return node.label or node.op or "?"
+
+
 def nn_evaluate(network: Network) -> tuple[float, float]:
     import nn
     from nn.train import binary_correct
@@ -476,7 +524,7 @@ def call(name: str, arguments: str = "{}") -> str:
         elif name == "reset":
             _session["network"] = Network(given.get("settings") or {})
             result = _session["network"].state()
-        elif name in ("train", "state", "point", "parameters", "gradcheck"):
+        elif name in ("train", "state", "point", "parameters", "gradcheck", "rewind"):
             network = _session.get("network")
             if network is None:
                 raise PlaygroundError("no network yet: reset first")

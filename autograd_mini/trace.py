@@ -96,6 +96,7 @@ class Frame:
     _pass: _Pass | None = field(default=None, repr=False)
     _step: int = field(default=0, repr=False)  # how many of the pass's updates have happened
     _created: int = field(default=0, repr=False)  # how many nodes have been made by now
+    carried_nothing: bool = field(default=False, repr=False)  # a send whose edge gave 0
 
     @property
     def number(self) -> int:
@@ -216,15 +217,15 @@ class Trace:
 
     def _make_frames(self) -> list[Frame]:
         self._prepare()
-        name, write = self._name, self._write
+        name, write = self.name_of, self._write
         frames: list[Frame] = []
         created = 0
         current: _Pass | None = None
         last_reverse: _Pass | None = None
 
-        def add(kind, caption, nodes=(), edges=(), step=0):
+        def add(kind, caption, nodes=(), edges=(), step=0, nothing=False):
             frames.append(Frame(len(frames), kind, caption, tuple(nodes), tuple(edges), self,
-                                current, step, created))
+                                current, step, created, nothing))
 
         def holds(receiver, before, amount, total):
             if _is_zero(before):
@@ -280,7 +281,7 @@ class Trace:
                 add("send" if kind == "nothing_sent" else "tangent",
                     f"{name(sender)} sends nothing{forward} to {name(receiver)}: "
                     f"{self._why_zero(child, parent, local)}: {_nothing(write, incoming, local)}",
-                    [sender, receiver], [(parent, child)], len(current.updates))
+                    [sender, receiver], [(parent, child)], len(current.updates), nothing=True)
         if last_reverse is not None:
             current = last_reverse
             caption, inputs, self._table = self._summary(last_reverse)
@@ -292,12 +293,12 @@ class Trace:
     def _why_zero(self, child: Value, parent: Value, local) -> str:
         """Why an edge carried nothing: "relu is off" for an op of one Value that its table row
         writes as a function (``relu(z)``), else the edge's derivative."""
-        names = [self._name(p) for p in child.parents]
+        names = [self.name_of(p) for p in child.parents]
         one = sum(not p.is_constant for p in child.parents) == 1
         if _number(local) == 0.0 and one and \
                 child._rule.written(names) == f"{child._rule.name}({', '.join(names)})":
             return f"{child._rule.name} is off"
-        return f"d{self._name(child)}/d{self._name(parent)} = {self._write(_number(local))}"
+        return f"d{self.name_of(child)}/d{self.name_of(parent)} = {self._write(_number(local))}"
 
     def _prepare(self) -> None:
         """The nodes every frame draws (parents first), and names for the unlabelled ones."""
@@ -332,8 +333,20 @@ class Trace:
                 counter += 1
             names[node] = f"v{counter}"
         self._names = names
+        self._prepared_at = len(self.events)
 
-    def _name(self, node: Value) -> str:
+    def name_of(self, node: Value) -> str:
+        """How the recording's captions and pictures name ``node``: its label, else the name
+        the drawings give it (``v1``, ``v2``, ... or a neuron's part), a constant by its value.
+
+        >>> from autograd_mini import Value, trace
+        >>> with trace() as t:
+        ...     x = Value(3.0, label="x"); y = x * 2 + 1
+        >>> [t.name_of(node) for node in (x, y, y.parents[0], y.parents[1])]
+        ['x', 'v2', 'v1', '1']
+        """
+        if getattr(self, "_prepared_at", None) != len(self.events):
+            self._prepare()  # names for the nodes recorded since
         if node.is_constant and not node.label:
             return self._write(node.data)
         return node.label or self._names.get(node) or "?"
@@ -349,7 +362,7 @@ class Trace:
         complete = frame.complete
         row = "grad"
         if active is not None and active.mode == "forward":
-            row = f"∂/∂{self._name(active.root)}"
+            row = f"∂/∂{self.name_of(active.root)}"
         states, texts = {}, {}
         for node in self._universe:
             if created <= shown_from[node]:
@@ -420,12 +433,12 @@ class Trace:
         """The widest row each node will show in any frame, so that no frame is wider."""
         from .viz import _header
         widths: dict[Value, int] = {}
-        names = {node: self._name(node) for node in self._universe}
+        names = {node: self.name_of(node) for node in self._universe}
         for node in self._universe:
             widths[node] = max(_width(f"data {write(node.data)}"), _width("grad 0"),
                                _width(_header(node, lambda n: names.get(n), self._groups.neuron_of) or ""))
         for frame_pass in {id(f._pass): f._pass for f in frames if f._pass}.values():
-            prefix = "grad " if frame_pass.mode == "reverse" else f"∂/∂{self._name(frame_pass.root)} "
+            prefix = "grad " if frame_pass.mode == "reverse" else f"∂/∂{self.name_of(frame_pass.root)} "
             for node, value in frame_pass.updates:
                 widths[node] = max(widths.get(node, 0), _width(prefix + write(value)))
         return widths
@@ -511,8 +524,9 @@ class Trace:
         the picture, edge ``j`` (``edges[j] = [parent, child]``) is ``id="e{j}"``. ``frames``:
         per step its caption ``c``, kind ``k``, changed node states ``s`` (``[node, state]``,
         states h hidden, n new, s sending, r receiving, c final, f faded, "" plain), changed
-        gradient rows ``t`` (``[node, text]``), nodes to keep in view ``f``, edges in use ``e``,
-        its group ``g``. ``groups``: runs of sends from one node shown as one step. ``table``:
+        gradient rows ``t`` (``[node, text]``), nodes to keep in view ``f``, edges in use ``e``
+        (``z``: true when they carried nothing), its group ``g`` (a group's ``z``: its edges
+        that carried nothing). ``groups``: runs of sends from one node shown as one step. ``table``:
         every input's derivative (with a summary step).
 
         >>> from autograd_mini import Value, trace
@@ -568,6 +582,8 @@ class Trace:
             lit = [edge_ids[edge] for edge in frame.edges if edge in edge_ids]
             if lit:
                 entry["e"] = lit
+                if frame.carried_nothing:
+                    entry["z"] = True
             data["frames"].append(entry)
             before_states, before_texts = states, texts
         if frames[-1].kind == "summary" and self._table:
@@ -576,10 +592,12 @@ class Trace:
             receivers = last - first + 1
             data["groups"].append({
                 "first": first, "last": last, "focus": [index[sender]],
-                "caption": _visible(f"{self._name(sender)} sends {write(incoming)} x its edges' "
+                "caption": _visible(f"{self.name_of(sender)} sends {write(incoming)} x its edges' "
                            f"derivatives to its {receivers} inputs"),
                 "edges": [edge_ids[e] for f in frames[first:last + 1] for e in f.edges
-                          if e in edge_ids]})
+                          if e in edge_ids],
+                "z": [edge_ids[e] for f in frames[first:last + 1] if f.carried_nothing
+                      for e in f.edges if e in edge_ids]})
             for f in range(first, last + 1):
                 data["frames"][f]["g"] = number
         return data
@@ -609,18 +627,18 @@ class Trace:
 
     def _reading_order(self, node: Value) -> tuple:
         """w0[3,1] after b0[3] after w0[2,0]...: by the numbers in the name, then the name."""
-        name = self._name(node)
+        name = self.name_of(node)
         return tuple(int(n) for n in re.findall(r"\d+", name)), name
 
     def _summary(self, record: _Pass):
         """The summary step of a reverse pass: its caption, the inputs, the table of their
         derivatives (as the pass left them)."""
         piles = dict(record.updates)
-        root = self._name(record.root)
+        root = self.name_of(record.root)
         inputs = sorted((node for node in record.members if node.is_leaf and not node.is_constant),
                         key=self._reading_order)
         write = self._write
-        table = [[f"d{root}/d{self._name(node)}", write(piles.get(node, 0.0))] for node in inputs]
+        table = [[f"d{root}/d{self.name_of(node)}", write(piles.get(node, 0.0))] for node in inputs]
         listed = ", ".join(f"{name} = {value}" for name, value in table[:6])
         more = f", … ({len(table)} inputs: the table lists them all)" if len(table) > 6 else ""
         caption = f"every input's derivative: {listed}{more}" if table else \

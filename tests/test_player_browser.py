@@ -294,8 +294,8 @@ def test_a_neurons_sends_are_one_step_that_opens(browser, tmp_path, screenshots)
         first = int(tab.get_attribute("#player", "data-frame"))
         tab.click(".agm-next")
         frame = int(tab.get_attribute("#player", "data-frame"))
-        assert frame > first - 10 and tab.eval_on_selector_all(
-            ".agm-stage g.edge.on", "edges => edges.length") == 1
+        assert frame > first - 10 and tab.eval_on_selector_all(  # a send, or one of nothing
+            ".agm-stage g.edge.on, .agm-stage g.edge.zero", "edges => edges.length") == 1
         tab.keyboard.press("End")
         tab.screenshot(path=str(screenshots / "player-network.png"))
         assert tab.errors == []
@@ -525,22 +525,82 @@ def test_mount_destroy_and_mount_again(recorded, page):
     assert page.errors == []
 
 
-def test_a_player_mounted_out_of_sight_frames_its_view_when_shown(recorded, page):
-    """Mounted in a hidden element (no size yet), the player shows the whole graph once the
-    element is shown, not a view computed from a zero-sized stage."""
-    box = page.evaluate("""() => {
+def _mount_hidden(page, name):
+    """A second player of the page's data in a hidden 900x600 element: window[name + 'Root'],
+    window[name + 'Player']."""
+    page.evaluate("""name => {
         const root = document.getElementById('player');
         const data = JSON.parse(document.getElementById('player-data').textContent);
         data.svg = root.querySelector('.agm-stage svg').outerHTML;
         const hidden = document.createElement('div');
         hidden.style.cssText = 'display: none; width: 900px; height: 600px';
         document.body.append(hidden);
-        window.hiddenPlayer = AutogradMiniPlayer.mount(hidden, data);
-        window.hiddenRoot = hidden;
-        return hidden.querySelector('.agm-stage svg').getAttribute('viewBox'); }""")
+        window[name + 'Player'] = AutogradMiniPlayer.mount(hidden, data);
+        window[name + 'Root'] = hidden; }""", name)
+
+
+def test_a_player_mounted_out_of_sight_frames_its_view_when_shown(recorded, page):
+    """Mounted in a hidden element (no size yet), the player shows the whole graph once the
+    element is shown, not a view computed from a zero-sized stage."""
+    _mount_hidden(page, "hidden")
+    box = page.evaluate("window.hiddenRoot.querySelector('.agm-stage svg').getAttribute('viewBox')")
     page.evaluate("() => { window.hiddenRoot.style.display = 'block'; }")
     page.wait_for_function("""() => window.hiddenRoot.hasAttribute('data-fitted')""")
     shown = page.evaluate("window.hiddenRoot.querySelector('.agm-stage svg').getAttribute('viewBox')")
     assert "NaN" not in box and "NaN" not in shown and "Infinity" not in shown
     page.evaluate("() => { window.hiddenPlayer.destroy(); window.hiddenRoot.remove(); }")
     assert page.errors == []
+
+
+def test_a_hidden_player_takes_no_keys_and_the_one_last_used_does(recorded, page):
+    """Two players on a page (the playground keeps one per view): keys go to the shown one
+    last mounted or clicked, never to a hidden one."""
+    _mount_hidden(page, "other")
+    frame_of = "root => Number(root.getAttribute('data-frame'))"
+    other = page.locator("body > div").last
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")                  # the hidden one, mounted last: not it
+    assert state(page)["frame"] == 1 and other.evaluate(frame_of) == 0
+    page.evaluate("() => { window.otherRoot.style.display = 'block'; }")
+    page.keyboard.press("ArrowRight")                  # shown now, and the last mounted
+    assert state(page)["frame"] == 1 and other.evaluate(frame_of) == 1
+    page.locator("#player .agm-caption").click()       # used: the keys are its again
+    page.keyboard.press("ArrowRight")
+    assert state(page)["frame"] == 2 and other.evaluate(frame_of) == 1
+    page.evaluate("() => { window.otherPlayer.destroy(); window.otherRoot.remove(); }")
+    page.keyboard.press("ArrowLeft")
+    assert state(page)["frame"] == 1 and page.errors == []
+
+
+def test_an_edge_that_carried_nothing_looks_unlike_a_send(browser, tmp_path):
+    """relu off: d sends nothing to c. Its edge is drawn grey and dashed, a real send's red and
+    solid, and the legend says which is which."""
+    with trace() as t:
+        a, b = Value(-2.0, label="a"), Value(3.0, label="b")
+        c = a * b; c.label = "c"
+        d = c.relu(); d.label = "d"
+        e = d + b; e.label = "e"
+    t.backward(e)
+    zero = next(f for f in t.frames if f.kind == "send" and "d sends nothing to c" in f.caption)
+    sent = next(f for f in t.frames if f.kind == "send" and f.caption.startswith("e sends"))
+    path = tmp_path / "zero.html"
+    t.to_html(path)
+    tab = open_page(browser, path, DESKTOP)
+    try:
+        looks = {}
+        for name, frame in (("zero", zero), ("sent", sent)):
+            tab.locator(f"li[data-frame='{frame.index}']").dispatch_event("click")
+            assert tab.text_content(".agm-caption") == frame.caption
+            looks[name] = tab.evaluate("""() => {
+                const lit = document.querySelectorAll('.agm-stage g.edge.on, .agm-stage g.edge.zero');
+                return Array.from(lit, g => {
+                    const style = getComputedStyle(g.querySelector('path'));
+                    return [style.stroke, style.strokeDasharray]; }); }""")
+        assert len(looks["zero"]) == 1 and len(looks["sent"]) == 1
+        (zero_stroke, zero_dashes), (sent_stroke, sent_dashes) = looks["zero"][0], looks["sent"][0]
+        assert zero_stroke != sent_stroke and sent_stroke == "rgb(220, 38, 38)"  # the red
+        assert zero_dashes != "none" and sent_dashes == "none"
+        assert "edge that carried nothing" in tab.text_content(".agm-legend")
+        assert tab.errors == []
+    finally:
+        tab.close()

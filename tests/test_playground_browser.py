@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import math
 import os
 import shutil
 import time
@@ -189,6 +190,17 @@ def test_clicking_a_point_steps_through_its_passes(desktop):
     steps.locator("[data-testid=last]").click()
     assert "dloss/dw0" in steps.locator("[data-testid=caption]").inner_text()
     _shot(desktop, "point")
+    # both players stay mounted; the keys go to the one in the view shown
+    point_frame = steps.locator(".agm-player").get_attribute("data-frame")
+    desktop.click("[data-testid=mode-expression]")
+    expression = desktop.locator("#expression-player")
+    expression.locator(".agm-caption").click()
+    desktop.keyboard.press("Home")
+    desktop.keyboard.press("ArrowRight")
+    assert expression.get_attribute("data-frame") == "1"
+    assert steps.locator(".agm-player").get_attribute("data-frame") == point_frame
+    desktop.click("[data-testid=mode-network]")
+    assert steps.is_visible()
 
 
 def test_own_points_by_tapping_and_by_csv(desktop):
@@ -223,23 +235,64 @@ def test_own_points_by_tapping_and_by_csv(desktop):
     desktop.click("#own summary")
 
 
-def test_divergence_pauses_and_says_where(desktop):
+def _state(page):
+    return page.evaluate("window.autogradMiniPlayground.ask('state')")
+
+
+def test_divergence_pauses_says_where_and_rewinds_to_the_same_weights(desktop):
+    import nn
+    from autograd_mini.playground import Network
     desktop.click("[data-testid=mode-network]")
-    for name, value in (("hidden", "16, 16"), ("batch", "0"), ("lr", "10")):
+    for name, value in (("hidden", "8, 8"), ("batch", "10"), ("lr", "50"), ("seed", "1")):
         desktop.fill(f"[name={name}]", value)
-    desktop.select_option("#activation", "relu")
+    desktop.select_option("#activation", "tanh")
     desktop.select_option("#loss", "mse")  # each change resets; the last one settles the network
-    desktop.wait_for_function("location.hash.includes('loss=mse')")
+    desktop.wait_for_function("location.hash.includes('loss=mse') && location.hash.includes('lr=50')")
+    initial = [p for layer in _state(desktop)["parameters"] for neuron in layer for p in neuron]
     desktop.click("[data-testid=train]")
-    message = desktop.locator("#diverged")
+    message = desktop.locator("[data-testid=diverged]")
     message.wait_for(state="visible", timeout=60_000)
-    assert message.inner_text().startswith("epoch ") and "largest ∂loss/∂p" in message.inner_text()
     assert desktop.inner_text("[data-testid=train]") == "Play"   # paused by itself
     assert desktop.inner_text("#loss-value") == "diverged"
+    where = _state(desktop)["diverged"]
+    path = desktop.locator("[data-testid=divergence-path]")
+    shown = [float(x) for x in path.locator("li").evaluate_all(
+        "items => items.map(item => item.dataset.local)")]
+    assert len(shown) == len(where["path"]) >= 3
+    product = math.prod(shown)
+    assert float(path.get_attribute("data-product")) == pytest.approx(product, rel=1e-9)
+    assert where["parameter"] in message.inner_text()
+    # ∂loss/∂p at the last finite weights, by central differences in this Python (not the
+    # page's reverse mode): the gradient the path belongs to
+    network = Network({"hidden": [8, 8], "lr": 50, "loss": "mse", "seed": 1})
+    parameters = network.model.parameters()
+    for p, data in zip(parameters, where["weights"]):
+        p.data = data
+    chosen = next(p for p in parameters if p.label == where["parameter"])
+    kept, eps = chosen.data, 1e-6 * max(1.0, abs(chosen.data))
+    chosen.data = kept + eps
+    up = network._loss_value().data
+    chosen.data = kept - eps
+    down = network._loss_value().data
+    chosen.data = kept
+    numeric = (up - down) / (2 * eps)
+    gradient = float(path.get_attribute("data-gradient"))
+    assert gradient == pytest.approx(numeric, rel=1e-3)
+    # the path is one of the paths whose products sum to that gradient: same sign, and its
+    # share is what the page says it is
+    assert product * gradient > 0 and abs(product) <= abs(gradient) * (1 + 1e-9)
+    assert f"{100 * product / gradient:.3g}%" in message.inner_text()
     _shot(desktop, "diverged")
+    desktop.click("[data-testid=rewind]")
+    message.wait_for(state="hidden")
+    assert desktop.inner_text("[data-testid=epoch]") == "0"
+    rewound = [p for layer in _state(desktop)["parameters"] for neuron in layer for p in neuron]
+    assert rewound == initial                                      # bit for bit
+    expected = nn.MLP(2, [8, 8, 1], activation="tanh", seed=1).parameters()
+    assert [p.data for p in expected] == rewound                   # the weights seed 1 draws
     desktop.fill("[name=lr]", "0.1")
     desktop.select_option("#loss", "hinge")
-    message.wait_for(state="hidden")
+    desktop.wait_for_function("location.hash.includes('loss=hinge')")
 
 
 def test_phone_has_no_sideways_scroll_and_a_link_sets_the_page(browser, served):

@@ -216,17 +216,28 @@ def test_divergence_is_reported_and_training_stops():
         state = json.loads(playground.call("train", '{"epochs": 5}'))
         if state["diverged"]:
             break
-    assert state["diverged"].startswith(f"epoch {state['epoch']}: the loss became inf or NaN")
+    where = state["diverged"]
+    assert where["text"].startswith(f"epoch {state['epoch']}: the loss became inf or NaN")
     assert state["loss"] is None
     stopped = json.loads(playground.call("train", '{"epochs": 5}'))["epoch"]
     assert stopped == state["epoch"]
-    # the weights drawn are finite (the epoch's start), and the gradients named are theirs
+    # the weights drawn are the last finite ones, and the parameter named has the largest
+    # gradient there, the one shown
     network = playground._session["network"]
+    assert [p.data for p in network.model.parameters()] == where["weights"]
     assert all(math.isfinite(p.data) for p in network.model.parameters())
     network._loss_value().backward()
-    for layer in network.model.layers:
-        largest = max(layer.parameters(), key=lambda p: abs(p.grad))
-        assert f"{largest.label} {largest.grad:.3g}" in state["diverged"]
+    largest = max(network.model.parameters(), key=lambda p: abs(p.grad))
+    assert largest.label == where["parameter"] and largest.grad == where["gradient"]
+    # the path ends at it, each edge an edge of the graph, its product the one shown
+    assert where["path"][0]["from"] == "loss" and where["path"][-1]["to"] == largest.label
+    assert math.prod(edge["local"] for edge in where["path"]) == \
+        pytest.approx(where["product"], rel=1e-12)
+    # rewind: the weights the run started from, exactly (seed 1 of nn.MLP draws them)
+    rewound = json.loads(playground.call("rewind"))
+    assert rewound["epoch"] == 0 and rewound["diverged"] is None
+    fresh = nn.MLP(2, [16, 16, 1], activation="relu", seed=1).parameters()
+    assert [p.data for p in network.model.parameters()] == [p.data for p in fresh]
 
 
 def test_the_code_shown_trains_the_same_model_in_cpython():

@@ -30,6 +30,27 @@
     return b;
   }
 
+  // The keys go to one player: the one holding the focus, else the one last mounted or used
+  // (clicked, focused) among those on screen. A hidden player never takes them, so a page may
+  // keep players mounted in views it hides.
+  var live = [];  // [{root, key}] of mounted players, the one last used at the end
+  function shown(root) { return root.isConnected && root.getClientRects().length > 0; }
+  function onDocumentKey(event) {
+    var target = event.target, owner = null, i;
+    for (i = live.length - 1; i >= 0 && !owner; i--) {
+      if (live[i].root.contains(target)) owner = live[i];
+    }
+    if (!owner) {
+      if (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) return;
+      for (i = live.length - 1; i >= 0 && !owner; i--) if (shown(live[i].root)) owner = live[i];
+    }
+    if (owner && shown(owner.root)) owner.key(event);
+  }
+  function used(player) {
+    var at = live.indexOf(player);
+    if (at >= 0) { live.splice(at, 1); live.push(player); }
+  }
+
   function mount(root, data) {
     var frames = data.frames, groups = data.groups || [], last = frames.length - 1;
     var svg = null;
@@ -83,7 +104,8 @@
     var swatches = element("span", "swatches");
     [["input", "input"], ["data", "data"], ["new", "just made"], ["sender", "sending"],
      ["receiver", "receiving"], ["complete", "derivative final"],
-     ["complete-input", "input, final"], ["edge", "edge in use"]]
+     ["complete-input", "input, final"], ["edge", "edge in use"],
+     ["edge-zero", "edge that carried nothing"]]
       .forEach(function (pair) {
         swatches.append(element("span", "agm-swatch " + pair[0]), document.createTextNode(pair[1]));
       });
@@ -182,10 +204,12 @@
       }
       applied = index;
     }
-    function light(edgeIds) {
-      lit.forEach(function (j) { if (edges[j]) edges[j].classList.remove("on"); });
+    function light(edgeIds, zeroIds) {  // an edge that carried nothing has a look of its own
+      lit.forEach(function (j) { if (edges[j]) edges[j].classList.remove("on", "zero"); });
       lit = edgeIds || [];
-      lit.forEach(function (j) { if (edges[j]) edges[j].classList.add("on"); });
+      lit.forEach(function (j) {
+        if (edges[j]) edges[j].classList.add((zeroIds || []).indexOf(j) >= 0 ? "zero" : "on");
+      });
     }
 
     // -- zoom and pan: the svg's viewBox. "fitted": the whole graph, kept so until the user
@@ -354,17 +378,18 @@
       var previous = walk[position];
       if (previous) itemOf(previous).classList.remove("current");
       position = index;
-      var unit = walk[index], frame = frameOf(unit), text, kindName, edgeIds, number;
+      var unit = walk[index], frame = frameOf(unit), text, kindName, edgeIds, zeroIds, number;
       if (unit.group !== undefined) {
         var group = groups[unit.group];
-        text = group.caption; kindName = "group"; edgeIds = group.edges;
+        text = group.caption; kindName = "group"; edgeIds = group.edges; zeroIds = group.z;
         number = (group.first + 1) + "\u2013" + (group.last + 1);
       } else {
         var entry = frames[frame];
         text = entry.c; kindName = entry.k; edgeIds = entry.e; number = String(frame + 1);
+        zeroIds = entry.z ? entry.e : [];
       }
       applyUpTo(frame);
-      light(edgeIds);
+      light(edgeIds, zeroIds);
       caption.textContent = text;
       kind.textContent = LABELS[kindName] || kindName;
       kind.className = "agm-kind " + kindName;
@@ -442,12 +467,10 @@
       }
       showFrame(+li.getAttribute("data-frame"));
     });
-    function onKey(event) {
-      if (event.altKey || event.ctrlKey || event.metaKey || !root.isConnected) return;
+    function onKey(event) {  // called by onDocumentKey when the keys are this player's
+      if (event.altKey || event.ctrlKey || event.metaKey) return;
       var target = event.target;
       if (target === slider && event.key.indexOf("Arrow") === 0) return;  // the slider steps
-      var typing = target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
-      if (typing && !root.contains(target)) return;  // the page's own fields keep their keys
       var keys = {ArrowRight: function () { step(1); }, ArrowDown: function () { step(1); },
                   ArrowLeft: function () { step(-1); }, ArrowUp: function () { step(-1); },
                   Home: function () { stop(); show(0); },
@@ -459,7 +482,12 @@
         keys[event.key]();
       }
     }
-    document.addEventListener("keydown", onKey);
+    var self = {root: root, key: onKey};
+    if (!live.length) document.addEventListener("keydown", onDocumentKey);
+    live.push(self);
+    function touched() { used(self); }
+    root.addEventListener("pointerdown", touched);
+    root.addEventListener("focusin", touched);
     var sized = false;  // a player mounted out of sight (no size yet) frames its view later
     function frameView() {  // the whole graph when it fits, else readable around the step
       if (!svg || !stage.clientWidth || !stage.clientHeight) return;
@@ -491,7 +519,10 @@
       fit: fit,
       destroy: function () {
         stop();
-        document.removeEventListener("keydown", onKey);
+        live.splice(live.indexOf(self), 1);
+        if (!live.length) document.removeEventListener("keydown", onDocumentKey);
+        root.removeEventListener("pointerdown", touched);
+        root.removeEventListener("focusin", touched);
         if (watcher) watcher.disconnect(); else window.removeEventListener("resize", layout);
         root.textContent = "";
         root.classList.remove("agm-player", "narrow");

@@ -58,13 +58,9 @@ function setMode(mode) {
   settings.mode = mode;
   writeUrl();
   showError("");
-  // one player at a time takes the keys: the one in the view shown
-  if (mode === "network") unmountPlayer($("#expression-player"));
-  else {
+  if (mode === "expression") {
     pause();
-    unmountPlayer($("#point-player"));
-    $("[data-testid=point-steps]").hidden = true;
-    if (ready) runExpression();
+    if (ready && !players.has($("#expression-player"))) runExpression();
   }
 }
 
@@ -226,14 +222,37 @@ function draw(result) {
   $("[data-testid=epoch]").textContent = result.epoch;
   $("[data-testid=accuracy]").textContent = result.accuracy == null ? "–" : `${(100 * result.accuracy).toFixed(1)}%`;
   $("#loss-value").textContent = result.loss == null ? "diverged" : result.loss.toPrecision(4);
-  const diverged = $("#diverged");
-  diverged.hidden = !result.diverged;
-  diverged.textContent = result.diverged || "";
+  showDivergence(result.diverged);
   $("#code").textContent = result.code;
   showParameters();
   drawPlane(result);
   drawNetwork(result);
   drawCurve(result.curve);
+}
+
+// Where training blew up: the engine's words, and the path, one edge a row (each edge's local
+// derivative kept whole in data-local, the product in the list's data-product).
+function showDivergence(where) {
+  $("#diverged").hidden = !where;
+  if (!where) return;
+  $("#diverged-text").textContent = where.text;
+  const path = $("[data-testid=divergence-path]");
+  path.dataset.parameter = where.parameter;
+  path.dataset.gradient = where.gradient;
+  path.dataset.product = where.product;
+  path.replaceChildren(...where.path.map((edge) => Object.assign(document.createElement("li"), {
+    textContent: `∂${edge.from}/∂${edge.to} = ${fmt(edge.local)}`,
+  })));
+  where.path.forEach((edge, i) => { path.children[i].dataset.local = edge.local; });
+}
+
+async function rewind() {
+  pause();
+  while (busy) await new Promise((resolve) => setTimeout(resolve, 10));
+  const result = await ask("rewind");
+  if (result.error) return showError(result.error);
+  showError("");
+  draw(result);
 }
 
 function drawPlane(result) {
@@ -439,6 +458,7 @@ async function start() {
   $("#train").onclick = () => (playing ? pause() : play());
   $("#step").onclick = () => { pause(); if (!busy) trainChunk(1); };
   $("#reset").onclick = reset;
+  $("#rewind").onclick = rewind;
   $("#inspect").ontoggle = showParameters;
   $("#gradcheck").onclick = checkGradients;
   $("#copy-code").onclick = async () => {
