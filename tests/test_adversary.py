@@ -51,3 +51,22 @@ def test_a_model_goes_to_a_spawned_process():
     model = MLP(2, [2, 1], seed=3)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         assert pool.apply(_score, (model,)) == pytest.approx(_forward_by_hand(model, [1.0, 2.0]))
+
+
+def test_n_ary_ops_take_operands_one_by_one_as_the_builtin_max_does():
+    x, y = Value(-2.0), Value(0.5)
+    m = Value.max(x, 3.0, y)  # used to raise "tuple expected at most 1 argument, got 2"
+    m.backward()
+    assert m.data == 3.0 and x.grad == 0.0 and y.grad == 0.0
+    s = Value.sum(x, y, 2)
+    s.backward()
+    assert s.data == -2.0 + 0.5 + 2 and x.grad == 1.0 and y.grad == 1.0
+    assert Value.max([x, y]).data == 0.5  # one iterable, as before
+
+
+def test_a_single_operand_to_an_n_ary_op_is_refused_with_how_to_call_it():
+    x, y = Value(5.0), Value(1.0)
+    with pytest.raises(TypeError, match=r"Value\.max\(\[x, y\]\) or Value\.max\(x, y\)"):
+        x.max(y)  # a static function: x would be dropped, so this must not return y
+    with pytest.raises(TypeError, match=r"Value\.sum\(\[x, y\]\)"):
+        Value.sum(x)
