@@ -70,3 +70,25 @@ def test_a_single_operand_to_an_n_ary_op_is_refused_with_how_to_call_it():
         x.max(y)  # a static function: x would be dropped, so this must not return y
     with pytest.raises(TypeError, match=r"Value\.sum\(\[x, y\]\)"):
         Value.sum(x)
+
+
+@pytest.mark.parametrize("expression", ["-a*b", "-(a+b)", "-2*a"])
+def test_an_expression_starting_with_minus_gets_told_to_go_after_dashes(capsys, expression):
+    from autograd_mini import cli
+    with pytest.raises(SystemExit) as done:
+        cli.main(["graph", expression, "a=2", "b=3"])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"unrecognized arguments: {expression}" in err[0]
+    assert 'goes after --: autograd-mini graph -- "-a*b" a=1 b=2' in err[0]
+    # and the advice works: -(a*b) at a=2, b=3 is -6, d/da = -b = -3
+    assert cli.main(["graph", "--", "-a*b", "a=2", "b=3"]) == 0
+    out = capsys.readouterr().out
+    assert "= -6" in out and "dout/da = -3" in out
+
+
+def test_other_unknown_options_get_no_expression_advice(capsys):
+    from autograd_mini import cli
+    with pytest.raises(SystemExit):
+        cli.main(["train", "xor", "-x"])
+    assert "goes after --" not in capsys.readouterr().err
