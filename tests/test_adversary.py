@@ -92,3 +92,15 @@ def test_other_unknown_options_get_no_expression_advice(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "xor", "-x"])
     assert "goes after --" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make", [lambda big: Value(2.0) * big, lambda big: big / Value(2.0),
+                                  lambda big: Value(big), lambda big: Value(2.0) ** big])
+@pytest.mark.parametrize("digits", [400, 5000])  # past 4300 digits an int cannot even be printed
+def test_an_int_too_large_for_a_float_is_named_by_its_size(make, digits):
+    big = 10 ** digits
+    with pytest.raises(OverflowError) as raised:
+        make(big)
+    message = str(raised.value)
+    assert f"an integer of about {digits + 1} digits is too large for a float" in message
+    assert len(message) < 120
