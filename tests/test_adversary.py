@@ -104,3 +104,18 @@ def test_an_int_too_large_for_a_float_is_named_by_its_size(make, digits):
     message = str(raised.value)
     assert f"an integer of about {digits + 1} digits is too large for a float" in message
     assert len(message) < 120
+
+
+def test_a_grad_set_to_none_pytorch_style_gets_a_message_saying_what_to_do():
+    from nn import MLP
+    model = MLP(2, [3, 1], seed=0)
+    for p in model.parameters():
+        p.grad = None  # PyTorch's zero_grad(set_to_none=True) habit
+    loss = model([1.0, -1.0]) ** 2
+    with pytest.raises(TypeError, match=r"cannot add to the grad of .*: it is None, not a "
+                                        r"number; reset gradients with p\.grad = 0\.0"):
+        loss.backward()
+    model.zero_grad()
+    loss.backward()  # and with numbers it runs: d(y^2)/db of the last layer is 2y
+    y = model([1.0, -1.0]).data  # the last layer is linear: d(y^2)/db = 2y
+    assert model.layers[-1].neurons[0].b.grad == pytest.approx(2 * y)
