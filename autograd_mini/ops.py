@@ -274,6 +274,8 @@ def _register(name, *, symbol, value, derivative, sympy=None, methods=None, doc=
     else:
         attributes = [nary_function(op)]
     for method, attribute in zip(methods, attributes):  # a binary user op gets x.name(y) only
+        # the name pickle finds it by (a model sent to a spawned process holds its activation)
+        getattr(attribute, "__func__", attribute).__qualname__ = f"Value.{method}"
         setattr(Value, method, attribute)
     OPS[name] = op
     if rule_function:
@@ -352,8 +354,8 @@ def _logsumexp_array(np, *xs):
     return np.where(finite, shift + np.log(total), top)
 
 
-def _sum_array(np, *xs):
-    return sum(xs[1:], xs[0])
+def _sum_array(np, *xs):  # from 0.0, as the float rule: a sum of -0.0 terms is 0.0
+    return sum(xs, 0.0)
 
 
 step = _Indicator("step", floats.step, lambda np, x: (x > 0.0).astype(float),

@@ -8,7 +8,9 @@ micrograd's demo step: MLP 2-16-16-1 on 100 points of two moons, hinge loss + L2
 
 - hand-written NumPy: the forward pass and BP1-BP4 written out with matrices (the floor);
 - PyTorch float64 tensors with autograd (if torch is installed);
-- ``nn.compiled.CompiledStep``: the step the compiler writes from the scalar graph;
+- ``nn.compiled.CompiledStep.train``: the step the compiler writes from the scalar graph, the
+  SGD update on the parameters' array, and the Values written back (and, for scale, the same
+  without writing them back: what that costs);
 - the same network written by a user with Values by hand (no nn), ``compile``d, and its
   ``batch_value_and_grad`` (the compiler finds its layers too); the eager engine for scale.
 
@@ -108,14 +110,15 @@ def torch_contender(matrices, X, y):
     return step
 
 
-def compiled_contender(model, X, y):
+def compiled_contender(model, X, y, sync=True):
+    """The step the compiler writes, the parameters kept in an array between steps (the
+    Values written after each step, so that they are right whenever one looks; ``sync=False``:
+    only when asked, the cost of the step alone)."""
     step = CompiledStep(model, "hinge", L2, backend="numpy")
-    params = step.parameters
+    sgd = nn.SGD(model, lr=LR)
 
     def run():
-        loss, grads, _ = step(X, y)
-        for p, g in zip(params, grads):
-            p.data -= LR * g
+        loss, _ = step.train(X, y, sgd, sync=sync)
         return loss
     return run
 
@@ -192,7 +195,9 @@ def main(argv=None) -> None:
     torch_step = torch_contender(weights()[1], X, y)
     if torch_step is not None:
         contenders["PyTorch float64 tensors"] = torch_step
-    contenders["nn.compiled.CompiledStep"] = compiled_contender(model, X, y)
+    contenders["nn.compiled.CompiledStep.train"] = compiled_contender(model, X, y)
+    contenders["(the same, Values written only when asked: sync=False)"] = \
+        compiled_contender(weights()[0], X, y, sync=False)
     example_loss = hand_network()
     user = compile(example_loss)
     rows = np.column_stack([X, np.where(y > 0, 1.0, -1.0)])
@@ -221,11 +226,8 @@ def main(argv=None) -> None:
     for key, value in chain.items():
         if key != "nodes":
             print(f"| {key} | {value * 1e9:,.0f} ns |")
-    if "PyTorch float64 tensors" in medians:
-        ok = medians["nn.compiled.CompiledStep"] <= 2 * floor and \
-            medians["nn.compiled.CompiledStep"] < medians["PyTorch float64 tensors"]
-        print(f"\ntarget (compiled step <= 2x hand-written NumPy and faster than PyTorch): "
-              f"{'met' if ok else 'NOT met'}")
+    ok = medians["nn.compiled.CompiledStep.train"] <= 1.5 * floor
+    print(f"\ntarget (compiled step <= 1.5x hand-written NumPy): {'met' if ok else 'NOT met'}")
     assert all(math.isfinite(t) for t in medians.values())
 
 

@@ -17,7 +17,7 @@ from .losses import (bce_with_logits, cross_entropy, hinge_loss, l2_penalty, log
                      mse_loss, softmax)
 from .module import Module
 from .optim import SGD, Adam, Optimizer, Schedule, cosine_decay, exponential_decay, linear_decay
-from .serialize import ModelFileError, load
+from .serialize import ModelFileError, load, save
 from .torch_bridge import TorchBridgeError, from_torch  # PyTorch loads on first use
 from .history import History
 from .train import evaluate, fit
@@ -35,6 +35,6 @@ __all__ = [
     "mse_loss", "hinge_loss", "bce_with_logits", "cross_entropy", "softmax", "log_softmax",
     "l2_penalty",
     "Optimizer", "SGD", "Adam", "Schedule", "linear_decay", "exponential_decay", "cosine_decay",
-    "fit", "evaluate", "History", "datasets", "load", "ModelFileError",
+    "fit", "evaluate", "History", "datasets", "load", "save", "ModelFileError",
     "from_torch", "TorchBridgeError",
 ]

@@ -62,29 +62,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--noise", type=_non_negative, default=None, metavar="X",
                       help="noise level (default: moons 0.1, circles 0.05, xor 0, spirals 0.2)")
     data.add_argument("--classes", type=positive_int, default=3, metavar="K",
-                      help="spirals: number of arms/classes (default 3)")
+                      help="spirals: number of arms/classes (default %(default)s)")
     data.add_argument("--seed", type=int, default=0,
-                      help="seed for the data, the weights and the shuffling (default 0)")
+                      help="seed for the data, the weights and the shuffling (default %(default)s)")
     model = parser.add_argument_group("model")
     model.add_argument("--hidden", type=_sizes, default=[16, 16], metavar="SIZES",
                        help="hidden layer sizes, comma-separated (default 16,16)")
     model.add_argument("--activation", choices=[a for a in ACTIVATIONS.names() if a != "linear"],
                        default="relu", metavar="NAME",
-                       help="hidden activation: any one-operand op of the table (default relu; "
+                       help="hidden activation: any one-operand op of the table (default %(default)s; "
                             "%(choices)s)")
     train = parser.add_argument_group("training")
     train.add_argument("--loss", choices=sorted(LOSSES), default=None,
-                       help="default: hinge; cross_entropy for spirals")
-    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+                       help="the loss to minimise (default: hinge; cross_entropy for spirals)")
+    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd",
+                       help="sgd (with --momentum) or adam (default %(default)s)")
     train.add_argument("--lr", type=_positive, default=None,
                        help="learning rate (default: sgd 1.0, adam 0.02)")
     train.add_argument("--schedule", choices=["linear", "constant", "cosine"], default=None,
                        help="learning-rate schedule over the run (default: linear for sgd, "
                             "constant for adam)")
-    train.add_argument("--momentum", type=_non_negative, default=0.0, help="sgd momentum")
+    train.add_argument("--momentum", type=_non_negative, default=0.0,
+                       help="sgd momentum (default %(default)g)")
     train.add_argument("--l2", type=_non_negative, default=1e-4, metavar="LAMBDA",
-                       help="weight decay: adds (lambda/2) * sum of squared weights (default 1e-4)")
-    train.add_argument("--epochs", type=positive_int, default=100)
+                       help="weight decay: adds (lambda/2) * sum of squared weights (default %(default)g)")
+    train.add_argument("--epochs", type=positive_int, default=100,
+                       help="passes over the data (default %(default)s)")
     train.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                        help="examples per step (default: all of them)")
     train.add_argument("--compile", action="store_true",
@@ -95,6 +98,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--page", metavar="HTML",
                      help="write a training page: the run epoch by epoch in a browser "
                           "(boundary, curves, parameters, the network for a point)")
+    out.add_argument("--force", action="store_true",
+                     help="write over --save, --plot and --page files even if read-only (as cp -f)")
     out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="show a progress bar (default: when the output is a terminal)")
     out.add_argument("--quiet", action="store_true", help="print only the final result")
@@ -114,11 +119,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _writable(path: str, what: str) -> None:
+def _writable(path: str, what: str, force: bool) -> None:
     """Fail now, not after training, if ``path`` cannot be written (kind, directory, rights)."""
     from autograd_mini.files import check_writable
     try:
-        check_writable(path)
+        check_writable(path, force=force)
     except OSError as error:
         detail = str(error).split(": ", 1)[-1]
         raise type(error)(f"cannot write the {what} to {path}: {detail}") from None
@@ -160,14 +165,14 @@ def _run(args) -> int:
     if args.plot:
         nn.plot._matplotlib()
         _plot_format(args.plot)
-        _writable(args.plot, "plot")
+        _writable(args.plot, "plot", args.force)
     if args.save:
-        _writable(args.save, "model")
+        _writable(args.save, "model", args.force)
     outputs = [os.path.abspath(p) for p in (args.plot, args.save, args.page) if p]
     if len(set(outputs)) < len(outputs):
         raise ValueError("--plot, --save and --page name the same file: give each its own")
     if args.page:
-        _writable(args.page, "training page")
+        _writable(args.page, "training page", args.force)
     spirals = args.dataset == "spirals"
     loss = args.loss or ("cross_entropy" if spirals else "hinge")
     n_classes = args.classes if spirals else 2
@@ -249,15 +254,15 @@ def _run(args) -> int:
         raise DivergedError(f"training diverged: the loss is {final_loss} and {weights}; try a "
                             f"smaller --lr" + (f" (nothing written: {skipped})" if skipped else ""))
     if args.save:  # first: a plot that fails must not lose the trained model
-        model.save(args.save)
+        model.save(args.save, force=args.force)
         say(f"saved  {args.save}")
     if args.plot:
         nn.plot.training_report(model, X, y, history, args.plot,
-                                title=f"{args.dataset}: {model!r}")
+                                title=f"{args.dataset}: {model!r}", force=args.force)
         say(f"plot   {args.plot}")
     if args.page:
         nn.plot.training_page(model, X, y, history, args.page,
-                              title=f"{args.dataset}: {model!r}")
+                              title=f"{args.dataset}: {model!r}", force=args.force)
         say(f"page   {args.page} (open it in a browser)")
     return 0
 

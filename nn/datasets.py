@@ -1,4 +1,4 @@
-"""Small 2-D data sets made in code (no scikit-learn), and batching.
+"""Small 2-D data sets made in code (no scikit-learn), a real one (``digits``), and batching.
 
 Each ``make_*`` returns ``(X, y)``: X a list of ``[x1, x2]`` points, y a list of integer class
 labels 0, 1, ... . ``seed`` makes the same points on every run; with ``seed=None`` they come from
@@ -136,6 +136,28 @@ def make_spirals(n_samples: int = 150, n_classes: int = 3, noise: float = 0.2, *
             X.append([r * math.sin(t), r * math.cos(t)])
             y.append(j)
     return _finish(X, y, 0.0, shuffle, rng)
+
+
+def digits() -> Dataset:
+    """scikit-learn's handwritten digits (Alpaydin and Kaynak, the UCI optical digits): 1,797
+    images of 8 x 8 pixels, each row of X the 64 pixels left to right, top to bottom, as grey
+    levels 0-16 divided by 16 (so in [0, 1]); y the digits 0-9. The images ship inside
+    scikit-learn, which this needs: ``pip install 'autograd-mini[data]'``.
+
+    >>> import pytest; _ = pytest.importorskip("sklearn")  # (skipped without scikit-learn)
+    >>> from nn import datasets
+    >>> X, y = datasets.digits()
+    >>> len(X), len(X[0]), sorted(set(y)) == list(range(10)), max(map(max, X))
+    (1797, 64, True, 1.0)
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise ModuleNotFoundError("nn.datasets.digits needs scikit-learn (the images ship inside "
+                                  "it): pip install 'autograd-mini[data]' (or pip install "
+                                  "scikit-learn)", name="sklearn") from None
+    images = load_digits()
+    return (images.data / 16.0).tolist(), images.target.tolist()
 
 
 DATASETS = {"moons": make_moons, "circles": make_circles, "xor": make_xor, "spirals": make_spirals}

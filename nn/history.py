@@ -130,6 +130,11 @@ def argmax_correct(output: list[float], target) -> bool:
     return max(range(len(output)), key=output.__getitem__) == target
 
 
+# the same tests on a batch at once (outputs: an array with a row per example), for nn.compiled
+binary_correct.on_arrays = lambda np, outputs, targets: (outputs > 0) == (targets > 0)
+binary_correct_probability.on_arrays = lambda np, outputs, targets: (outputs > 0) == (targets > 0.5)
+argmax_correct.on_arrays = lambda np, outputs, targets: outputs.argmax(axis=1) == targets
+
 _ACCURACY = {hinge_loss: binary_correct, bce_with_logits: binary_correct_probability,
              cross_entropy: argmax_correct}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from collections.abc import MutableMapping
 from numbers import Integral, Real
 from typing import Callable, Sequence
@@ -49,9 +50,10 @@ class _Activations(MutableMapping):
         if name == "linear":
             return (None, None)
         op, fixed = self._row(name)
-        if not fixed:
-            return (getattr(Value, op.methods[0]), op.value)  # the method: the engine's fast path
-        return (lambda v: op(v, *fixed), lambda x: op.value(x, *fixed))
+        if fixed:
+            return (_Applied(op, fixed, False), _Applied(op, fixed, True))
+        on_floats = op.value if _by_name(op.value) else _Applied(op, (), True)  # (a defop lambda)
+        return (getattr(Value, op.methods[0]), on_floats)  # the method: the engine's fast path
 
     def __setitem__(self, name, functions) -> None:
         self._set[name] = functions
@@ -86,6 +88,27 @@ class _Activations(MutableMapping):
     def names(self) -> list[str]:
         """Every name accepted: the usual ones and the table's one-operand ops."""
         return list(dict.fromkeys([*self, *(n for n, op in OPS.items() if op.arity == 1)]))
+
+
+class _Applied:
+    """``x -> op(x, *fixed)`` on Values, or the op's float rule on floats. Unlike a lambda it
+    pickles (the op pickles by name), so a model can go to a spawned process."""
+
+    __slots__ = ("op", "fixed", "on_floats")
+
+    def __init__(self, op, fixed: tuple, on_floats: bool) -> None:
+        self.op, self.fixed, self.on_floats = op, fixed, on_floats
+
+    def __call__(self, x):
+        return (self.op.value if self.on_floats else self.op)(x, *self.fixed)
+
+
+def _by_name(function) -> bool:
+    """Does pickle find this function under its module and name (not a lambda or a closure)?"""
+    found = sys.modules.get(getattr(function, "__module__", None))
+    for part in getattr(function, "__qualname__", "<lambda>").split("."):
+        found = getattr(found, part, None)
+    return found is function
 
 
 ACTIVATIONS = _Activations()

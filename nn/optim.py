@@ -168,7 +168,39 @@ class Optimizer:
         return grads
 
     def step(self) -> None:
+        """Move every parameter once: the optimizer's rule (``_moved``), parameter by parameter."""
+        lr, t = self.lr, self.steps + 1
+        state = [s.tolist() if hasattr(s, "tolist") else s for s in self._state()]
+        moved = [self._moved(lr, t, math.sqrt, p.data, g, *kept)
+                 for p, g, *kept in zip(self.params, self._grads(), *state)]
+        for p, (value, *_) in zip(self.params, moved):
+            p.data = value
+        self._keep([list(column) for column in zip(*moved)][1:])
+        self.steps += 1
+
+    def step_arrays(self, values, grads, np):
+        """The same step on NumPy arrays (``nn.compiled`` keeps the parameters in arrays while it
+        trains): ``values`` and ``grads`` follow ``self.params``; returns the new values (the
+        same rule, so the same floats as ``step``). The Values are not touched."""
+        lr = self.lr
+        if self.weight_decay:
+            grads = np.where(self._decayed, grads + self.weight_decay * values, grads)
+        state = [np.asarray(s, dtype=float) for s in self._state()]
+        new, *state = self._moved(lr, self.steps + 1, np.sqrt, values, grads, *state)
+        self._keep(state)
+        self.steps += 1
+        return new
+
+    def _moved(self, lr, t, sqrt, p, g, *state) -> tuple:
+        """(the new value, the new state) of a parameter p (a float, or an array of them) with
+        gradient g, at step t (1, 2, ...); ``sqrt``: math's or NumPy's."""
         raise NotImplementedError
+
+    def _state(self) -> list:
+        return []
+
+    def _keep(self, state) -> None:
+        pass
 
 
 class SGD(Optimizer):
@@ -194,16 +226,16 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.velocity = [0.0] * len(self.params)
 
-    def step(self) -> None:
-        """Move every parameter once, against its gradient."""
-        lr = self.lr
-        grads = self._grads()
+    def _moved(self, lr, t, sqrt, p, g, velocity) -> tuple:
         if self.momentum:
-            m = self.momentum
-            self.velocity = grads = [m * v + g for v, g in zip(self.velocity, grads)]
-        for p, g in zip(self.params, grads):
-            p.data -= lr * g
-        self.steps += 1
+            velocity = g = self.momentum * velocity + g
+        return p - lr * g, velocity
+
+    def _state(self) -> list:
+        return [self.velocity]
+
+    def _keep(self, state) -> None:
+        self.velocity, = state
 
     def __repr__(self) -> str:
         extras = "".join(f", {name}={value!r}" for name, value in
@@ -236,18 +268,18 @@ class Adam(Optimizer):
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)
 
-    def step(self) -> None:
-        """Move every parameter once, by the bias-corrected moment estimates."""
-        lr = self.lr
+    def _moved(self, lr, t, sqrt, p, g, m, v) -> tuple:
         b1, b2 = self.betas
-        grads = self._grads()
-        self.m = [b1 * m + (1 - b1) * g for m, g in zip(self.m, grads)]
-        self.v = [b2 * v + (1 - b2) * g * g for v, g in zip(self.v, grads)]
-        t = self.steps + 1
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
         correct1, correct2 = 1 - b1 ** t, 1 - b2 ** t  # the moments start at 0: unbias them
-        for p, m, v in zip(self.params, self.m, self.v):
-            p.data -= lr * (m / correct1) / (math.sqrt(v / correct2) + self.eps)
-        self.steps += 1
+        return p - lr * (m / correct1) / (sqrt(v / correct2) + self.eps), m, v
+
+    def _state(self) -> list:
+        return [self.m, self.v]
+
+    def _keep(self, state) -> None:
+        self.m, self.v = state
 
     def __repr__(self) -> str:
         extra = f", weight_decay={self.weight_decay!r}" if self.weight_decay else ""

@@ -37,18 +37,19 @@ def _matplotlib():
     return Figure, numpy
 
 
-def _save(figure, path) -> None:
+def _save(figure, path, force: bool) -> None:
     """The figure in the format its suffix names (PNG by default), saved as every file of the
-    project is (``autograd_mini.files.write_atomic``: never half written)."""
+    project is (``autograd_mini.files.write_atomic``: never half written; a read-only file
+    refused unless ``force``)."""
     if path is None:
         return
     from autograd_mini.files import check_writable, write_atomic
     path = os.fspath(path)
-    check_writable(path)
+    check_writable(path, force=force)
     suffix = os.path.splitext(path)[1].lstrip(".").lower()
     buffer = io.BytesIO()
     figure.savefig(buffer, dpi=120, format=suffix or "png")
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue(), force=force)
 
 
 def _classes(y) -> list:
@@ -78,13 +79,15 @@ def _scores(model, points, numpy):
 
 
 def decision_boundary(model, X, y, path=None, *, ax=None, title: str | None = None,
-                      resolution: int = 200, threshold: float | None = None):
+                      resolution: int = 200, threshold: float | None = None,
+                      force: bool = False):
     """Colour the plane by the model's class, draw the boundary and the points ``(X, y)``.
 
     One output: class 1 where the output exceeds ``threshold`` (default: the output
     activation's value at 0, so 0 for a linear output and 1/2 after a sigmoid), shaded by how
     far it is from it. Several outputs: the class of the largest.
-    Returns the matplotlib ``Figure``; saves it to ``path`` if given.
+    Returns the matplotlib ``Figure``; saves it to ``path`` if given (a read-only file there
+    only with ``force``).
 
     >>> import os, tempfile
     >>> from nn import MLP, datasets, plot
@@ -145,11 +148,12 @@ def decision_boundary(model, X, y, path=None, *, ax=None, title: str | None = No
     ax.legend(loc="upper right", framealpha=0.9, fontsize=9)
     if title:
         ax.set_title(title)
-    _save(figure, path)
+    _save(figure, path, force)
     return figure
 
 
-def history(history, path=None, *, axes: Sequence | None = None, title: str | None = None):
+def history(history, path=None, *, axes: Sequence | None = None, title: str | None = None,
+            force: bool = False):
     """Loss and accuracy per epoch (validation dashed) from ``fit``'s ``History``.
 
     >>> from nn import History, plot
@@ -195,13 +199,14 @@ def history(history, path=None, *, axes: Sequence | None = None, title: str | No
         acc_ax.set_xlabel("epoch")
     else:
         loss_ax.set_xlabel("epoch")
-    _save(figure, path)
+    _save(figure, path, force)
     return figure
 
 
 def training_report(model, X, y, history_, path=None, *, title: str | None = None,
-                    resolution: int = 200):
-    """One figure: the decision boundary (left), loss and accuracy curves (right)."""
+                    resolution: int = 200, force: bool = False):
+    """One figure: the decision boundary (left), loss and accuracy curves (right). Saved to
+    ``path`` if given (a read-only file there only with ``force``, as for every figure here)."""
     Figure, _ = _matplotlib()
     figure = Figure(figsize=(11, 5), layout="constrained")
     left, right = figure.subfigures(1, 2, width_ratios=[1.1, 1])
@@ -212,7 +217,7 @@ def training_report(model, X, y, history_, path=None, *, title: str | None = Non
     history(history_, axes=axes, title="training")
     if title:
         figure.suptitle(title, fontsize=13)
-    _save(figure, path)
+    _save(figure, path, force)
     return figure
 
 
@@ -504,7 +509,7 @@ def _template() -> str:
 
 def training_page(model, X, y, history, path=None, *, loss=None, l2: float | None = None,
                   resolution: int = 48, max_snapshots: int = 101, title: str | None = None,
-                  class_names: Sequence[str] | None = None) -> str:
+                  class_names: Sequence[str] | None = None, force: bool = False) -> str:
     """Write a training run as one self-contained HTML page (no network needed); return its HTML.
 
     ``history`` is what ``nn.fit(model, X, y, ..., record=True)`` returned, ``model`` the model
@@ -522,7 +527,7 @@ def training_page(model, X, y, history, path=None, *, loss=None, l2: float | Non
     model's parameters are left as they were. ``class_names`` names the classes in the legend
     ("class 0", "class 1", ... by default). A run that diverged (a loss or parameter that is
     NaN or infinite) or data with such numbers still gives a page: it draws what is finite and
-    says, at the top, what is not.
+    says, at the top, what is not. A read-only file at ``path`` is refused unless ``force``.
 
     >>> import os, tempfile
     >>> import nn
@@ -536,7 +541,7 @@ def training_page(model, X, y, history, path=None, *, loss=None, l2: float | Non
     """
     if path is not None:
         from autograd_mini.files import check_writable
-        check_writable(path)  # before the work: a bad path fails at once
+        check_writable(path, force=force)  # before the work: a bad path fails at once
     data = page_data(model, X, y, history, loss=loss, l2=l2, resolution=resolution,
                      max_snapshots=max_snapshots, title=title, class_names=class_names)
     # JSON inside <script>: no "<", ">" or "&" left (each is a \\u escape, the same string to
@@ -548,7 +553,7 @@ def training_page(model, X, y, history, path=None, *, loss=None, l2: float | Non
     page = re.sub("__TITLE__|__DATA__", lambda found: filled[found.group(0)], _template())
     if path is not None:
         from autograd_mini.files import write_atomic
-        write_atomic(path, page)
+        write_atomic(path, page, force=force)
     return page
 
 

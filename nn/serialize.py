@@ -140,8 +140,9 @@ def dumps(model: Module) -> str:
     ])
 
 
-def save(model: Module, path) -> None:
-    """Write ``model`` to ``path`` (architecture and parameters as JSON), atomically.
+def save(model: Module, path, *, force: bool = False) -> None:
+    """Write ``model`` to ``path`` (architecture and parameters as JSON), atomically. A
+    read-only file there is refused unless ``force`` (as ``cp -f``; its mode is kept).
 
     >>> import os, tempfile
     >>> from nn import MLP, load
@@ -152,7 +153,7 @@ def save(model: Module, path) -> None:
     >>> copy, copy.state_dict() == model.state_dict()
     (MLP(2 -> 4 relu -> 1 linear; 17 parameters), True)
     """
-    write_atomic(path, dumps(model))
+    write_atomic(path, dumps(model), force=force)
 
 
 class _Refused(Exception):
@@ -408,9 +409,10 @@ class _only_model_file_errors:
 
 
 # Every model saves and loads itself (module.py cannot import this file: it sits below layers).
-def _save_method(self: Module, path) -> None:
-    """Write architecture and parameters to ``path`` as JSON, atomically; ``nn.load`` reads it."""
-    save(self, path)
+def _save_method(self: Module, path, *, force: bool = False) -> None:
+    """Write architecture and parameters to ``path`` as JSON, atomically; ``nn.load`` reads it.
+    A read-only file there is refused unless ``force``."""
+    save(self, path, force=force)
 
 
 def _load_method(self: Module, path, *, verify: bool = True) -> None:

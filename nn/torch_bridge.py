@@ -68,9 +68,9 @@ def _activation_op(name: str):
     out = ACTIVATIONS[name][0](x)
     if not isinstance(out, Value) or not out.parents or not out.op:
         return None
-    row = next((op for op in OPS.values() if op.symbol == out.op), None)
+    row = out._rule  # the table row itself (a micrograd-style closure node has none)
     extra = out.parents[1:]
-    if row is None or out.parents[0] is not x or not all(p.is_constant for p in extra):
+    if row not in OPS.values() or out.parents[0] is not x or not all(p.is_constant for p in extra):
         return None
     return row, tuple(p.data for p in extra)
 
@@ -95,7 +95,9 @@ def _build(name: str):
 
 
 def _supported() -> list[str]:
-    return [name for name in ACTIVATIONS
+    """Every activation that crosses both ways: the usual ones and the table's one-operand
+    ops (softplus, ...) that have a torch.nn module computing them."""
+    return [name for name in ACTIVATIONS.names()
             if ACTIVATIONS[name][0] is None or not isinstance(_build(name), str)]
 
 
@@ -181,7 +183,7 @@ def _flat(module, torch) -> list:
 def _activation_name(module, torch) -> str:
     if isinstance(module, torch.nn.Identity):
         return "linear"
-    for name in ACTIVATIONS:
+    for name in _supported():
         if ACTIVATIONS[name][0] is None:
             continue
         candidate = _build(name)

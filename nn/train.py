@@ -110,16 +110,20 @@ def fit(model: Module, X, y, *,
     batch_size = _positive_int(batch_size, "batch_size", allow_none=True)
     if not isinstance(l2, Real) or isinstance(l2, bool) or not 0 <= l2 < math.inf:
         raise ValueError(f"l2 must be a number >= 0, got {l2!r}")
-    inputs = _rows(X, _input_width(model, X), "X")
+    if compile:  # (its rows are numbers in arrays: never a Value per number)
+        from .compiled import CompiledSteps as Steps
+    else:
+        Steps = EagerSteps
+    inputs = Steps.rows(X, _input_width(model, X), "X")
     targets = y.tolist() if hasattr(y, "tolist") else list(y)
     if len(inputs) != len(targets):
         raise ValueError(f"X has {len(inputs)} rows but y has {len(targets)} targets")
-    if not inputs:
+    if not len(inputs):
         raise ValueError("fit needs at least one example")
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
-        val_inputs = _rows(validation_data[0], len(inputs[0]), "validation X")
+        val_inputs = Steps.rows(validation_data[0], len(inputs[0]), "validation X")
         val_targets = list(validation_data[1])
         if len(val_inputs) != len(val_targets):
             raise ValueError(f"validation X has {len(val_inputs)} rows but validation y has "
@@ -135,15 +139,11 @@ def fit(model: Module, X, y, *,
                          "another model?)")
     correct = _correct_fn(loss_fn, accuracy)
     rng = random.Random(seed) if shuffle else None
-    if compile:
-        from .compiled import CompiledSteps as Steps
-    else:
-        Steps = EagerSteps
     steps = Steps(model, loss_fn, l2, optimizer, correct)
     history = History()
     history.recording, stride = _recording(record, model, loss_fn, l2, epochs)
     params = model.parameters()
-    show = _live_display(live, model, [[c.data for c in row] for row in inputs], targets)
+    show = _live_display(live, model, inputs, targets)
     inputs = steps.prepare(inputs)
     if validation_data is not None:
         val_inputs = steps.prepare(val_inputs)
@@ -161,6 +161,7 @@ def fit(model: Module, X, y, *,
                                                        [targets[i] for i in batch])
                 total_loss += step_loss * len(batch)
                 right += step_right
+            steps.sync()  # (compiled steps keep the parameters in arrays within an epoch)
             history.loss.append(total_loss / len(inputs))
             if correct is not None:
                 history.accuracy.append(right / len(inputs))
@@ -177,6 +178,7 @@ def fit(model: Module, X, y, *,
             if callback is not None and callback(epoch, history):
                 break
     finally:
+        steps.sync()
         if bar is not None:
             bar.close()
         history.seconds = time.perf_counter() - started
@@ -195,8 +197,13 @@ class EagerSteps:
         self.model, self.loss_fn, self.l2 = model, loss_fn, l2
         self.optimizer, self.correct = optimizer, correct
 
+    rows = staticmethod(_rows)
+
     def prepare(self, rows: list[list[Value]]) -> list:
         return rows
+
+    def sync(self) -> None:
+        """Nothing to do: the eager engine moves the Values themselves."""
 
     def step(self, rows, targets) -> tuple[float, int]:
         """One step of gradient descent on a batch: (its loss, how many it got right)."""
@@ -259,6 +266,7 @@ def _live_display(live, model, rows, targets):
     else:
         raise TypeError(f"live must be True, False, None or a display function, got {live!r}")
     from .plot import LiveTraining
+    rows = [[getattr(c, "data", c) for c in row] for row in rows]  # (Values or numbers)
     return LiveTraining(model, rows, targets, display)
 
 

@@ -139,3 +139,53 @@ def test_argparse_errors_are_one_line_with_a_hint(capsys):
     assert exit.value.code == 2 and err.count("\n") == 1 and "usage:" not in err
     assert err.startswith("autograd-mini: error: argument --epochs: expected a positive integer")
     assert "autograd-mini train --help" in err
+
+
+def test_read_only_outputs_are_refused_before_training_and_force_writes_them(tmp_path, capsys):
+    import os
+    pytest.importorskip("matplotlib")
+    paths = {name: tmp_path / f"out.{suffix}" for name, suffix in
+             [("save", "json"), ("plot", "png"), ("page", "html")]}
+    for path in paths.values():
+        path.write_text("the user's")
+        os.chmod(path, 0o444)
+    base = ["moons", "--epochs", "2", "--samples", "20", "--hidden", "3", "--quiet"]
+    for name, path in paths.items():
+        code, out, err = run(capsys, *base, f"--{name}", str(path))
+        assert code == 1 and "read-only (mode 444)" in err and err.count("\n") == 1, err
+        assert "done" not in out  # refused before training
+        assert path.read_text() == "the user's"
+    outputs = [arg for name, path in paths.items() for arg in (f"--{name}", str(path))]
+    code, out, err = run(capsys, *base, *outputs, "--force")
+    assert code == 0, err
+    assert nn.load(paths["save"]).nouts == [3, 1]
+    assert paths["plot"].read_bytes()[:4] == b"\x89PNG"
+    assert paths["page"].read_text().startswith("<!DOCTYPE html>")
+
+
+def test_help_shows_every_default(capsys):
+    """Each option that takes a value says what it is when not given: the number itself where
+    there is one (read from the parser, so the help cannot drift from it)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="autograd-mini")
+    train = cli.register(parser.add_subparsers())
+    text = " ".join(train.format_help().split())
+    for action in train._actions:
+        if not action.option_strings or action.nargs == 0 or action.help == argparse.SUPPRESS:
+            continue  # positional, a flag (--force, --quiet, --compile) or --help
+        if action.dest in ("plot", "save", "page"):
+            continue  # files: not given, not written
+        if isinstance(action, argparse.BooleanOptionalAction):
+            assert "default" in action.help, action.dest
+            continue
+        shown = " ".join(((action.help or "") % {**vars(action), "default": action.default,
+                                          "choices": ", ".join(map(str, action.choices or []))}
+                          ).split())
+        assert "default" in shown and shown in text, (action.dest, shown)
+        if action.default is not None:
+            default = action.default
+            written = ",".join(map(str, default)) if isinstance(default, list) else f"{default:g}" \
+                if isinstance(default, float) else str(default)
+            assert f"default {written}" in shown, (action.dest, shown)
+    for option, default in [("--epochs", "100"), ("--optimizer", "sgd"), ("--momentum", "0"), ("--l2", "0.0001")]:
+        assert f"default {default}" in text, option

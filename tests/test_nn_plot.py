@@ -129,3 +129,22 @@ def distance(a, b):
     tint = [1 - c for c in b]
     norm = math.sqrt(sum(t * t for t in tint))
     return -sum((1 - p) * t for p, t in zip(a, tint)) / norm
+
+
+def test_force_writes_over_a_read_only_figure_and_page(tmp_path):
+    import os
+    X, y = nn.datasets.make_moons(12, seed=0)
+    model = nn.MLP(2, [3, 1], seed=0)
+    history = nn.fit(model, X, y, loss="hinge", epochs=2, record=True)
+    for name, draw in [("report.png", nn.plot.training_report),
+                       ("page.html", nn.plot.training_page)]:
+        kept = tmp_path / name
+        kept.write_bytes(b"the user's")
+        os.chmod(kept, 0o444)
+        with pytest.raises(PermissionError, match="read-only"):
+            draw(model, X, y, history, kept)
+        assert kept.read_bytes() == b"the user's"
+        draw(model, X, y, history, kept, force=True)
+        assert kept.read_bytes()[:8] in (b"\x89PNG\r\n\x1a\n", b"<!DOCTYP")
+    nn.plot.history(history, tmp_path / "report.png", force=True)
+    nn.plot.decision_boundary(model, X, y, tmp_path / "report.png", force=True)

@@ -386,3 +386,22 @@ def test_an_architecture_of_another_type_is_bounded_before_building(tmp_path, mo
     document["architecture"].update(nin=5000, nout=5000, k=4)
     with pytest.raises(nn.ModelFileError, match=r"m.json: .*too large to load"):
         nn.load(write_document(tmp_path, document), verify=False)
+
+
+def test_a_read_only_file_is_refused_unless_forced(tmp_path):
+    """As `autograd-mini graph --force`: mode 444 is refused (root too: the rule reads the mode
+    bits), force writes over it and keeps the mode."""
+    path = tmp_path / "kept.json"
+    path.write_text("the user's")
+    os.chmod(path, 0o444)
+    model = nn.MLP(2, [3, 1], seed=5)
+    for save in (lambda: nn.save(model, path), lambda: model.save(path)):
+        with pytest.raises(PermissionError, match="read-only"):
+            save()
+        assert path.read_text() == "the user's"
+    nn.save(model, path, force=True)
+    assert nn.load(path).state_dict() == model.state_dict()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o444
+    other = nn.MLP(2, [3, 1], seed=6)
+    other.save(path, force=True)
+    assert nn.load(path).state_dict() == other.state_dict() != model.state_dict()

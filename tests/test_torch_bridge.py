@@ -154,8 +154,14 @@ def test_loss_and_gradients_match_torch(torch, loss, activation, reduction):
 # -- round trips ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("activation", ACTIVATIONS.names())
 def test_round_trip_through_torch_is_bit_for_bit(torch, activation):
+    """Every module to_torch writes comes back: every activation nn accepts (the usual ones and
+    the table's one-operand ops, softplus among them) that has a torch.nn module."""
+    try:
+        nn.torch_bridge.torch_activation(activation)
+    except TorchBridgeError:
+        return  # to_torch refuses it (tested below): nothing to bring back
     model = with_random_biases(nn.MLP(3, [6, 5, 2], activation=activation,
                                       output_activation=activation, init="he", seed=5), 3)
     back = nn.from_torch(model.to_torch())
@@ -233,6 +239,24 @@ def test_an_activation_with_no_torch_counterpart_is_a_clear_error(torch, monkeyp
     model = nn.MLP(2, [2], output_activation="double_tanh", seed=0)
     with pytest.raises(TorchBridgeError, match="'double_tanh' is not one op of the table"):
         model.to_torch()
+
+
+def test_from_torch_refusal_lists_every_activation_it_takes(torch):
+    with pytest.raises(TorchBridgeError) as refused:
+        nn.from_torch(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Dropout(0.5)))
+    taken = [name for name in ACTIVATIONS.names() if name == "linear" or
+             isinstance(nn.from_torch(nn.MLP(2, [3], output_activation=name, seed=0).to_torch())
+                        if _writable(name) else None, nn.MLP)]
+    assert "softplus" in taken
+    for name in taken:
+        assert f"{name}," in str(refused.value) or f"{name};" in str(refused.value)
+
+
+def _writable(name: str) -> bool:
+    try:
+        return nn.torch_bridge.torch_activation(name) is not None
+    except TorchBridgeError:
+        return False
 
 
 @pytest.mark.parametrize("parts, message", [

@@ -39,6 +39,9 @@ Limits, plainly:
   Ops with kinks (``relu``, ``abs``, ``max``) are ops, not branches: they compile fine.
 - Numbers the function computes without Values are frozen at their traced values; Values it
   reads from outside (the parameters of a model) are read afresh at every call.
+- A node made micrograd's way, with a ``_backward`` closure, hides its derivative in code:
+  compiling through it raises ``TypeError`` (as forward mode does); define the op with
+  ``defop`` instead.
 - Without NumPy everything runs on plain floats; ``batch`` then loops over the rows.
 """
 from __future__ import annotations
@@ -55,7 +58,7 @@ from .optimise import Plan
 from .tracing import GraphChangedError, Trace, TracingError, read_report, reverse
 
 __all__ = ["compile", "CompiledFunction", "TracingError", "GraphChangedError", "Program", "Plan",
-           "Trace", "joint_plan"]
+           "Trace", "joint_plan", "numpy_module", "read_report"]
 
 CHECKS = ("sampled", "always", "never")
 

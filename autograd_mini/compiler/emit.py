@@ -21,7 +21,10 @@ from collections import defaultdict
 from functools import partial
 
 from ..graph import _collector_paused
+from ..ops import OPS
 from .optimise import Node, Plan, group
+
+_MUL = OPS["mul"]
 
 _programs = itertools.count()
 
@@ -54,9 +57,11 @@ class Names:
 
     def pick(self, label: str, fallback: str, of: str | None = None) -> str:
         """A free name: ``label`` if usable, or ``d`` + ``of`` (a gradient), else ``fallback``."""
-        if of is not None and "d" + of not in self.taken:
+        if of is not None and _plain(of) and "d" + of not in self.taken:
             name = "d" + of
         else:
+            if not _plain(fallback):  # made from a user's label: "a b0", or a fullwidth "ｘ0"
+                fallback = "v"        # (which Python reads as x0, an input's name)
             name = label if self._usable(label) and label not in self.for_grads else fallback
             k = 0
             while name in self.taken or name in self.for_grads:
@@ -69,9 +74,13 @@ class Names:
 
     @staticmethod
     def _usable(label: str) -> bool:
-        return (bool(label) and label.isidentifier() and label.isascii()
-                and not label.startswith("_") and not keyword.iskeyword(label)
+        return (_plain(label) and not label.startswith("_")
                 and not (label[0] in "vxpgzh" and label[1:].isdigit()))
+
+
+def _plain(text: str) -> bool:
+    """An ASCII identifier that is not a keyword (two such names never normalise to one)."""
+    return text.isidentifier() and text.isascii() and not keyword.iskeyword(text)
 
 
 _FIXED = {"np", "stack", "inf", "nan", "X", "P", "params", "rows", "totals"}
@@ -302,8 +311,10 @@ class _Vectorised:
         used = set(re.findall(r"[A-Za-z_]\w*", "\n".join(body)))
         unpack = []
         columns = [n.name for n in plan.inputs]
-        if used.intersection(columns):
+        if len(used.intersection(columns)) * 4 > len(columns):
             unpack.append(f"{', '.join(columns)}{',' if len(columns) == 1 else ''} = X.T")
+        else:  # (a few of many: one view each)
+            unpack += [f"{name} = X[:, {k}]" for k, name in enumerate(columns) if name in used]
         unpack += [f"{p.name} = P[{p.slot}]" for p in plan.params if p.name in used]
         text = "\n".join([f"def {self.program.name}(X, P):"]
                          + [f"    {line}" for line in unpack + body])
@@ -312,7 +323,8 @@ class _Vectorised:
     def _split(self, bucket: list[Node]) -> list[list[Node]]:
         """A bucket of like nodes in groups whose operands, position by position, live in one
         array each (so no group has to gather columns from several); nodes that differ only by
-        a number stay alone (one array operation would gain nothing)."""
+        a number go together when there are four or more (``t - [0, 1, 2, ...]``, a class
+        index against each class: the ops after them can then group)."""
         def home(node: Node):
             if node.kind in ("const", "param", "input"):
                 return node.kind
@@ -320,12 +332,15 @@ class _Vectorised:
         parts: dict[tuple, list[Node]] = {}
         for node in bucket:
             parts.setdefault(tuple(home(a) for a in node.args), []).append(node)
+        def same(a: Node, b: Node) -> bool:
+            return a is b or a.kind == b.kind == "const" and repr(a.number) == repr(b.number)
         groups = []
         for nodes in parts.values():
             varying = [i for i in range(len(nodes[0].args))
-                       if any(n.args[i] is not nodes[0].args[i] for n in nodes)]
-            if all(nodes[0].args[i].kind == "const" for i in varying):
-                groups += [[n] for n in nodes]
+                       if any(not same(n.args[i], nodes[0].args[i]) for n in nodes)]
+            if not varying or len(nodes) < 4 and all(nodes[0].args[i].kind == "const"
+                                                     for i in varying):
+                groups += [[n] for n in nodes]  # (v ** 2 and v ** 1 read better alone)
             else:
                 groups.append(nodes)
         return groups
@@ -410,7 +425,7 @@ class _Vectorised:
         """Products a_i * g_j summed over the rows (a weight's gradient: its input times the
         gradient of the sum it feeds), when the a's live in one array A and the g's in one G:
         then the sums are entries of ``G.T @ A``."""
-        if nodes[0].op.code != "{0} * {1}" or len(nodes) < 2:
+        if nodes[0].op is not _MUL or len(nodes) < 2:
             return None
         sides = [self.home([n.args[position] for n in nodes]) for position in (0, 1)]
         if None in sides or not all(n.args[0].batched and n.args[1].batched for n in nodes):
@@ -423,18 +438,25 @@ class _Vectorised:
         lines = [f"totals = np.zeros({len(plan.totals)})"]
         pending = [(i, term) for i, terms in enumerate(plan.totals) for term in terms]
         outer = {id(n) for nodes in deferred for n in nodes}
+        slots = {id(term): i for i, term in pending if id(term) in outer}
         for nodes in deferred:  # each of these nodes is a term of one total (see write)
             (a, width_a, lanes_a), (g, width_g, lanes_g) = self._outer(nodes)
             name = self._name_total(nodes)
             lines.append(f"{name} = {g}.T @ {a}" if width_g > 1 else f"{name} = {g} @ {a}")
-            grid = [(j, i) for j in range(width_g) for i in range(width_a)]
-            if list(zip(lanes_g, lanes_a)) == grid:
-                values = f"{name}.ravel()" if width_g > 1 else name
+            if width_g == 1:  # a vector: one entry per column of A
+                values = name if lanes_a == list(range(width_a)) else \
+                    f"{name}[{self._constant('_i', tuple(lanes_a))}]"
+            elif list(zip(lanes_g, lanes_a)) == [(j, i) for j in range(width_g)
+                                                 for i in range(width_a)]:
+                values = f"{name}.ravel()"
             else:
                 values = (f"{name}[{self._constant('_i', tuple(lanes_g))}, "
                           f"{self._constant('_i', tuple(lanes_a))}]")
-            slots = {id(term): i for i, term in pending if id(term) in outer}
-            lines.append(f"totals[{self._slots(tuple(slots[id(n)] for n in nodes))}] += {values}")
+            index = tuple(slots[id(n)] for n in nodes)
+            if len(set(index)) < len(index):  # a weight used twice: `a[i] += v` adds a repeat once
+                lines.append(f"np.add.at(totals, {self._constant('_i', index)}, {values})")
+            else:
+                lines.append(f"totals[{self._slots(index)}] += {values}")
         pending = [(i, term) for i, term in pending if id(term) not in outer]
         while pending:  # in rounds, so that no statement adds twice into one place
             taken, later, by_group = set(), [], {}

@@ -18,7 +18,7 @@ from ..graph import _collector_paused
 from ..ops import OPS
 from ..value import Value
 
-_ADD, _MUL, _NEG, _SUM = OPS["add"], OPS["mul"], OPS["neg"], OPS["sum"]
+_ADD, _MUL, _NEG, _POS, _SUM = OPS["add"], OPS["mul"], OPS["neg"], OPS["pos"], OPS["sum"]
 _PAIRS = next(op for op in OPS.values() if op.pairs)
 
 
@@ -115,7 +115,7 @@ class Plan:
         if all(a.kind == "const" for a in args):  # folded: the number the engine computed
             return Node("const", number=value.data)
         op = value._rule
-        if op.code == "{0}" or op is _SUM and len(args) == 1:  # +x, a sum of one term: x
+        if op is _POS or op is _SUM and len(args) == 1:  # +x, a sum of one term: x
             return args[0]
         if op is _MUL:
             for one, other in ((args[0], args[1]), (args[1], args[0])):
@@ -215,14 +215,15 @@ def group(plan: Plan) -> list[list[Node]]:
 
 
 def _collapse_n_ary(node: Node) -> None:
-    """``sum(m1, ..., mk, r1, ...)`` with products m used once: ``pairs(m's) + r1 + ...`` (the
-    table's sum adds left to right from 0.0, so the floats are the same but for a zero's sign)."""
+    """``sum(m1, ..., mk, r1, ...)`` with products m used once: ``pairs(m's, 0.0) + r1 + ...``
+    (the table's sum adds left to right from 0.0: the same floats, a zero's sign included)."""
     k = 0
     while k < len(node.args) and node.args[k].op is _MUL and node.args[k].uses == 1:
         k += 1
     if k < 2:
         return
-    pairs = [a for m in node.args[:k] for a in m.args]
+    # from 0.0, as the table's sum: a sum of -0.0 terms is 0.0 (pairs alone would keep -0.0)
+    pairs = [a for m in node.args[:k] for a in m.args] + [Node("const", number=0.0)]
     rest = node.args[k:]
     if not rest:
         node.op, node.args = _PAIRS, pairs

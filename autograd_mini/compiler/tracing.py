@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 from ..context import enable_grad, listening
 from ..graph import _collector_paused, gradients, topological_order
-from ..value import CONSTANT, Value
+from ..value import CONSTANT, Value, closure_refusal
 
 
 class TracingError(RuntimeError):
@@ -96,6 +96,9 @@ class Trace:
                     seen.add(id(parent))
                     params.append(parent)
         self.order = _order(self.outputs, self.inputs + params)
+        for node in self.order:  # a program is written from the table's rules, not closures
+            if node.has_closure:
+                raise closure_refusal(node, "compile")
         in_order = {id(n) for n in self.order}
         self.params = [p for p in params if id(p) in in_order]
 
