@@ -41,7 +41,12 @@ class Parser(argparse.ArgumentParser):
     Subcommands' parsers are of this class too (argparse makes them of the parent's class).
     """
 
+    parsing_graph = False  # set by main: an unknown "-..." is then likely an expression
+
     def error(self, message: str):
+        if self.parsing_graph and message.startswith("unrecognized arguments: -") \
+                and not message.startswith("unrecognized arguments: --"):
+            message += f'; an expression starting with - goes after --: {PROG} graph -- "-a*b" a=1 b=2'
         self.exit(2, f"{PROG}: error: {message} (see `{self.prog} --help`)\n")
 
 
@@ -343,6 +348,8 @@ def run_site(args) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 failed, 2 bad usage)."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser.parsing_graph = argv[:1] == ["graph"]
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)

@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", default="autograd_mini_demo",
                         help="where the drawings and pages go (default: %(default)s)")
     folder = Path(parser.parse_args(argv).folder)
+    if folder.exists() and not folder.is_dir() or folder.is_symlink() and not folder.exists():
+        parser.error(f"{folder} is not a folder: name a new folder or an existing one")
     seed_graph(folder)
     moons(folder)
     return 0

@@ -14,6 +14,7 @@ import functools
 import gc
 import math
 import operator
+from numbers import Real
 from typing import Iterable, Sequence
 
 from . import context
@@ -167,6 +168,26 @@ def backward(root: Value, gradient: float = 1.0, create_graph: bool = False) -> 
         return
     order = _ops_in_order(root)
     root.grad = gradient
+    try:
+        _send_back(order)
+    except TypeError:
+        _explain_bad_grad(order)
+        raise
+
+
+def _explain_bad_grad(order: list) -> None:
+    """A TypeError in the hot loop is, most often, a grad that is not a number (PyTorch's
+    ``p.grad = None``): name it, say what to do."""
+    for node in order:
+        for parent in node.parents:
+            if not isinstance(parent.grad, (Real, Value)) and not parent.is_constant:
+                raise TypeError(
+                    f"backward() cannot add to the grad of {_describe(parent)}: it is "
+                    f"{parent.grad!r}, not a number; reset gradients with p.grad = 0.0 "
+                    "(model.zero_grad()), not None") from None
+
+
+def _send_back(order: list) -> None:
     # The hot loop of training, written out: one branch per way a node keeps its parents.
     # An exact 0 (a local derivative or an incoming gradient) sends nothing, nan included.
     for node in reversed(order):

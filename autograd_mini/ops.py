@@ -156,6 +156,18 @@ def _interleave(weights, inputs, bias=None) -> list:
 # -- the table ----------------------------------------------------------------------------------
 
 
+def _operand_list(name: str, args: tuple) -> tuple:
+    """``Value.sum([a, b, c])`` or ``Value.sum(a, b, c)``: the operands as a tuple."""
+    if len(args) != 1:
+        return args
+    try:
+        return tuple(args[0])
+    except TypeError:  # x.max(y) lands here with y alone: say how to call it, never drop x
+        raise TypeError(f"give the operands as one iterable or one by one, e.g. "
+                        f"Value.{name}([x, y]) or Value.{name}(x, y); got the single "
+                        f"{type(args[0]).__name__} {args[0]!r:.40}") from None
+
+
 class Op:
     """One row of the table. Call it to apply the op: ``OPS["exp"](2.0)`` is ``Value(2.0).exp()``."""
 
@@ -167,8 +179,9 @@ class Op:
         self.name, self.symbol, self.arity = name, symbol, arity
         self.value, self.derivative, self.sympy = value, derivative, sympy
         self.methods, self.doc = methods, doc
-        # an n-ary op's method form: its arguments -> the operand list (default: one iterable)
-        self.operands = operands or tuple
+        # an n-ary op's method form: its arguments -> the operand list (default: one iterable,
+        # or the operands one by one, as the builtin max takes them)
+        self.operands = operands or (lambda *args: _operand_list(name, args))
         # the array rule ``numpy(np, *arrays)`` (default: the float rule element by element),
         # how generated code writes the op ("{0} + {1}"; default ``name(operands)``), and
         # ``pairs``: the value is (last operand if odd) + x0*x1 + x2*x3 + ... (a group of such

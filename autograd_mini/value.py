@@ -389,8 +389,10 @@ def _to_float(x, where: str) -> float:
     if cls is int or isinstance(x, Real):  # int, bool, fractions, NumPy scalars
         try:
             return float(x)
-        except OverflowError:
-            raise OverflowError(f"{where}: {x!r} is too large for a float") from None
+        except OverflowError:  # an int: its digits can be too many to print, so give its size
+            digits = int(abs(x).bit_length() * 0.30103) + 1
+            raise OverflowError(f"{where}: an integer of about {digits} digits is too large "
+                                f"for a float (at most about 1.8e308)") from None
     if isinstance(x, Value):  # a subclass
         return _read(x).data
     raise TypeError(f"{where} got {type(x).__name__} {x!r:.40}; expected {ACCEPTED}")

@@ -40,3 +40,22 @@ def test_help_prints_usage_and_writes_nothing(tmp_path, monkeypatch, capsys):
     assert done.value.code == 0
     assert "usage: python -m autograd_mini.demo [-h] [folder]" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []  # no "--help" folder, nothing the user did not name
+
+
+@pytest.mark.parametrize("kind", ["file", "broken symlink", "symlink to a file"])
+def test_a_folder_that_is_not_one_gets_one_line_and_nothing_is_touched(tmp_path, capsys, kind):
+    mine = tmp_path / "mine.txt"
+    mine.write_text("keep")
+    target = tmp_path / "out"
+    if kind == "file":
+        target.write_text("keep")
+    else:
+        target.symlink_to(mine if kind == "symlink to a file" else tmp_path / "nowhere")
+    with pytest.raises(SystemExit) as done:
+        demo.main([str(target)])
+    assert done.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"python -m autograd_mini.demo: error: {target} is not a folder: name a new " \
+                  "folder or an existing one"
+    assert mine.read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt", "out"]
+    assert target.is_symlink() or target.read_text() == "keep"
