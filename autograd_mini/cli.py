@@ -222,6 +222,9 @@ def parse_values(items: Sequence[str]) -> dict[str, float]:
 
 
 def _choose_format(args) -> str:
+    if args.output == "":  # "" is no file name: ignoring it would print where a file was asked for
+        raise UsageError("-o/--output is empty: name a file (.svg, .png, .dot or .html), "
+                         "or - for standard output")
     from_suffix = None
     if args.output and args.output != "-":
         suffix = os.path.splitext(args.output)[1].lower()

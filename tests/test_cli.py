@@ -99,6 +99,7 @@ def test_png_file(capsys, tmp_path):
     (["graph", "a+b", "a=1", "b=1", "--forward", "a"], 2, "--forward goes with --steps"),
     (["graph", "a+b", "a=1", "b=1", "--steps", "-o", "-", "--forward", "z"], 2,
      "--forward z: not an input"),
+    (["graph", "a+b", "a=1", "b=1", "-o", ""], 2, "-o/--output is empty: name a file"),
     (["graph", "a+b", "a=1", "b=1", "-o", "/nonexistent-dir/e.svg"], 1,
      "cannot save to /nonexistent-dir/e.svg: the directory /nonexistent-dir does not exist"),
 ])
