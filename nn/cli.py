@@ -45,9 +45,10 @@ def _positive(text: str) -> float:
 
 
 def _sizes(text: str) -> list[int]:
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not parts:
-        raise argparse.ArgumentTypeError("expected hidden layer sizes like 16,16")
+    parts = [part.strip() for part in text.split(",")]
+    if not all(parts):  # "4,,4" or "4,": a size left out is a typo, not a smaller network
+        raise argparse.ArgumentTypeError(f"expected hidden layer sizes like 16,16 (positive "
+                                         f"integers separated by single commas), got {text!r}")
     return [positive_int(part) for part in parts]
 
 

@@ -52,6 +52,10 @@ def test_errors_are_one_line_with_exit_code_1(capsys, argv, message):
 @pytest.mark.parametrize("argv, message", [
     (["moons", "--epochs", "0"], "expected a positive integer, got '0'"),
     (["moons", "--hidden", "16,x"], "expected a positive integer, got 'x'"),
+    (["moons", "--hidden", "4,,4"], "expected hidden layer sizes like 16,16 (positive integers "
+                                    "separated by single commas), got '4,,4'"),
+    (["moons", "--hidden", "4,"], "got '4,'"),
+    (["moons", "--hidden", ","], "got ','"),
     (["moons", "--lr", "-1"], "expected a number >= 0"),
     (["iris"], "invalid choice: 'iris'"),
 ])
