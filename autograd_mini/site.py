@@ -20,6 +20,7 @@ import io
 import json
 import os
 import shutil
+import stat
 import subprocess
 import zipfile
 from importlib import resources
@@ -125,6 +126,39 @@ def _check_directory(directory: Path) -> None:
                         f"name a new or empty directory")
 
 
+def _kind(mode: int) -> str:
+    return ("a directory" if stat.S_ISDIR(mode) else "a symbolic link" if stat.S_ISLNK(mode)
+            else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a regular file")
+
+
+def _check_paths(directory: Path, names) -> None:
+    """Refuse, before writing anything, where a path the site writes is not what it wrote:
+    a folder that is not a real directory, or a file that is not a regular file. Checked with
+    ``lstat``, so nothing is opened or followed: a link is never written through, a FIFO never
+    blocks, and each file is then replaced by a new one (written beside it, renamed over it)."""
+    seen = set()
+    for name in names:
+        parts = Path(name).parts
+        for depth in range(1, len(parts) + 1):
+            path = directory.joinpath(*parts[:depth])
+            if path in seen:
+                continue
+            seen.add(path)
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                break  # nothing below it exists either
+            except OSError as error:
+                raise SiteError(f"cannot check {path}: {error.strerror or error}") from None
+            is_file = depth == len(parts)
+            if stat.S_ISREG(mode) if is_file else stat.S_ISDIR(mode):
+                continue
+            raise SiteError(f"{path} is {_kind(mode)} where the site writes "
+                            f"{'a file' if is_file else 'a folder'}: remove it or name a new "
+                            f"or empty directory")
+
+
 def build(directory: str | os.PathLike, web: str | os.PathLike | None = None) -> list[Path]:
     """Write the static site into ``directory``; returns the files written.
 
@@ -145,6 +179,7 @@ def build(directory: str | os.PathLike, web: str | os.PathLike | None = None) ->
         files[f"{PAGE}/vendor/pyodide/{name}"] = (modules / "pyodide" / name).read_bytes()
     files[f"{PAGE}/vendor/viz.js"] = modules.joinpath(*VIZ).read_bytes()
     files[f"{PAGE}/engine.zip"] = _engine_zip()
+    _check_paths(directory, files)
     written = []
     for name, data in files.items():
         path = directory / name

@@ -315,3 +315,65 @@ def test_the_ledger_sums_a_reused_nodes_terms_and_points_at_the_players_steps():
         taker = row["term"].split(".")[0]
         assert frames[row["frame"]]["c"].startswith(f"{giver} sends ")
         assert f" to {taker}" in frames[row["frame"]]["c"]
+
+
+def fake_web(tmp_path: Path) -> Path:
+    """A ``web/`` whose node_modules hold placeholder assets at the pinned versions: the site
+    builds from it without npm (only what is written where is checked, not the assets)."""
+    web = tmp_path / "web"
+    modules = web / "node_modules"
+    for name in ("package.json", "package-lock.json"):
+        (web / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(WEB / name, web / name)
+    for name, version in json.loads((WEB / "package.json").read_text())["dependencies"].items():
+        (modules / name).mkdir(parents=True, exist_ok=True)
+        (modules / name / "package.json").write_text(json.dumps({"version": version}))
+    for name in site.RUNTIME:
+        (modules / "pyodide" / name).write_text("placeholder")
+    modules.joinpath(*site.VIZ).parent.mkdir(parents=True, exist_ok=True)
+    modules.joinpath(*site.VIZ).write_text("placeholder")
+    return web
+
+
+@pytest.mark.parametrize("make, what", [
+    (lambda path, victim: path.symlink_to(victim), "a symbolic link"),
+    (lambda path, victim: os.mkfifo(path), "a FIFO"),
+    (lambda path, victim: path.mkdir(), "a directory"),
+])
+def test_a_rebuild_never_writes_through_or_replaces_what_is_not_a_regular_file(
+        tmp_path, capsys, make, what):
+    web, out, victim = fake_web(tmp_path), tmp_path / "s1", tmp_path / "victim"
+    victim.write_text("the user's file")
+    assert main(["site", str(out), "--web", str(web)]) == 0
+    (out / "index.html").unlink()
+    make(out / "index.html", victim)
+    kind = os.lstat(out / "index.html").st_mode
+    capsys.readouterr()
+    assert main(["site", str(out), "--web", str(web)]) == 2  # a FIFO must not hang it
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and f"{out / 'index.html'} is {what}" in error
+    assert victim.read_text() == "the user's file"
+    assert os.lstat(out / "index.html").st_mode == kind  # left as it was, not replaced
+
+
+def test_a_rebuild_refuses_a_linked_folder_inside_and_writes_nothing_through_it(
+        tmp_path, capsys):
+    web, out, elsewhere = fake_web(tmp_path), tmp_path / "s1", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert main(["site", str(out), "--web", str(web)]) == 0
+    shutil.rmtree(out / "playground")
+    (out / "playground").symlink_to(elsewhere)
+    assert main(["site", str(out), "--web", str(web)]) == 2
+    assert f"{out / 'playground'} is a symbolic link" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_rebuild_replaces_each_file_by_a_new_regular_file(tmp_path):
+    web, out = fake_web(tmp_path), tmp_path / "s1"
+    assert main(["site", str(out), "--web", str(web)]) == 0
+    (out / "index.html").write_text("edited")
+    os.link(out / "index.html", tmp_path / "second-name")  # the old file under another name
+    assert main(["site", str(out), "--web", str(web)]) == 0
+    assert (tmp_path / "second-name").read_text() == "edited"  # replaced, not written into
+    template = Path(site.__file__).parent / "templates" / "playground" / "site-index.html"
+    assert (out / "index.html").read_bytes() == template.read_bytes()
