@@ -52,6 +52,25 @@ def _sizes(text: str) -> list[int]:
     return [positive_int(part) for part in parts]
 
 
+def _outside_domain(activation: str) -> str | None:
+    """Where the activation's row of the op table gives no finite number for a finite input
+    (``log(-2.0) = nan``), read from the row's own value and derivative rules; ``None`` when
+    both are finite at every point tried, as for an op defined on all reals."""
+    from autograd_mini.ops import OPS
+    op = OPS.get(activation)
+    if op is None or op.arity != 1:
+        return None
+    for x in (-2.0, -0.5, 0.0, 0.5, 2.0):
+        try:
+            out = op.value(x)
+            slopes = op.derivative(out, x)
+        except (ArithmeticError, ValueError):
+            return f"{activation}({x}) fails"
+        if not all(math.isfinite(v) for v in (out, *slopes)):
+            return f"{activation}({x}) = {out}"
+    return None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .datasets import DATASETS
     from .layers import ACTIVATIONS
@@ -243,17 +262,28 @@ def _run(args) -> int:
                      callback=report, compile=args.compile, record=bool(args.page))
     seconds = time.perf_counter() - started
     final_loss, final_accuracy = nn.evaluate(model, X, y, loss=loss)
-    print(f"done   {history.epochs} epochs in {seconds:.1f} s: training loss "
-          f"{final_loss:.4f}, accuracy {final_accuracy:.1%} (after the last step)", flush=True)
+    ran = history.epochs
+    stopped = f", stopped after {ran} of {args.epochs} epochs" if ran < args.epochs else ""
+    print(f"done   {ran} epoch{'' if ran == 1 else 's'} in {seconds:.1f} s: training loss "
+          f"{final_loss:.4f}, accuracy {final_accuracy:.1%} (after the last step{stopped})",
+          flush=True)
     bad = sum(not math.isfinite(p.data) for p in model.parameters())
     if bad or not math.isfinite(final_loss):
         # a nan model is of no use, and a saved one would look like a result: say so, exit 1
         skipped = " ".join(f"--{name} {getattr(args, name)}" for name in ("save", "plot", "page")
                            if getattr(args, name))
-        weights = (f"{bad} of {model.num_parameters()} weights are not finite numbers" if bad
-                   else "the weights grew too large")
-        raise DivergedError(f"training diverged: the loss is {final_loss} and {weights}; try a "
-                            f"smaller --lr" + (f" (nothing written: {skipped})" if skipped else ""))
+        first = next((i + 1 for i, value in enumerate(history.loss)
+                      if not math.isfinite(value)), None)
+        when = (f"the loss became {history.loss[first - 1]} at epoch {first}" if first
+                else f"the loss is {final_loss} after the last step")
+        weights = f", and {bad} of {model.num_parameters()} weights are not finite numbers" \
+            if bad else ""
+        outside = _outside_domain(args.activation)
+        cause = (f"likely cause: an input of {args.activation} left its domain ({outside}); try "
+                 f"an --activation defined for every number, e.g. tanh" if outside
+                 else "likely cause: too large a learning rate; try a smaller --lr")
+        raise DivergedError(f"training diverged: {when}{weights}; {cause}"
+                            + (f" (nothing written: {skipped})" if skipped else ""))
     if args.save:  # first: a plot that fails must not lose the trained model
         model.save(args.save, force=args.force)
         say(f"saved  {args.save}")

@@ -193,3 +193,14 @@ def test_help_shows_every_default(capsys):
             assert f"default {written}" in shown, (action.dest, shown)
     for option, default in [("--epochs", "100"), ("--optimizer", "sgd"), ("--momentum", "0"), ("--l2", "0.0001")]:
         assert f"default {default}" in text, option
+
+
+def test_a_nan_from_an_activations_domain_is_not_blamed_on_the_learning_rate(capsys):
+    code, out, err = run(capsys, "xor", "--activation", "log", "--epochs", "5", "--quiet")
+    assert code == 1
+    stopped = re.search(r"the loss became nan at epoch (\d+)", err)
+    assert stopped and "an input of log left its domain (log(-2.0) = nan)" in err
+    assert "smaller --lr" not in err and "grew too large" not in err
+    epochs = int(stopped.group(1))
+    assert epochs < 5 and f"done   {epochs} epoch{'s' if epochs > 1 else ''} " in out
+    assert f"stopped after {epochs} of 5 epochs" in out
