@@ -55,13 +55,14 @@ def ours(X, y):
 def one_off(X, y) -> float:
     """Seconds of what fit(compile=True) does once, before its first step: one example's graph
     traced (twice, to check it does not branch), its gradient graph built by the engine, the
-    plan made and written out as a NumPy program."""
+    plan made and written out as a NumPy program. In CPU seconds (all of it runs in this one
+    thread), which other jobs on a busy machine do not inflate as they do the wall clock."""
     step = CompiledStep(nn.MLP(64, [32, 10], activation="relu", init="he", seed=SEED),
                         "cross_entropy")
-    start = time.perf_counter()
+    start = time.process_time()
     step._first_batch(X[:BATCH], y[:BATCH])
     step.program.function("numpy")
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def theirs(X, y, torch):
@@ -129,7 +130,7 @@ def main(argv=None) -> None:
         theirs_time = statistics.median(times["PyTorch float64"])
         print(f"| PyTorch float64 | {theirs_time * 1e3:,.0f} ms | {theirs_time * 1e2:,.1f} ms | "
               f"{accuracy_theirs(net, X_test, y_test, torch):.3f} |")
-    print(f"\nof nn's time, the one-off trace + compile (timed apart): "
+    print(f"\nof nn's time, the one-off trace + compile (timed apart, CPU time): "
           f"{statistics.median(times['one-off']) * 1e3:.0f} ms")
     if torch is not None:
         print(f"ratio nn / PyTorch: {ours_time / theirs_time:.2f} "
