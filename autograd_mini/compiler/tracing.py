@@ -138,9 +138,10 @@ def reverse(output: Value, wrt: Sequence[Value] | None, cut: Sequence[Value], se
             forward: Sequence[Value] = ()) -> tuple[dict, bool]:
     """The engine's gradient graph: d output / d node for each node of ``wrt`` and the nodes
     between (default: every node), as Values built by the op table's derivative rules
-    (``gradients(create_graph=True)``), none where the output does not depend on the node; and whether that graph holds at every
-    input. It does unless a number on the way was inf or nan: the engine's exact-zero rule
-    (an exact 0 against an inf or nan carries nothing) then dropped edges for this input only.
+    (``gradients(create_graph=True)``), none where the output does not depend on the node; and
+    whether that graph holds at every input. It does unless a number on the way was inf or
+    nan: the engine's exact-zero rule (an exact 0 against an inf or nan carries nothing) then
+    dropped edges for this input only.
     A rule that takes a number out of a Value (``float(x)``, ``math.exp(x)``, ``if x > 0``)
     would freeze it: that is refused, naming the line."""
     reads: list = []
