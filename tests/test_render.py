@@ -286,6 +286,6 @@ def test_a_strip_of_frames_drawn_without_dot_shows_whole(monkeypatch):
     strip = lesson_tools.strip(t.frames[-4:], columns=3, title="reverse mode")
     assert strip.png is None and frame_problems(strip.svg) == []
     assert strip.svg.count("<svg") == 5 and "reverse mode" in strip.svg
-    assert strip.shows["captions"] == [f"step {f.index}: {f.caption}" for f in t.frames[-4:]]
+    assert strip.shows["captions"] == [f"step {f.number}: {f.caption}" for f in t.frames[-4:]]
     bundle = strip._repr_mimebundle_()
     assert set(bundle) == {"image/svg+xml", "text/plain", lesson_tools.FRAMES}
