@@ -612,7 +612,7 @@ def test_in_an_iframe_the_first_frame_is_fitted_and_centred(recorded, browser, t
     iframe, or in one that gets its height only after loading (as a notebook output area may):
     no console error (no "NaN" viewBox), and the whole graph shown centred in the picture."""
     from autograd_mini.player import InlinePlayer
-    cell = InlinePlayer(recorded.to_html(backend="wasm"))._repr_html_()
+    cell = InlinePlayer(recorded.player_data(backend="wasm"))._repr_html_()
     if late:
         cell = cell.replace("height:640px", "height:0px")
     host = tmp_path / "cell.html"
@@ -626,6 +626,7 @@ def test_in_an_iframe_the_first_frame_is_fitted_and_centred(recorded, browser, t
         tab.evaluate("() => { document.querySelector('iframe').style.height = '640px'; }")
     frame.locator("#player[data-fitted]").wait_for()
     inner = tab.frames[1]
+    assert tab.locator("iframe ~ div").count() == 0  # scripts run: the static stand-in is gone
     where = inner.evaluate("""() => {
         const stage = document.querySelector('.agm-stage svg').getBoundingClientRect();
         // Graphviz's background polygon: the graph's own box (hidden nodes take room too)
