@@ -35,9 +35,9 @@ def _script_json(data) -> str:
             .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def _steps(frames) -> str:
+def _steps(frames, row: str = "player-step.html") -> str:
     """The list of steps as HTML rows, numbered from 1: what shows without scripts."""
-    row = asset("player-step.html").strip()
+    row = asset(row).strip()
     return "\n".join(_fill(row, {"INDEX": str(number), "NUMBER": str(number + 1),
                                  "CAPTION": html.escape(frame["c"])})
                      for number, frame in enumerate(frames))
@@ -80,7 +80,7 @@ class InlinePlayer:
     >>> with trace() as t:
     ...     x = Value(3.0, label="x"); y = x * x
     >>> cell = InlinePlayer(t.player_data(backend="wasm"))._repr_html_()
-    >>> cell.count("<iframe"), '<span class="t">x = 3</span>' in cell
+    >>> cell.count("<iframe"), "<li>x = 3</li>" in cell
     (1, True)
     """
 
@@ -98,7 +98,7 @@ class InlinePlayer:
             "ID": "agm-static-" + hashlib.sha1(self.html.encode("utf-8")).hexdigest()[:12],
             "COUNT": str(len(self._frames)),
             "SVG": base64.b64encode(self.svg.encode("utf-8")).decode("ascii"),
-            "STEPS": _steps(self._frames),
+            "STEPS": _steps(self._frames, "player-cell-step.html"),  # <ol> numbers from 1
         })
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
