@@ -316,7 +316,9 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
 
     With ``create_graph`` the results are Values built from the op table's derivative rules, so
     they can be differentiated again. A node that ``root`` does not depend on gets 0.0. Nodes in
-    ``stop_at`` are treated as inputs: the pass does not go above them.
+    ``stop_at`` are treated as inputs: the pass does not go above them. Given ``wrt``, the pass
+    walks only the nodes on a path from ``root`` down to a node of ``wrt`` (with create_graph, no
+    gradient graph is built for the rest).
 
     >>> from autograd_mini import Value, gradients
     >>> a = Value(2.0); b = Value(1.0)
@@ -327,6 +329,33 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
     stop = set(stop_at)
     if order is None:
         order = topological_order(root, stop)
+    if wrt is None:
+        return _reverse_pass(root, seed, create_graph, stop, order)
+    wanted = list(wrt)
+    reach = _leading_to(order, wanted, stop, root)
+    grad = _reverse_pass(root, seed, create_graph, stop, order, reach)
+    return {node: grad.get(node, 0.0) for node in wanted}
+
+
+def _leading_to(order: list[Value], wanted: Sequence[Value], stop: set, root: Value) -> set:
+    """The nodes of ``order`` from which a path down to a node of ``wanted`` leads (with the
+    wanted nodes themselves): the only ones whose gradients the wanted ones are made of, since
+    a gradient is piled from the node's children alone. The pass does not go above a stop node."""
+    reach = set(wanted)
+    add = reach.add
+    for node in order:  # parents first: a node leads to a wanted one if one of its parents does
+        if node not in reach and (node is root or node not in stop):
+            for parent in _parents(node):
+                if parent in reach:
+                    add(node)
+                    break
+    return reach
+
+
+def _reverse_pass(root: Value, seed, create_graph: bool, stop: set, order: list[Value],
+                  reach: set | None = None) -> dict[Value, object]:
+    """``gradients``' walk: d root / d node for every node walked (reversed ``order``; with
+    ``reach``, only its nodes, and only edges into them are followed)."""
     listening = bool(_ACTIVE[0]) and bool(context.listeners.get())
     checking = bool(_ACTIVE[0]) and context.anomaly_enabled.get()
     if create_graph and not isinstance(seed, Value):
@@ -334,6 +363,8 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
     grad: dict[Value, object] = {root: seed}
     if listening:
         context.emit("seed", root, seed)
+    if reach is not None:
+        order = [node for node in order if node in reach] if root in reach else []
     for node in reversed(order):
         g = grad.get(node, 0.0)
         if listening:  # nothing reaches a node once the walk is at it: its gradient is final
@@ -342,6 +373,8 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
             continue
         if node._b is CLOSURE and not create_graph:
             for child, amount in _run_closure(node, _number(g)):
+                if reach is not None and child not in reach:
+                    continue
                 if child._rule is CONSTANT or amount == 0.0:
                     if listening:
                         context.emit("nothing_sent", node, child, None, g)
@@ -354,6 +387,8 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
             continue
         local = _local_derivatives(node, create_graph, "backward(create_graph=True)")
         for parent, d in zip(_parents(node), local):
+            if reach is not None and parent not in reach:
+                continue
             if parent._rule is CONSTANT or _carries_nothing(d, g):
                 if listening:
                     context.emit("nothing_sent", node, parent, d, g)
@@ -365,9 +400,7 @@ def gradients(root: Value, wrt: Sequence[Value] | None = None, seed=1.0, *,
             grad[parent] = total
             if listening:
                 context.emit("send", node, parent, d, g, amount, before, total)
-    if wrt is None:
-        return grad
-    return {node: grad.get(node, 0.0) for node in wrt}
+    return grad
 
 
 def _check_sent(checking: bool, node: Value, parent: Value, d, g, amount) -> None:

@@ -226,17 +226,6 @@ class Neuron(Module):
                   for k in range(self.nin)]
         self.b = Value(0.0, label=f"b{_layer}" + ("" if _row is None else f"[{_row}]"))
 
-    # pickle (multiprocessing, joblib, caches) cannot name the activation's functions, which the
-    # op table makes: a pickle carries the activation's name and finds them again
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        del state["_value_fn"], state["_float_fn"]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._value_fn, self._float_fn = ACTIVATIONS[self.activation]
-
     @property
     def nonlin(self) -> bool:
         """micrograd's flag: is there an activation after the sum?"""

@@ -68,7 +68,7 @@ def joint_plan(trace: Trace, wrt, *, seed=1.0, outputs=None, totals: bool = Fals
     engine's gradient graph: per row, or with ``totals`` summed over a batch's rows.
     ``plan.generic``: the graph holds at every input (see ``tracing.reverse``)."""
     cut = trace.inputs + trace.params
-    found, generic = reverse(trace.outputs[0], None, cut, seed, trace.order)
+    found, generic = reverse(trace.outputs[0], wrt, cut, seed, trace.order)
     grads = [found.get(node, 0.0) for node in wrt]
     names = {g: node for node, g in found.items() if isinstance(g, Value)}
     outputs = list(trace.outputs if outputs is None else outputs)

@@ -16,7 +16,7 @@ from numbers import Real
 from typing import Callable, Sequence
 
 from ..context import enable_grad, listening
-from ..graph import _collector_paused, gradients, topological_order
+from ..graph import _collector_paused, _leading_to, _reverse_pass, topological_order
 from ..value import CONSTANT, Value, closure_refusal
 
 
@@ -136,11 +136,12 @@ def _order(outputs: Sequence[Value], cut: Sequence[Value]) -> list[Value]:
 @_collector_paused
 def reverse(output: Value, wrt: Sequence[Value] | None, cut: Sequence[Value], seed,
             forward: Sequence[Value] = ()) -> tuple[dict, bool]:
-    """The engine's gradient graph: d output / d node for each node of ``wrt`` (default: every
-    node), as Values built by the op table's derivative rules (``gradients(create_graph=True)``),
-    or 0.0 where the output does not depend on the node; and whether that graph holds at every
-    input. It does unless a number on the way was inf or nan: the engine's exact-zero rule
-    (an exact 0 against an inf or nan carries nothing) then dropped edges for this input only.
+    """The engine's gradient graph: d output / d node for each node of ``wrt`` and the nodes
+    between (default: every node), as Values built by the op table's derivative rules
+    (``gradients(create_graph=True)``), none where the output does not depend on the node; and
+    whether that graph holds at every input. It does unless a number on the way was inf or
+    nan: the engine's exact-zero rule (an exact 0 against an inf or nan carries nothing) then
+    dropped edges for this input only.
     A rule that takes a number out of a Value (``float(x)``, ``math.exp(x)``, ``if x > 0``)
     would freeze it: that is refused, naming the line."""
     reads: list = []
@@ -152,9 +153,12 @@ def reverse(output: Value, wrt: Sequence[Value] | None, cut: Sequence[Value], se
         elif kind == "create":
             made.append(details[0])
 
+    stop = set(cut)
+    order = topological_order(output, stop)
+    # every gradient walked, not only wrt's: the plan names each after the node it is of
+    reach = None if wrt is None else _leading_to(order, list(wrt), stop, output)
     with enable_grad(), listening(note):
-        found = gradients(output, None if wrt is None else list(wrt), seed, create_graph=True,
-                          stop_at=cut)
+        found = _reverse_pass(output, seed, True, stop, order, reach)
     if reads:
         raise TracingError("compile: a derivative rule took the number out of a Value, so the "
                            "gradient graph would keep the number it had when traced:\n"
