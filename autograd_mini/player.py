@@ -35,6 +35,14 @@ def _script_json(data) -> str:
             .replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+def _steps(frames, row: str = "player-step.html") -> str:
+    """The list of steps as HTML rows, numbered from 1: what shows without scripts."""
+    row = asset(row).strip()
+    return "\n".join(_fill(row, {"INDEX": str(number), "NUMBER": str(number + 1),
+                                 "CAPTION": html.escape(frame["c"])})
+                     for number, frame in enumerate(frames))
+
+
 def page(data: dict) -> str:
     """The player page for ``data`` (``Trace.player_data()``, with its ``svg``): one file.
 
@@ -48,10 +56,6 @@ def page(data: dict) -> str:
     data = dict(data)
     svg = data.pop("svg")  # in the page, where it shows without scripts too
     data.pop("dot", None)  # drawn already
-    row = asset("player-step.html").strip()
-    steps = "\n".join(_fill(row, {"INDEX": str(number), "NUMBER": str(number + 1),
-                                  "CAPTION": html.escape(frame["c"])})
-                      for number, frame in enumerate(data["frames"]))
     return _fill(asset("player.html"), {
         "TITLE": html.escape(data.get("title", "")),
         "BACKEND": html.escape(data.pop("backend", "")),
@@ -59,7 +63,7 @@ def page(data: dict) -> str:
         "CSS": asset("player.css"),
         "JS": asset("player.js"),
         "SVG": svg,
-        "STEPS": steps,
+        "STEPS": _steps(data["frames"]),
         "DATA": _script_json(data),
     })
 
@@ -67,18 +71,35 @@ def page(data: dict) -> str:
 class InlinePlayer:
     """The HTML player for a notebook cell, isolated in an iframe; ``.html`` is the page.
 
-    Where HTML with scripts is not shown (GitHub, an untrusted notebook), the picture of the
-    last step (``.svg``) stands in for it.
+    Where the iframe or its scripts are not shown (GitHub, an untrusted notebook in JupyterLab,
+    whose sanitiser removes iframes and scripts) the cell's HTML keeps a static stand-in: the
+    picture of the last step (``.svg``, as an image) and the list of steps as text. A script
+    beside it removes the stand-in wherever scripts run, and so the iframe shows too.
+
+    >>> from autograd_mini import Value, trace
+    >>> with trace() as t:
+    ...     x = Value(3.0, label="x"); y = x * x
+    >>> cell = InlinePlayer(t.player_data(backend="wasm"))._repr_html_()
+    >>> cell.count("<iframe"), "<li>x = 3</li>" in cell
+    (1, True)
     """
 
-    def __init__(self, page: str, svg: str = "") -> None:
-        self.html = page
-        self.svg = svg
+    def __init__(self, data: dict) -> None:
+        self.html = page(data)
+        self.svg = data.get("svg", "")
+        self._frames = data["frames"]
 
     def _repr_html_(self) -> str:
-        return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
-                f'style="width:100%;height:640px;border:1px solid #ddd" '
-                f'sandbox="allow-scripts"></iframe>')
+        import base64
+        import hashlib
+        return _fill(asset("player-cell.html"), {
+            "PAGE": html.escape(self.html, quote=True),
+            # the same output gives the same id: regenerated notebooks stay byte-stable
+            "ID": "agm-static-" + hashlib.sha1(self.html.encode("utf-8")).hexdigest()[:12],
+            "COUNT": str(len(self._frames)),
+            "SVG": base64.b64encode(self.svg.encode("utf-8")).decode("ascii"),
+            "STEPS": _steps(self._frames, "player-cell-step.html"),  # <ol> numbers from 1
+        })
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         bundle = {"text/html": self._repr_html_(), "text/plain": "<step-through player>"}

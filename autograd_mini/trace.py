@@ -505,13 +505,12 @@ class Trace:
         """The same player in Jupyter, in a cell (an isolated iframe).
 
         Where scripts do not run (a notebook on GitHub, an untrusted notebook) the cell shows
-        the picture of the last step instead. ``widgets`` is accepted for compatibility and
+        the picture of the last step and the list of steps instead. ``widgets`` is accepted for compatibility and
         ignored: the HTML player needs no widget library.
         """
-        from .player import InlinePlayer, page
-        data = self.player_data(frames=frames, max_frames=max_frames, backend=backend,
-                                group=group, **options)
-        return InlinePlayer(page(data), data["svg"])
+        from .player import InlinePlayer
+        return InlinePlayer(self.player_data(frames=frames, max_frames=max_frames,
+                                             backend=backend, group=group, **options))
 
     def player_data(self, *, frames=None, max_frames: int = DEFAULT_MAX_FRAMES,
                     render: bool = True, backend: str = "auto", group: str | None = "auto",

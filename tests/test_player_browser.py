@@ -604,3 +604,45 @@ def test_an_edge_that_carried_nothing_looks_unlike_a_send(browser, tmp_path):
         assert tab.errors == []
     finally:
         tab.close()
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["sized", "sized-after-load"])
+def test_in_an_iframe_the_first_frame_is_fitted_and_centred(recorded, browser, tmp_path, late):
+    """The notebook cell's player (InlinePlayer: the page in an iframe's srcdoc), in a 900x640
+    iframe, or in one that gets its height only after loading (as a notebook output area may):
+    no console error (no "NaN" viewBox), and the whole graph shown centred in the picture."""
+    from autograd_mini.player import InlinePlayer
+    cell = InlinePlayer(recorded.player_data(backend="wasm"))._repr_html_()
+    if late:
+        cell = cell.replace("height:640px", "height:0px")
+    host = tmp_path / "cell.html"
+    host.write_text(f'<!DOCTYPE html><meta charset="utf-8"><body style="width:900px">{cell}'
+                    '</body>', "utf-8")
+    tab = open_page(browser, host, DESKTOP)
+    frame = tab.frame_locator("iframe")
+    frame.locator(".agm-stage svg").wait_for(state="attached")
+    if late:
+        tab.wait_for_timeout(300)
+        tab.evaluate("() => { document.querySelector('iframe').style.height = '640px'; }")
+    frame.locator("#player[data-fitted]").wait_for()
+    inner = tab.frames[1]
+    assert tab.locator("iframe ~ div").count() == 0  # scripts run: the static stand-in is gone
+    where = inner.evaluate("""() => {
+        const stage = document.querySelector('.agm-stage svg').getBoundingClientRect();
+        // Graphviz's background polygon: the graph's own box (hidden nodes take room too)
+        const nodes = [document.querySelector('.agm-stage g.graph > polygon').getBoundingClientRect()];
+        return {stage: [stage.left, stage.top, stage.right, stage.bottom],
+                graph: [Math.min(...nodes.map(r => r.left)), Math.min(...nodes.map(r => r.top)),
+                        Math.max(...nodes.map(r => r.right)), Math.max(...nodes.map(r => r.bottom))],
+                viewBox: document.querySelector('.agm-stage svg').getAttribute('viewBox')};
+    }""")
+    tab.close()
+    assert tab.errors == [] and "NaN" not in where["viewBox"]
+    (sl, st, sr, sb), (gl, gt, gr, gb) = where["stage"], where["graph"]
+    assert sl <= gl and gr <= sr and st <= gt and gb <= sb          # all of it inside the stage
+    slack_x, slack_y = (sr - sl) - (gr - gl), (sb - st) - (gb - gt)
+    # centred (Graphviz's box is not quite its viewBox: some 20 px of slack either way)
+    assert abs((gl - sl) - slack_x / 2) <= max(40, 0.1 * slack_x)
+    assert abs((gt - st) - slack_y / 2) <= max(40, 0.1 * slack_y)
+    # fitted: one side (nearly) fills; at its natural size the graph would leave a third empty
+    assert max((gr - gl) / (sr - sl), (gb - gt) / (sb - st)) >= 0.85

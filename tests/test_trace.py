@@ -270,12 +270,66 @@ def test_player_limits(recorded):
 def test_player_in_jupyter(recorded):
     t, _ = recorded
     inline = t.player(backend="wasm")
-    assert inline._repr_html_().startswith("<iframe srcdoc=")
+    assert '<iframe srcdoc="' in inline._repr_html_()
     bundle = inline._repr_mimebundle_()
     assert "player-data" in bundle["text/html"]
     assert ET.fromstring(bundle["image/svg+xml"]).tag == f"{SVG_NS}svg"  # where scripts don't run
     assert t.player(widgets=True, backend="wasm").html == inline.html  # one player everywhere
     assert isinstance(Trace._repr_mimebundle_(t)["image/svg+xml"], str)
+
+
+# JupyterLab's order for an untrusted output: the first *safe* renderer, by rank, whose type the
+# bundle holds (rendermime's preferredMimeType(bundle, "ensure")); SVG is not safe, HTML is
+# (sanitised: no iframe, no script, no style element).
+UNTRUSTED_ORDER = ["text/html", "text/markdown", "text/latex", "image/png", "image/jpeg",
+                   "text/plain"]
+
+
+class _Sanitised(__import__("html.parser").parser.HTMLParser):
+    """What is left of HTML once iframes, scripts and styles are removed: its text and images."""
+    DROPPED = {"iframe", "script", "style"}
+
+    def __init__(self, text):
+        super().__init__()
+        self.depth, self.text, self.images, self.items, self.lists = 0, [], [], [], []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.DROPPED:
+            self.depth += 1
+        elif tag == "img" and not self.depth:
+            self.images.append(dict(attrs)["src"])
+        elif tag == "li" and not self.depth:
+            self.items.append("")
+        elif tag in ("ol", "ul") and not self.depth:
+            self.lists.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        if tag in self.DROPPED:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.text.append(data)
+            if self.items:
+                self.items[-1] += data
+
+
+def test_an_untrusted_notebook_shows_the_players_steps_and_picture(recorded):
+    """JupyterLab, untrusted, shows the sanitised HTML, which drops the iframe: what is left
+    must be the steps (numbered from 1, as the player numbers them) and the last picture."""
+    import base64
+    t, _ = recorded
+    bundle = t.player(backend="wasm")._repr_mimebundle_()
+    chosen = next(kind for kind in UNTRUSTED_ORDER if kind in bundle)
+    left = _Sanitised(bundle[chosen])
+    # one <ol> (numbered from 1, as the player numbers steps), one item per step, in order
+    assert left.lists == [("ol", {})]
+    assert [item.strip() for item in left.items] == [frame.caption for frame in t.frames]
+    assert len(left.images) == 1 and left.images[0].startswith("data:image/svg+xml;base64,")
+    svg = base64.b64decode(left.images[0].split(",", 1)[1]).decode("utf-8")
+    texts = {"".join(x.itertext()) for x in ET.fromstring(svg).iter(f"{SVG_NS}text")}
+    assert "grad 5" in texts  # b's derivative, by hand: d(c*d)/db = d + c = 2 + 3
 
 
 def test_a_frame_in_jupyter_shows_its_caption(recorded):

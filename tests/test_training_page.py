@@ -592,3 +592,28 @@ def test_a_tap_near_a_point_chooses_it_on_a_phone(browser, page_path):
         assert radius >= 3.5  # visible
     finally:
         tab.close()
+
+
+@browser_test
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_two_texts_of_the_curves_overlap(browser, run, page_path, tmp_path, width):
+    """The axis labels (the top one, e.g. "1.633"), the panels' captions ("loss (log scale)"),
+    the epochs: no two of their boxes overlap, at desktop and phone width; and a caption sits
+    clear of its panel's box, where the curve and the snapshot's dot are drawn."""
+    tab = open_page(browser, page_path, width, 900)
+    try:
+        boxes = tab.eval_on_selector_all("#curves text", """ts => ts.map(t => {
+            const b = t.getBoundingClientRect();
+            return [t.textContent, b.left, b.top, b.right, b.bottom]; })""")
+        panels = tab.eval_on_selector_all("#curves rect", """rs => rs.map(r => {
+            const b = r.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })""")
+        shoot(tab, tmp_path, f"training-curves-{width}.png")
+    finally:
+        tab.close()
+    for i, (a, al, at, ar, ab) in enumerate(boxes):
+        for b, bl, bt, br, bb in boxes[i + 1:]:
+            assert ar <= bl or br <= al or ab <= bt or bb <= at, f"{a!r} overlaps {b!r}"
+    captions = [box for box in boxes if box[0] in ("loss", "loss (log scale)", "accuracy")]
+    assert len(captions) == len(panels) == 2
+    for (name, _, _, _, bottom), (_, top, _, _) in zip(captions, panels):
+        assert bottom <= top, f"the caption {name!r} runs into its panel"

@@ -223,7 +223,11 @@
       svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
       box = {x: whole.x, y: whole.y, w: whole.w, h: whole.h};
     }
-    function draw() { if (svg) svg.setAttribute("viewBox", [box.x, box.y, box.w, box.h].join(" ")); }
+    function sizedNow() { return stage.clientWidth > 0 && stage.clientHeight > 0; }
+    function draw() {  // never a NaN box: zoom and pan wait for the stage to have a size
+      var numbers = [box.x, box.y, box.w, box.h];
+      if (svg && numbers.every(isFinite)) svg.setAttribute("viewBox", numbers.join(" "));
+    }
     function scale() {  // screen pixels per picture unit
       return Math.min(stage.clientWidth / box.w, stage.clientHeight / box.h);
     }
@@ -233,7 +237,7 @@
       root.toggleAttribute("data-fitted", state);
     }
     function zoom(factor, px, py) {  // px, py: the fixed point, in pixels within the stage
-      if (!svg) return;
+      if (!svg || !sizedNow()) return;
       var s = scale(), newScale = Math.max(0.05, Math.min(8, s * factor));
       factor = newScale / s;
       if (px === undefined) {
@@ -256,7 +260,7 @@
       draw();
       setFitted(true);
     }
-    function pan(dx, dy) { var s = scale(); box.x -= dx / s; box.y -= dy / s; draw(); }
+    function pan(dx, dy) { if (!sizedNow()) return; var s = scale(); box.x -= dx / s; box.y -= dy / s; draw(); }
     function focusRect(ids) {  // the screen rectangle around the nodes ``ids``, or null
       var r = null;
       (ids || []).forEach(function (i) {
@@ -278,7 +282,7 @@
       return [stage.clientWidth / 2, stage.clientHeight / 2];
     }
     function keepInView(ids, again) {  // pan (and zoom out if need be) so the step's nodes are
-      if (!svg || fitted) return;       // on screen; the page itself never scrolls
+      if (!svg || fitted || !sized) return;  // on screen; the page itself never scrolls
       var r = focusRect(ids);
       if (!r) return;
       var s = stage.getBoundingClientRect(), m = 8;
