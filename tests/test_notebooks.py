@@ -10,6 +10,7 @@ Graphviz version line, memory addresses, timings), with pictures compared by wha
 stored figure cannot go stale and the suite passes on any machine, with or without the system
 Graphviz. Regenerate with ``make notebooks`` after changing the engine or a lesson.
 """
+import base64
 import importlib.util
 import os
 import re
@@ -222,6 +223,32 @@ def test_a_drawing_is_compared_by_what_it_shows_whoever_drew_it():
     fresh.cells[0].outputs[0]["data"] = {"text/plain": "<Drawing>"}
     assert regenerate.differences(stored, fresh) == [
         "cell 0, output 0: stored ['image/png', 'image/svg+xml', 'text/plain'], now ['text/plain']"]
+
+
+def test_a_player_cell_is_compared_by_what_its_untrusted_stand_in_shows_whoever_drew_it():
+    """The player cell's HTML carries, for untrusted notebooks, the last step's picture as a
+    data URI and an id made from a hash of it: drawn by either Graphviz it shows the same; a
+    changed number in the picture does not."""
+    from conftest import build_seed_graph
+
+    from autograd_mini import render, trace
+    from autograd_mini.player import InlinePlayer
+    backends = render.available_backends()
+    if not backends:
+        pytest.skip("no Graphviz renderer here")
+    with trace() as t:
+        e = build_seed_graph()[-1]
+    t.backward(e)
+    cells = [InlinePlayer(t.player_data(backend=b))._repr_html_() for b in backends]
+    stored = _notebook(nbformat.v4.new_output("display_data", data={"text/html": cells[0]}))
+    for html in cells:
+        fresh = _notebook(nbformat.v4.new_output("display_data", data={"text/html": html}))
+        assert regenerate.differences(stored, fresh) == []
+        picture = re.search(r"base64,([A-Za-z0-9+/=]+)", html).group(1)
+        changed = base64.b64encode(base64.b64decode(picture).replace(b">grad 5<", b">grad 6<"))
+        assert changed.decode() != picture
+        fresh.cells[0].outputs[0]["data"]["text/html"] = html.replace(picture, changed.decode())
+        assert regenerate.differences(stored, fresh) == ["cell 0, output 0: text/html differs"]
 
 
 def test_a_lessons_kernel_stores_what_each_plot_shows_beside_its_png():
